@@ -1,0 +1,214 @@
+import { connect, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { Logger } from './logger.js';
+
+/**
+ * RabbitMQ client that survives broker restarts.
+ *
+ * One connection, one confirm channel for publishing, one channel per consumer. On any close the
+ * client reconnects with capped, jittered backoff and declares its whole topology again, then
+ * resumes its consumers: every side declares what it uses, so start order never matters.
+ *
+ * Topology (names are prefixed by the exchange so parallel test runs never collide):
+ *   <exchange>            durable topic exchange for domain events (`sale.started`, …)
+ *   <exchange>.dlx        direct exchange receiving messages a consumer gave up on
+ *   <exchange>.<queue>    quorum queue per consumer; `x-delivery-limit` dead-letters a message
+ *                         after that many failed deliveries (a poison message cannot loop forever)
+ *   <exchange>.<queue>.dlq  where those land, for a human to inspect
+ */
+export interface AmqpMessage<T = unknown> {
+  messageId: string;
+  routingKey: string;
+  payload: T;
+  /** 1 on first delivery; counts redeliveries after failures. */
+  attempt: number;
+  timestamp: Date | undefined;
+}
+
+export interface ConsumerSpec {
+  /** Short queue name; the full name is `<exchange>.<queue>`. */
+  queue: string;
+  bindings: string[];
+  /** Resolve = ack. Throw = retry later; after `maxAttempts` deliveries the message goes to the DLQ. */
+  handler: (message: AmqpMessage) => Promise<void>;
+  maxAttempts?: number;
+  prefetch?: number;
+}
+
+export interface AmqpClient {
+  readonly exchange: string;
+  /** Resolves once the broker confirmed the message; rejects when disconnected or nacked. */
+  publish(routingKey: string, payload: unknown, options: { messageId: string; timestamp?: Date }): Promise<void>;
+  consume(spec: ConsumerSpec): Promise<void>;
+  isConnected(): boolean;
+  /** Resolves on the first successful connection, or rejects after `timeoutMs`. */
+  waitForConnection(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AmqpOptions {
+  url: string;
+  exchange: string;
+  logger: Logger;
+}
+
+export const queueName = (exchange: string, queue: string) => `${exchange}.${queue}`;
+export const deadLetterQueueName = (exchange: string, queue: string) => `${exchange}.${queue}.dlq`;
+
+export function createAmqp(options: AmqpOptions): AmqpClient {
+  const { url, exchange, logger } = options;
+  const dlx = `${exchange}.dlx`;
+  const consumers: ConsumerSpec[] = [];
+  let model: ChannelModel | undefined;
+  let publisher: ConfirmChannel | undefined;
+  let closing = false;
+  let attempt = 0;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  const connectedWaiters: Array<() => void> = [];
+
+  async function declareConsumer(conn: ChannelModel, spec: ConsumerSpec) {
+    const channel = await conn.createChannel();
+    channel.on('error', (error) => logger.warn('amqp consumer channel error', { queue: spec.queue, error }));
+    const name = queueName(exchange, spec.queue);
+    const dlq = deadLetterQueueName(exchange, spec.queue);
+    await channel.assertQueue(dlq, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await channel.bindQueue(dlq, dlx, name);
+    await channel.assertQueue(name, {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-dead-letter-exchange': dlx,
+        'x-dead-letter-routing-key': name,
+        'x-delivery-limit': spec.maxAttempts ?? 5,
+      },
+    });
+    for (const pattern of spec.bindings) await channel.bindQueue(name, exchange, pattern);
+    // Small prefetch: messages are state transitions, cheap but ordered per product; no need to hoard.
+    await channel.prefetch(spec.prefetch ?? 10);
+    await channel.consume(name, (msg) => {
+      if (msg) void handle(channel, spec, msg);
+    });
+  }
+
+  async function handle(channel: import('amqplib').Channel, spec: ConsumerSpec, msg: ConsumeMessage) {
+    const deliveryCount = Number(msg.properties.headers?.['x-delivery-count'] ?? 0);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(msg.content.toString('utf8'));
+    } catch {
+      // Unparseable is never going to succeed: straight to the dead-letter queue.
+      logger.error('amqp message is not JSON; dead-lettering', { queue: spec.queue, messageId: msg.properties.messageId });
+      channel.nack(msg, false, false);
+      return;
+    }
+    const message: AmqpMessage = {
+      messageId: String(msg.properties.messageId ?? ''),
+      routingKey: msg.fields.routingKey,
+      payload,
+      attempt: deliveryCount + 1,
+      timestamp: msg.properties.timestamp ? new Date(Number(msg.properties.timestamp) * 1000) : undefined,
+    };
+    try {
+      await spec.handler(message);
+      channel.ack(msg);
+    } catch (error) {
+      logger.warn('amqp handler failed; will retry', { queue: spec.queue, messageId: message.messageId, attempt: message.attempt, error });
+      // Back off a little before handing it back so a transient failure (DB restarting) can pass.
+      setTimeout(() => {
+        try {
+          channel.nack(msg, false, true);
+        } catch {
+          // Channel already closed: the broker requeues unacked messages by itself.
+        }
+      }, Math.min(100 * 2 ** message.attempt, 2_000));
+    }
+  }
+
+  async function establish() {
+    // A 10 s heartbeat notices a dead broker (or a cut connection) quickly, so we reconnect instead of waiting on TCP.
+    const target = new URL(url);
+    if (!target.searchParams.has('heartbeat')) target.searchParams.set('heartbeat', '10');
+    const conn = await connect(target.toString());
+    conn.on('error', (error) => logger.warn('amqp connection error', { error }));
+    conn.on('close', () => {
+      model = undefined;
+      publisher = undefined;
+      if (!closing) {
+        logger.warn('amqp connection closed; reconnecting');
+        schedule();
+      }
+    });
+    const confirm = await conn.createConfirmChannel();
+    confirm.on('error', (error) => logger.warn('amqp publish channel error', { error }));
+    await confirm.assertExchange(exchange, 'topic', { durable: true });
+    await confirm.assertExchange(dlx, 'direct', { durable: true });
+    for (const spec of consumers) await declareConsumer(conn, spec);
+    model = conn;
+    publisher = confirm;
+    attempt = 0;
+    logger.info('amqp connected', { exchange });
+    connectedWaiters.splice(0).forEach((resolve) => resolve());
+  }
+
+  function schedule() {
+    if (closing || reconnectTimer) return;
+    attempt += 1;
+    // Capped exponential backoff with jitter: a restarting broker is back within seconds,
+    // and many services reconnecting at once should not arrive in lockstep.
+    const delay = Math.min(100 * 2 ** attempt, 5_000) * (0.8 + Math.random() * 0.4);
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      establish().catch((error) => {
+        logger.warn('amqp connect failed', { attempt, error: (error as Error).message });
+        schedule();
+      });
+    }, delay);
+  }
+
+  establish().catch((error) => {
+    logger.warn('amqp connect failed', { error: (error as Error).message });
+    schedule();
+  });
+
+  return {
+    exchange,
+    async publish(routingKey, payload, { messageId, timestamp = new Date() }) {
+      const channel = publisher;
+      if (!channel) throw new Error('amqp not connected');
+      await new Promise<void>((resolve, reject) => {
+        channel.publish(
+          exchange,
+          routingKey,
+          Buffer.from(JSON.stringify(payload)),
+          {
+            persistent: true,
+            messageId,
+            timestamp: Math.floor(timestamp.getTime() / 1000),
+            contentType: 'application/json',
+          },
+          (error) => (error ? reject(error instanceof Error ? error : new Error('amqp publish nacked')) : resolve()),
+        );
+      });
+    },
+    async consume(spec) {
+      consumers.push(spec);
+      if (model) await declareConsumer(model, spec);
+    },
+    isConnected: () => model !== undefined,
+    waitForConnection(timeoutMs) {
+      if (model) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`RabbitMQ not reachable within ${timeoutMs} ms`)), timeoutMs);
+        connectedWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    async close() {
+      closing = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      await model?.close().catch(() => undefined);
+      model = undefined;
+    },
+  };
+}

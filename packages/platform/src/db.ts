@@ -1,0 +1,160 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
+import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
+import type { Logger } from './logger.js';
+
+export type Database = MySql2Database<Record<string, never>>;
+
+export interface DatabaseClient {
+  pool: Pool;
+  db: Database;
+  /** Readiness probe: a round trip to the server. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize: number;
+  logger: Logger;
+  /**
+   * Upper bound on how long one statement waits for a row lock, in seconds. The InnoDB default
+   * (50 s) would let a hot product queue buyers for most of a minute; a few seconds then a coded,
+   * retryable LOCK_TIMEOUT is the better answer under a flash sale.
+   */
+  lockWaitTimeoutSeconds?: number;
+}
+
+/** Splits `mysql://…/name?…` into the server URL (no database) and the database name. */
+export function parseDatabaseUrl(url: string): { serverUrl: string; database: string } {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(database)) throw new Error(`DATABASE_URL must name a database of [A-Za-z0-9_]: got "${database}"`);
+  parsed.pathname = '/';
+  return { serverUrl: parsed.toString(), database };
+}
+
+function poolOptions(url: string, extra: PoolOptions = {}): PoolOptions {
+  const parsed = new URL(url);
+  const socketPath = parsed.searchParams.get('socketPath') ?? undefined;
+  return {
+    host: socketPath ? undefined : parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 3306,
+    socketPath,
+    user: decodeURIComponent(parsed.username) || 'root',
+    password: decodeURIComponent(parsed.password) || undefined,
+    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || undefined,
+    // All times are stored and read as UTC; DATETIME columns carry no zone of their own.
+    timezone: 'Z',
+    // BIGINT counts (stock, money in KRW) stay well below 2^53; numbers are easier to use than strings.
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    // A fresh connection that cannot be made in 5 s means the server is down; fail, don't hang.
+    connectTimeout: 5_000,
+    ...extra,
+  };
+}
+
+/** Creates the database named in the URL if it does not exist yet (idempotent). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const { database } = parseDatabaseUrl(url);
+  const conn = await mysql.createConnection({ ...poolOptions(url), database: undefined });
+  try {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  } finally {
+    await conn.end();
+  }
+}
+
+export function createDatabase(options: DatabaseOptions): DatabaseClient {
+  const pool = mysql.createPool(
+    poolOptions(options.url, {
+      connectionLimit: options.poolSize,
+      // Queue instead of failing when all connections are busy; the lock timeout bounds the wait.
+      waitForConnections: true,
+      queueLimit: 0,
+      enableKeepAlive: true,
+    }),
+  );
+  const lockWait = options.lockWaitTimeoutSeconds;
+  pool.on('connection', (conn) => {
+    // Raw callback connection here; settings apply to the session for the connection's lifetime.
+    const core = conn as unknown as { query(sql: string): void };
+    core.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+    if (lockWait !== undefined) core.query(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.floor(lockWait))}`);
+  });
+  const db = drizzle({ client: pool }) as Database;
+  return {
+    pool,
+    db,
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * Applies `*.sql` files from a folder in name order, once each, recording them in
+ * `_migrations`. A named lock makes concurrent starts (two replicas, `npm start` and a test run)
+ * wait for each other instead of racing. Statements inside a file are separated by
+ * `--> statement-breakpoint` (drizzle-kit's marker) or stand alone.
+ */
+export async function migrate(client: DatabaseClient, folder: string, logger: Logger): Promise<string[]> {
+  const conn = await client.pool.getConnection();
+  const applied: string[] = [];
+  try {
+    const [[lock]] = (await conn.query(`SELECT GET_LOCK(CONCAT('migrate:', DATABASE()), 30) AS ok`)) as unknown as [[{ ok: number }]];
+    if (lock?.ok !== 1) throw new Error('Timed out waiting for the migration lock');
+    try {
+      await conn.query(
+        `CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR(255) PRIMARY KEY, applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))`,
+      );
+      const [rows] = (await conn.query('SELECT name FROM _migrations')) as unknown as [{ name: string }[]];
+      const done = new Set(rows.map((r) => r.name));
+      const files = (await readdir(folder)).filter((f) => f.endsWith('.sql')).sort();
+      for (const file of files) {
+        if (done.has(file)) continue;
+        const sql = await readFile(join(folder, file), 'utf8');
+        const statements = sql
+          .split(/-->\s*statement-breakpoint|;\s*$/m)
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
+        for (const statement of statements) await conn.query(statement);
+        await conn.query('INSERT INTO _migrations (name) VALUES (?)', [file]);
+        applied.push(file);
+        logger.info('migration applied', { file });
+      }
+    } finally {
+      await conn.query(`SELECT RELEASE_LOCK(CONCAT('migrate:', DATABASE()))`);
+    }
+  } finally {
+    conn.release();
+  }
+  return applied;
+}
+
+/** MariaDB error numbers we act on. */
+export const MysqlErrno = {
+  DUP_ENTRY: 1062,
+  LOCK_WAIT_TIMEOUT: 1205,
+  LOCK_DEADLOCK: 1213,
+} as const;
+
+export function mysqlErrno(error: unknown): number | undefined {
+  let current: unknown = error;
+  // drizzle wraps driver errors in `cause`; look through a few levels.
+  for (let i = 0; i < 4 && current; i++) {
+    const errno = (current as { errno?: unknown }).errno;
+    if (typeof errno === 'number') return errno;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export const isDuplicateKey = (error: unknown) => mysqlErrno(error) === MysqlErrno.DUP_ENTRY;
+export const isLockTimeout = (error: unknown) => mysqlErrno(error) === MysqlErrno.LOCK_WAIT_TIMEOUT;
+export const isDeadlock = (error: unknown) => mysqlErrno(error) === MysqlErrno.LOCK_DEADLOCK;

@@ -1,0 +1,256 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { REQUEST_ID_HEADER } from './identity.js';
+
+/**
+ * A small HTTP front for Apollo Server (v5 ships no framework integration): GraphQL on
+ * `/graphql`, health and metrics probes, and optional extra JSON routes (internal APIs).
+ * Both the router and every subgraph use it, so probes and shutdown behave the same everywhere.
+ */
+export type ReadinessCheck = () => Promise<void>;
+
+export interface JsonRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  handler: (input: { body: unknown; query: URLSearchParams; headers: IncomingMessage['headers']; requestId: string }) => Promise<{ status: number; body: unknown }>;
+}
+
+export interface HttpServerOptions<TContext extends BaseContext> {
+  apollo: ApolloServer<TContext>;
+  context: (input: { req: IncomingMessage; requestId: string }) => Promise<TContext>;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Record<string, ReadinessCheck>;
+  routes?: JsonRoute[];
+  maxBodyBytes?: number;
+  /** Origins allowed by CORS (e.g. Apollo Sandbox). Empty: no CORS headers. */
+  corsOrigins?: string[];
+  /** Handles a request before GraphQL runs; return true when it already answered (e.g. limits). */
+  beforeGraphQL?: (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean;
+}
+
+export interface RunningHttpServer {
+  server: Server;
+  port: number;
+  url: string;
+  /** Stop accepting, mark not ready, finish in-flight requests (up to `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** A GraphQL-shaped error body for failures that happen before GraphQL runs. */
+export function sendGraphQLError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
+  sendJson(res, status, { errors: [{ message, extensions: { code, ...extra } }] });
+}
+
+export async function checkReadiness(checks: Record<string, ReadinessCheck>, timeoutMs = 2_000) {
+  const results: Record<string, string> = {};
+  let ok = true;
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await Promise.race([
+          check(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
+        ]);
+        results[name] = 'ok';
+      } catch (error) {
+        ok = false;
+        results[name] = (error as Error).message || 'failed';
+      }
+    }),
+  );
+  return { ok, results };
+}
+
+export function createHttpServer<TContext extends BaseContext>(options: HttpServerOptions<TContext>) {
+  const { apollo, logger, metrics } = options;
+  const maxBody = options.maxBodyBytes ?? 1_000_000;
+  const routes = new Map((options.routes ?? []).map((r) => [`${r.method} ${r.path}`, r]));
+  const cors = new Set(options.corsOrigins ?? []);
+  let shuttingDown = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const incomingId = req.headers[REQUEST_ID_HEADER];
+    const requestId = typeof incomingId === 'string' && /^[\w-]{1,64}$/.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const origin = req.headers.origin;
+    if (origin && cors.has(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('access-control-allow-credentials', 'true');
+      res.setHeader('vary', 'origin');
+      if (req.method === 'OPTIONS') {
+        res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+        res.setHeader(
+          'access-control-allow-headers',
+          req.headers['access-control-request-headers'] ?? 'content-type, authorization, apollographql-client-name, x-request-id',
+        );
+        res.setHeader('access-control-max-age', '600');
+        res.writeHead(204).end();
+        return 'preflight';
+      }
+    }
+
+    if (url.pathname === '/health/live') {
+      sendJson(res, 200, { status: 'ok' });
+      return 'live';
+    }
+    if (url.pathname === '/health/ready') {
+      if (shuttingDown) {
+        sendJson(res, 503, { status: 'shutting-down' });
+        return 'ready';
+      }
+      const { ok, results } = await checkReadiness(options.readiness);
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: results });
+      return 'ready';
+    }
+    if (url.pathname === '/metrics') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+      return 'metrics';
+    }
+
+    const route = routes.get(`${req.method} ${url.pathname}`);
+    if (route) {
+      let body: unknown = undefined;
+      try {
+        const raw = await readBody(req, maxBody);
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch (error) {
+        sendJson(res, error instanceof BodyTooLarge ? 413 : 400, { error: { code: 'BAD_REQUEST', message: 'Invalid JSON body' } });
+        return url.pathname;
+      }
+      const result = await route.handler({ body, query: url.searchParams, headers: req.headers, requestId });
+      sendJson(res, result.status, result.body);
+      return url.pathname;
+    }
+
+    if (url.pathname !== '/graphql' && url.pathname !== '/') {
+      sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'Not found' } });
+      return 'not-found';
+    }
+
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      let raw: string;
+      try {
+        raw = await readBody(req, maxBody);
+      } catch (error) {
+        if (error instanceof BodyTooLarge) {
+          sendGraphQLError(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBody} bytes`);
+          return 'graphql';
+        }
+        throw error;
+      }
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('application/json') || type.includes('application/graphql-response+json')) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          sendGraphQLError(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON');
+          return 'graphql';
+        }
+      } else {
+        body = raw;
+      }
+    }
+    if (options.beforeGraphQL?.(req, res, body)) return 'graphql';
+
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
+      context: () => options.context({ req, requestId }),
+    });
+    for (const [name, value] of result.headers) res.setHeader(name, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+    return 'graphql';
+  }
+
+  const server = createServer((req, res) => {
+    inFlight += 1;
+    const started = process.hrtime.bigint();
+    handle(req, res)
+      .then((route) => {
+        metrics.httpDuration.observe({ route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+      })
+      .catch((error) => {
+        logger.error('unhandled http error', { error });
+        if (!res.headersSent) sendGraphQLError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+        else res.end();
+      })
+      .finally(() => {
+        inFlight -= 1;
+        if (inFlight === 0) idle?.();
+      });
+  });
+  // Keep-alive longer than the router's agent idle timeout so the client, not us, closes idle sockets.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  return {
+    server,
+    async listen(port: number, host: string): Promise<RunningHttpServer> {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/graphql`;
+      return {
+        server,
+        port: address.port,
+        url,
+        async close(graceMs = 10_000) {
+          shuttingDown = true;
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeIdleConnections();
+          if (inFlight > 0) {
+            await Promise.race([new Promise<void>((resolve) => (idle = resolve)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+          }
+          server.closeAllConnections();
+          await closed;
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { IncomingMessage } from 'node:http';
+import type { DocumentNode } from 'graphql';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { createErrorFormatter } from './errors.js';
+import { createHttpServer, type JsonRoute, type ReadinessCheck } from './http.js';
+import { IDENTITY_HEADER, readIdentityAssertion, type Identity } from './identity.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+/** What every subgraph resolver receives; subgraphs extend it with their loaders and services. */
+export interface BaseContext {
+  requestId: string;
+  /** Verified from the router's identity assertion; null for anonymous or unverifiable callers. */
+  identity: Identity | null;
+  logger: Logger;
+}
+
+export type Resolvers<TContext> = GraphQLResolverMap<TContext>;
+
+export interface SubgraphOptions<TContext extends BaseContext> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<TContext>;
+  internalSecret: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** Development only: show the original message of unexpected errors (never a stack trace). */
+  exposeInternals: boolean;
+  readiness: Record<string, ReadinessCheck>;
+  routes?: JsonRoute[];
+  /** Builds the per-request context (per-request DataLoaders belong here). */
+  extendContext: (base: BaseContext, req: IncomingMessage) => TContext;
+}
+
+/** Logs each operation with the router's request id; errors at warn, the rest at debug. */
+function loggingPlugin(metrics: Metrics): ApolloServerPlugin<BaseContext> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = Date.now();
+      return {
+        async willSendResponse({ contextValue: ctx, operationName, errors }) {
+          const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          for (const code of codes) metrics.graphqlErrors.inc({ code });
+          const fields = { operationName, ms: Date.now() - started, userId: ctx.identity?.userId, codes: codes.length ? codes : undefined };
+          if (codes.some((c) => c === 'INTERNAL_SERVER_ERROR')) ctx.logger.warn('operation failed', fields);
+          else ctx.logger.debug('operation', fields);
+        },
+      };
+      void contextValue;
+    },
+  };
+}
+
+export function createSubgraph<TContext extends BaseContext>(options: SubgraphOptions<TContext>) {
+  const { logger } = options;
+  const apollo = new ApolloServer<TContext>({
+    // Apollo types the map with an unknown context; ours is checked where the resolvers are written.
+    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    includeStacktraceInErrorResponses: false,
+    introspection: options.exposeInternals,
+    formatError: createErrorFormatter({
+      exposeInternals: options.exposeInternals,
+      onInternal: (error) => logger.error('unexpected error', { error }),
+    }),
+    // Inline traces (ftv1) cost time on every request and nothing here reads them.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), loggingPlugin(options.metrics) as ApolloServerPlugin<TContext>],
+  });
+  const http = createHttpServer<TContext>({
+    apollo,
+    logger,
+    metrics: options.metrics,
+    readiness: options.readiness,
+    routes: options.routes,
+    context: async ({ req, requestId }) => {
+      const header = req.headers[IDENTITY_HEADER];
+      const identity = await readIdentityAssertion(options.internalSecret, typeof header === 'string' ? header : undefined);
+      const base: BaseContext = { requestId, identity, logger: logger.child({ requestId }) };
+      return options.extendContext(base, req);
+    },
+  });
+  return {
+    apollo,
+    /** Starts Apollo and listens; port 0 picks a free port (tests). */
+    async listen(port: number, host: string) {
+      await apollo.start();
+      const running = await http.listen(port, host);
+      logger.info(`${options.name} subgraph ready`, { url: running.url });
+      return {
+        ...running,
+        async close() {
+          await running.close();
+          await apollo.stop();
+        },
+      };
+    },
+  };
+}

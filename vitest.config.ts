@@ -1,0 +1,43 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * One test command for the whole repo, in three projects:
+ *   unit         pure logic next to the code (`src/**\/*.test.ts`), no I/O
+ *   integration  one subgraph in-process (`createServer` on port 0) against real MariaDB/Redis/RabbitMQ
+ *   e2e          the whole supergraph through the router, services as real child processes
+ * Integration files run in parallel (each uses its own databases); e2e files run one at a time
+ * because each starts a full stack and some of them kill services on purpose.
+ */
+export default defineConfig({
+  test: {
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'tests/.reports/vitest.json' }]] : ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'subgraphs/*/src/**/*.test.ts', 'router/src/**/*.test.ts', 'schema/src/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['subgraphs/*/test/**/*.test.ts', 'schema/test/**/*.test.ts', 'router/test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
