@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  FieldErrors,
+  errors,
+  signAccessToken,
+  revokedSessionKey,
+  signRefreshToken,
+  verifyRefreshToken,
+  type Identity,
+  type Logger,
+  type Redis,
+} from '@bth/platform';
+import { DUMMY_PASSWORD_HASH, hashPassword, sha256, verifyPassword, type FieldCipher } from './crypto.js';
+import type { UsersRepository } from './users.repository.js';
+import type { VerificationService } from './verification.service.js';
+import { checkPassword, normaliseEmail, validateSignUp, type SignUpInput } from './validation.js';
+import type { UserRow } from './db/schema.js';
+
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+export const REFRESH_TOKEN_TTL_SECONDS = 14 * 24 * 60 * 60;
+/** 5 wrong passwords per e-mail in 15 minutes, then wait: slows guessing, barely bothers a person. */
+export const LOGIN_MAX_FAILURES = 5;
+export const LOGIN_WINDOW_SECONDS = 15 * 60;
+
+export interface AuthDeps {
+  repository: UsersRepository;
+  verification: VerificationService;
+  cipher: FieldCipher;
+  redis: Redis;
+  logger: Logger;
+  accessTokenSecret: string;
+  now?: () => Date;
+}
+
+export interface AuthTokens {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  user: UserRow;
+}
+
+export function createAuthService(deps: AuthDeps) {
+  const { repository, cipher, redis, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const failureKey = (emailIndex: string) => `users:login-failures:${emailIndex}`;
+
+  async function issueTokens(user: UserRow, sessionId: string, tokenId: string): Promise<Omit<AuthTokens, 'user'>> {
+    const issued = now().getTime();
+    const identity: Identity = { userId: user.id, role: user.role, sessionId };
+    return {
+      accessToken: await signAccessToken(deps.accessTokenSecret, identity, ACCESS_TOKEN_TTL_SECONDS),
+      accessTokenExpiresAt: new Date(issued + ACCESS_TOKEN_TTL_SECONDS * 1000),
+      refreshToken: await signRefreshToken(deps.accessTokenSecret, { userId: user.id, sessionId, tokenId }, REFRESH_TOKEN_TTL_SECONDS),
+      refreshTokenExpiresAt: new Date(issued + REFRESH_TOKEN_TTL_SECONDS * 1000),
+    };
+  }
+
+  /** Failed-login counting is best effort: with Redis down we still log people in (and log it). */
+  async function failuresSoFar(emailIndex: string): Promise<{ count: number; ttl: number }> {
+    try {
+      const [count, ttl] = await Promise.all([redis.get(failureKey(emailIndex)), redis.ttl(failureKey(emailIndex))]);
+      return { count: Number(count ?? 0), ttl };
+    } catch (error) {
+      logger.warn('login throttle unavailable', { error: (error as Error).message });
+      return { count: 0, ttl: -1 };
+    }
+  }
+
+  async function recordFailure(emailIndex: string) {
+    try {
+      const count = await redis.incr(failureKey(emailIndex));
+      // The window starts at the first failure; later failures do not extend it.
+      if (count === 1) await redis.expire(failureKey(emailIndex), LOGIN_WINDOW_SECONDS);
+    } catch (error) {
+      logger.warn('login throttle unavailable', { error: (error as Error).message });
+    }
+  }
+
+  /**
+   * Tells the router that access tokens of these sessions are dead, so logout and a password
+   * change take effect at once rather than when the 15-minute access token expires. Best effort:
+   * the database revocation (which stops refresh) has already committed.
+   */
+  async function announceRevoked(sessionIds: string[]) {
+    if (sessionIds.length === 0) return;
+    try {
+      const pipeline = redis.pipeline();
+      for (const id of sessionIds) pipeline.set(revokedSessionKey(id), '1', 'EX', ACCESS_TOKEN_TTL_SECONDS);
+      await pipeline.exec();
+    } catch (error) {
+      logger.warn('could not announce revoked sessions', { error: (error as Error).message });
+    }
+  }
+
+  return {
+    async signUp(input: SignUpInput): Promise<UserRow> {
+      const fieldErrors = validateSignUp(input);
+      const email = normaliseEmail(input.email);
+      if (fieldErrors.list.length === 0 && !(await deps.verification.proves(input.verificationToken, email))) {
+        fieldErrors.add('verificationToken', 'Verify this e-mail address first');
+      }
+      fieldErrors.throwIfAny();
+      const at = now();
+      const row: UserRow = {
+        id: randomUUID(),
+        emailIndex: cipher.blindIndex(email),
+        emailEnc: cipher.encrypt(email),
+        passwordHash: await hashPassword(input.password),
+        nameEnc: cipher.encrypt(input.name.trim()),
+        nickname: input.nickname.trim(),
+        phoneEnc: cipher.encrypt(input.phone),
+        postalCodeEnc: cipher.encrypt(input.postalCode),
+        addressEnc: cipher.encrypt(input.address.trim()),
+        role: 'USER',
+        createdAt: at,
+        updatedAt: at,
+      };
+      const result = await repository.insertUser(row);
+      if (!result.ok) throw errors.badInput([{ field: 'email', message: 'This e-mail is already registered' }]);
+      await deps.verification.consumeProof(input.verificationToken);
+      logger.info('user signed up', { userId: row.id });
+      return row;
+    },
+
+    async login(rawEmail: string, password: string): Promise<AuthTokens> {
+      const email = normaliseEmail(rawEmail);
+      const emailIndex = cipher.blindIndex(email);
+      const failures = await failuresSoFar(emailIndex);
+      if (failures.count >= LOGIN_MAX_FAILURES) {
+        throw new AppError('LOGIN_THROTTLED', 'Too many failed logins; try again later', {
+          retryAfterSeconds: Math.max(failures.ttl, 1),
+        });
+      }
+      const user = await repository.findByEmailIndex(emailIndex);
+      // Hash even when the user does not exist, so response time does not reveal registered e-mails.
+      const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+      if (!user || !valid) {
+        await recordFailure(emailIndex);
+        throw new AppError('UNAUTHENTICATED', 'The e-mail or password is wrong', { reason: 'BAD_CREDENTIALS' });
+      }
+      await redis.del(failureKey(emailIndex)).catch(() => undefined);
+      const sessionId = randomUUID();
+      const tokenId = randomUUID();
+      const tokens = await issueTokens(user, sessionId, tokenId);
+      const at = now();
+      await repository.createSession(
+        { id: sessionId, userId: user.id, createdAt: at, expiresAt: tokens.refreshTokenExpiresAt },
+        { id: tokenId, sessionId, tokenHash: sha256(tokens.refreshToken), createdAt: at },
+      );
+      return { ...tokens, user };
+    },
+
+    /**
+     * Rotating refresh. Presenting a token that was already rotated means it leaked (or the
+     * client replayed it): the whole session family is revoked, so the thief's copy dies too.
+     */
+    async refresh(refreshToken: string): Promise<AuthTokens> {
+      const claims = await verifyRefreshToken(deps.accessTokenSecret, refreshToken);
+      const refused = () => new AppError('UNAUTHENTICATED', 'The refresh token is invalid or has been used', { reason: 'REFRESH_INVALID' });
+      const [session, stored] = await Promise.all([repository.findSession(claims.sessionId), repository.findRefreshToken(claims.tokenId)]);
+      const at = now();
+      if (!session || session.revokedAt || session.expiresAt <= at || session.userId !== claims.userId) throw refused();
+      if (!stored || stored.sessionId !== session.id || stored.tokenHash !== sha256(refreshToken)) throw refused();
+      if (stored.usedAt) {
+        await repository.revokeSession(session.id, at);
+        await announceRevoked([session.id]);
+        logger.warn('refresh token reuse detected; session revoked', { userId: session.userId, sessionId: session.id });
+        throw refused();
+      }
+      const user = await repository.findById(session.userId);
+      if (!user) throw refused();
+      const nextId = randomUUID();
+      const tokens = await issueTokens(user, session.id, nextId);
+      const rotated = await repository.rotateRefreshToken(
+        stored.id,
+        { id: nextId, sessionId: session.id, tokenHash: sha256(tokens.refreshToken), createdAt: at },
+        at,
+      );
+      if (!rotated) {
+        // Lost a race with another refresh of the same token: that is reuse too.
+        await repository.revokeSession(session.id, at);
+        await announceRevoked([session.id]);
+        throw refused();
+      }
+      return { ...tokens, user };
+    },
+
+    async logout(identity: Identity): Promise<void> {
+      await repository.revokeSession(identity.sessionId, now());
+      await announceRevoked([identity.sessionId]);
+    },
+
+    async changePassword(identity: Identity, oldPassword: string, newPassword: string): Promise<void> {
+      const fieldErrors = checkPassword(new FieldErrors(), 'newPassword', newPassword);
+      fieldErrors.check(newPassword !== oldPassword, 'newPassword', 'The new password must differ from the old one');
+      const user = await repository.findById(identity.userId);
+      if (!user) throw errors.unauthenticated();
+      if (!(await verifyPassword(oldPassword, user.passwordHash))) fieldErrors.add('oldPassword', 'The current password is wrong');
+      fieldErrors.throwIfAny();
+      const revoked = await repository.changePasswordAndRevokeSessions(user.id, await hashPassword(newPassword), now());
+      await announceRevoked(revoked);
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

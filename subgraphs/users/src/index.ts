@@ -1,0 +1,54 @@
+import { fileURLToPath } from 'node:url';
+import {
+  createDatabase,
+  createLogger,
+  createMetrics,
+  createRedis,
+  ensureDatabase,
+  migrate,
+  onShutdown,
+  requireDependency,
+  runMain,
+  waitForRedis,
+} from '@bth/platform';
+import { readEnv } from './env.js';
+import { createDevMailbox, createSmtpMailer } from './mailer.js';
+import { createServer } from './server.js';
+
+const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
+
+runMain(async () => {
+  const env = readEnv();
+  const logger = createLogger({ service: 'users' }, env.LOG_LEVEL);
+  const production = env.NODE_ENV === 'production';
+  if (production && !env.SMTP_URL) throw new Error('SMTP_URL is required in production (the dev mailbox is disabled there)');
+
+  await requireDependency('mariadb', env.DATABASE_URL, () => ensureDatabase(env.DATABASE_URL));
+  const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, logger });
+  await migrate(database, MIGRATIONS, logger);
+  const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, logger });
+  await requireDependency('redis', env.REDIS_URL, () => waitForRedis(redis, 8_000));
+
+  const mailer = env.SMTP_URL && env.DEV_MAILBOX !== true ? createSmtpMailer(env.SMTP_URL, env.MAIL_FROM) : createDevMailbox(redis, logger);
+  const server = createServer({
+    config: {
+      internalSecret: env.INTERNAL_JWT_SECRET,
+      accessTokenSecret: env.ACCESS_TOKEN_SECRET,
+      dataEncryptionKey: env.DATA_ENCRYPTION_KEY,
+      blindIndexKey: env.BLIND_INDEX_KEY,
+      exposeInternals: !production,
+    },
+    logger,
+    metrics: createMetrics('users'),
+    database,
+    redis,
+    mailer,
+  });
+  const running = await server.listen(env.PORT, env.HOST);
+
+  onShutdown(logger, [
+    ['http', () => running.close()],
+    ['redis', () => redis.quit()],
+    ['mariadb', () => database.close()],
+  ]);
+});

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { gql } from 'graphql-tag';
+import { createSubgraph, type DatabaseClient, type JsonRoute, type Logger, type Metrics, type Redis } from '@bth/platform';
+import { createAuthService } from './auth.service.js';
+import { createFieldCipher } from './crypto.js';
+import type { Mailer } from './mailer.js';
+import { resolvers } from './resolvers/index.js';
+import { createUsersRepository } from './users.repository.js';
+import { createUsersService } from './users.service.js';
+import { createVerificationService } from './verification.service.js';
+import type { UsersContext } from './context.js';
+
+export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
+
+export interface UsersDeps {
+  config: {
+    internalSecret: string;
+    accessTokenSecret: string;
+    dataEncryptionKey: string;
+    blindIndexKey: string;
+    exposeInternals: boolean;
+  };
+  logger: Logger;
+  metrics: Metrics;
+  database: DatabaseClient;
+  redis: Redis;
+  mailer: Mailer;
+}
+
+/** Wires the users subgraph from its dependencies; `index.ts` calls it with real clients, tests with test ones. */
+export function createServer(deps: UsersDeps) {
+  const { config, logger, redis, mailer } = deps;
+  const cipher = createFieldCipher(config.dataEncryptionKey, config.blindIndexKey);
+  const repository = createUsersRepository(deps.database.db);
+  const users = createUsersService({ repository, cipher });
+  const verification = createVerificationService({
+    redis,
+    mailer,
+    logger,
+    hashKey: config.blindIndexKey,
+    isRegistered: users.isRegistered,
+  });
+  const auth = createAuthService({ repository, verification, cipher, redis, logger, accessTokenSecret: config.accessTokenSecret });
+
+  // The dev mailbox is reachable only when the mailer is one (never in production, see index.ts).
+  const lastCode = mailer.lastCode?.bind(mailer);
+  const routes: JsonRoute[] = lastCode
+    ? [
+        {
+          method: 'GET',
+          path: '/dev/mailbox',
+          handler: async ({ query }) => {
+            const email = (query.get('email') ?? '').trim().toLowerCase();
+            const code = email ? await lastCode(email) : null;
+            return code ? { status: 200, body: { email, code } } : { status: 404, body: { error: { code: 'NOT_FOUND', message: 'No code for that address' } } };
+          },
+        },
+      ]
+    : [];
+
+  return createSubgraph<UsersContext>({
+    name: 'users',
+    typeDefs,
+    resolvers,
+    internalSecret: config.internalSecret,
+    logger,
+    metrics: deps.metrics,
+    exposeInternals: config.exposeInternals,
+    readiness: {
+      mariadb: () => deps.database.ping(),
+      redis: async () => void (await redis.ping()),
+    },
+    routes,
+    extendContext: (base) => ({ ...base, auth, users, verification, loaders: { user: users.createLoader() } }),
+  });
+}

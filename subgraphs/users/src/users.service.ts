@@ -1,0 +1,95 @@
+import DataLoader from 'dataloader';
+import { FieldErrors, errors, type Identity } from '@bth/platform';
+import type { FieldCipher } from './crypto.js';
+import type { UserRow } from './db/schema.js';
+import type { UsersRepository } from './users.repository.js';
+import { checkAddress, checkPhone, normaliseEmail } from './validation.js';
+
+/** A user as the API sees it: decrypted, never with the password hash. */
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  nickname: string;
+  phone: string;
+  postalCode: string;
+  address: string;
+  role: UserRow['role'];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface UpdateProfileInput {
+  phone?: string | null;
+  postalCode?: string | null;
+  address?: string | null;
+}
+
+export function createUsersService(deps: { repository: UsersRepository; cipher: FieldCipher; now?: () => Date }) {
+  const { repository, cipher } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  const toView = (row: UserRow): UserView => ({
+    id: row.id,
+    email: cipher.decrypt(row.emailEnc),
+    name: cipher.decrypt(row.nameEnc),
+    nickname: row.nickname,
+    phone: cipher.decrypt(row.phoneEnc),
+    postalCode: cipher.decrypt(row.postalCodeEnc),
+    address: cipher.decrypt(row.addressEnc),
+    role: row.role,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  });
+
+  return {
+    toView,
+
+    /** Per-request loader: `me`, `user(id)` and `_entities` for User all batch into one SELECT. */
+    createLoader() {
+      return new DataLoader<string, UserView | null>(async (ids) => {
+        const rows = await repository.findByIds(ids);
+        const byId = new Map(rows.map((row) => [row.id, toView(row)]));
+        return ids.map((id) => byId.get(id) ?? null);
+      });
+    },
+
+    /** Personal fields are shown to their owner and to admins; to anyone else they are null. */
+    canSeePrivate(identity: Identity | null, user: { id: string }): boolean {
+      return identity !== null && (identity.userId === user.id || identity.role === 'ADMIN');
+    },
+
+    async updateProfile(identity: Identity, input: UpdateProfileInput): Promise<UserView> {
+      const current = await repository.findById(identity.userId);
+      if (!current) throw errors.unauthenticated();
+      const view = toView(current);
+      const phone = input.phone ?? view.phone;
+      const postalCode = input.postalCode ?? view.postalCode;
+      const address = input.address?.trim() ?? view.address;
+      const fieldErrors = new FieldErrors();
+      checkPhone(fieldErrors, 'phone', phone);
+      checkAddress(fieldErrors, 'postalCode', postalCode, 'address', address);
+      fieldErrors.throwIfAny();
+      const at = now();
+      await repository.updateProfile(
+        identity.userId,
+        {
+          phoneEnc: cipher.encrypt(phone),
+          postalCodeEnc: cipher.encrypt(postalCode),
+          addressEnc: cipher.encrypt(address),
+        },
+        at,
+      );
+      return { ...view, phone, postalCode, address, updatedAt: at };
+    },
+
+    /** Used by `npm run create-admin`; there is deliberately no API that raises a role. */
+    async promoteToAdmin(email: string): Promise<boolean> {
+      return repository.setRole(cipher.blindIndex(normaliseEmail(email)), 'ADMIN', now());
+    },
+
+    isRegistered: async (email: string) => repository.existsByEmailIndex(cipher.blindIndex(normaliseEmail(email))),
+  };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;
