@@ -11,3 +11,4 @@ export * from './subgraph.js';
 export * from './service.js';
 export * from './validation.js';
 export * from './scalars.js';
+export * from './crypto.js';

@@ -7,11 +7,12 @@ import {
   revokedSessionKey,
   signRefreshToken,
   verifyRefreshToken,
+  type FieldCipher,
   type Identity,
   type Logger,
   type Redis,
 } from '@bth/platform';
-import { DUMMY_PASSWORD_HASH, hashPassword, sha256, verifyPassword, type FieldCipher } from './crypto.js';
+import { DUMMY_PASSWORD_HASH, hashPassword, sha256, verifyPassword } from './crypto.js';
 import type { UsersRepository } from './users.repository.js';
 import type { VerificationService } from './verification.service.js';
 import { checkPassword, normaliseEmail, validateSignUp, type SignUpInput } from './validation.js';

@@ -1,42 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
-
-/**
- * Personal data at rest: AES-256-GCM with a random 96-bit IV per value, so equal plaintexts give
- * different ciphertexts (the original's AES-ECB leaked equal values). Stored as
- * `v1.<iv>.<tag>.<ciphertext>` in base64url; the version lets us rotate keys later.
- */
-export interface FieldCipher {
-  encrypt(plain: string): string;
-  decrypt(stored: string): string;
-  /** Deterministic HMAC-SHA256 for lookups and uniqueness (the e-mail blind index). */
-  blindIndex(value: string): string;
-}
-
-export function createFieldCipher(keyBase64: string, blindIndexKey: string): FieldCipher {
-  const key = Buffer.from(keyBase64, 'base64');
-  if (key.length !== 32) throw new Error('DATA_ENCRYPTION_KEY must be 32 bytes (base64)');
-  return {
-    encrypt(plain) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-      return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
-    },
-    decrypt(stored) {
-      const [version, iv, tag, ct] = stored.split('.');
-      if (version !== 'v1' || !iv || !tag || ct === undefined) throw new Error('Unknown ciphertext format');
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
-    },
-    blindIndex(value) {
-      return createHmac('sha256', blindIndexKey).update(value).digest('hex');
-    },
-  };
-}
 
 /**
  * scrypt with N=2^15, r=8, p=1 (OWASP's recommended minimum is N=2^17 with 64 MiB; we use 32 MiB

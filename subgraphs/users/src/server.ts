@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import { createSubgraph, type DatabaseClient, type JsonRoute, type Logger, type Metrics, type Redis } from '@bth/platform';
+import { createFieldCipher, createSubgraph, type DatabaseClient, type JsonRoute, type Logger, type Metrics, type Redis } from '@bth/platform';
 import { createAuthService } from './auth.service.js';
-import { createFieldCipher } from './crypto.js';
 import type { Mailer } from './mailer.js';
 import { resolvers } from './resolvers/index.js';
 import { createUsersRepository } from './users.repository.js';

@@ -1,6 +1,5 @@
 import DataLoader from 'dataloader';
-import { FieldErrors, errors, type Identity } from '@bth/platform';
-import type { FieldCipher } from './crypto.js';
+import { FieldErrors, errors, type FieldCipher, type Identity } from '@bth/platform';
 import type { UserRow } from './db/schema.js';
 import type { UsersRepository } from './users.repository.js';
 import { checkAddress, checkPhone, normaliseEmail } from './validation.js';

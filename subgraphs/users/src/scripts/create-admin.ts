@@ -1,6 +1,5 @@
-import { createDatabase, createLogger, ensureDatabase, migrate, runMain } from '@bth/platform';
+import { createDatabase, createFieldCipher, createLogger, ensureDatabase, migrate, runMain } from '@bth/platform';
 import { fileURLToPath } from 'node:url';
-import { createFieldCipher } from '../crypto.js';
 import { readEnv } from '../env.js';
 import { createUsersRepository } from '../users.repository.js';
 import { createUsersService } from '../users.service.js';
