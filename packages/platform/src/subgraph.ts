@@ -60,6 +60,8 @@ export function createSubgraph<TContext extends BaseContext>(options: SubgraphOp
     // Apollo types the map with an unknown context; ours is checked where the resolvers are written.
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
     includeStacktraceInErrorResponses: false,
+    // Our onShutdown owns SIGTERM/SIGINT and stops Apollo in order; Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
     introspection: options.exposeInternals,
     formatError: createErrorFormatter({
       exposeInternals: options.exposeInternals,

@@ -1,0 +1,48 @@
+import { fileURLToPath } from 'node:url';
+import { assertProductionSecrets, envBool, envFragments, loadEnv, z } from '@bth/platform';
+
+const urlList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) => value.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.url()).min(1));
+
+/** Parsed once in `index.ts`. Every subgraph URL may list several replicas, comma-separated. */
+export function readEnv() {
+  const env = loadEnv({
+    ...envFragments.base,
+    ...envFragments.port(4000),
+    ...envFragments.redis,
+    ...envFragments.internalAuth,
+    ...envFragments.accessToken,
+    SUPERGRAPH_PATH: z.string().default(fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url))),
+    USERS_URL: urlList('http://127.0.0.1:4001/graphql'),
+    PRODUCTS_URL: urlList('http://127.0.0.1:4002/graphql,http://127.0.0.1:4012/graphql'),
+    WISHLISTS_URL: urlList('http://127.0.0.1:4003/graphql'),
+    ORDERS_URL: urlList('http://127.0.0.1:4004/graphql'),
+    EVENTS_URL: urlList('http://127.0.0.1:4005/graphql'),
+    // Sandbox (landing page + introspection): on for local development, off in production.
+    ENABLE_SANDBOX: envBool.optional(),
+    CORS_ORIGINS: z.string().default('https://studio.apollographql.com,https://sandbox.embed.apollographql.com'),
+    // Limits: generous for real clients (the deepest app query is ~6 levels), tight for abuse.
+    MAX_DEPTH: z.coerce.number().int().min(1).default(10),
+    MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+    MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+    MAX_OPERATIONS: z.coerce.number().int().min(1).default(5),
+  });
+  assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'ACCESS_TOKEN_SECRET']);
+  return {
+    ...env,
+    sandbox: env.ENABLE_SANDBOX ?? env.NODE_ENV !== 'production',
+    subgraphUrls: {
+      users: env.USERS_URL,
+      products: env.PRODUCTS_URL,
+      wishlists: env.WISHLISTS_URL,
+      orders: env.ORDERS_URL,
+      events: env.EVENTS_URL,
+    } as Record<string, string[]>,
+  };
+}
+
+export type RouterEnv = ReturnType<typeof readEnv>;

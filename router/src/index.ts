@@ -1,0 +1,32 @@
+import { createLogger, createMetrics, createRedis, onShutdown, runMain } from '@bth/platform';
+import { readEnv } from './env.js';
+import { createRouter } from './server.js';
+
+runMain(async () => {
+  const env = readEnv();
+  const logger = createLogger({ service: 'router' }, env.LOG_LEVEL);
+  // Redis only serves the session-revocation check here; the router starts (and works) without it.
+  const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, logger });
+  const router = createRouter({
+    config: {
+      supergraphPath: env.SUPERGRAPH_PATH,
+      subgraphUrls: env.subgraphUrls,
+      internalSecret: env.INTERNAL_JWT_SECRET,
+      accessTokenSecret: env.ACCESS_TOKEN_SECRET,
+      sandbox: env.sandbox,
+      corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      maxDepth: env.MAX_DEPTH,
+      maxAliases: env.MAX_ALIASES,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      maxOperations: env.MAX_OPERATIONS,
+    },
+    logger,
+    metrics: createMetrics('router'),
+    redis,
+  });
+  const running = await router.listen(env.PORT, env.HOST);
+  onShutdown(logger, [
+    ['http', () => running.close()],
+    ['redis', () => redis.quit()],
+  ]);
+});

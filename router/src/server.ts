@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import {
+  IDENTITY_HEADER,
+  REQUEST_ID_HEADER,
+  createErrorFormatter,
+  createHttpServer,
+  sendGraphQLError,
+  type Logger,
+  type Metrics,
+  type Redis,
+} from '@bth/platform';
+import { createAuthenticator, type RequestIdentity } from './auth.js';
+import { createLimitChecker } from './limits.js';
+import { createReplicaPool, type ReplicaPool } from './replicas.js';
+
+export interface RouterContext extends RequestIdentity {
+  requestId: string;
+  logger: Logger;
+}
+
+export interface RouterDeps {
+  config: {
+    supergraphPath: string;
+    subgraphUrls: Record<string, string[]>;
+    internalSecret: string;
+    accessTokenSecret: string;
+    sandbox: boolean;
+    corsOrigins: string[];
+    maxDepth: number;
+    maxAliases: number;
+    maxBodyBytes: number;
+    maxOperations: number;
+  };
+  logger: Logger;
+  metrics: Metrics;
+  redis: Redis;
+}
+
+/** Passes the request id and the signed identity assertion to every subgraph fetch. */
+class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<RouterContext>) {
+    const headers = request.http!.headers;
+    if (context.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
+    if (context.assertion) headers.set(IDENTITY_HEADER, context.assertion);
+  }
+}
+
+function loggingPlugin(metrics: Metrics): ApolloServerPlugin<RouterContext> {
+  return {
+    async requestDidStart() {
+      const started = Date.now();
+      return {
+        async willSendResponse({ contextValue, operationName, errors }) {
+          const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          for (const code of codes) metrics.graphqlErrors.inc({ code });
+          const fields = { operationName, ms: Date.now() - started, userId: contextValue.identity?.userId, codes: codes.length ? codes : undefined };
+          if (codes.includes('INTERNAL_SERVER_ERROR')) contextValue.logger?.warn('operation failed', fields);
+          else contextValue.logger?.debug('operation', fields);
+        },
+      };
+    },
+  };
+}
+
+export function createRouter(deps: RouterDeps) {
+  const { config, logger, metrics } = deps;
+  const pools = new Map<string, ReplicaPool>();
+  const poolFor = (name: string) => {
+    let pool = pools.get(name);
+    if (!pool) {
+      const urls = config.subgraphUrls[name];
+      if (!urls?.length) throw new Error(`No URL configured for subgraph "${name}"`);
+      pool = createReplicaPool(name, urls, logger);
+      pools.set(name, pool);
+    }
+    return pool;
+  };
+
+  // The committed supergraph: nothing is composed or introspected at run time.
+  const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
+  const graphNames = [...supergraphSdl.matchAll(/@join__graph\(name: "(\w+)"/g)].map((m) => m[1]!);
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name }) => new SubgraphDataSource({ fetcher: poolFor(name).fetcher }),
+    logger: {
+      debug: (m) => logger.debug(String(m)),
+      info: (m) => logger.debug(String(m)),
+      warn: (m) => logger.warn(String(m)),
+      error: (m) => logger.error(String(m)),
+    },
+  });
+
+  const apollo = new ApolloServer<RouterContext>({
+    gateway,
+    introspection: config.sandbox,
+    includeStacktraceInErrorResponses: false,
+    // Our onShutdown owns SIGTERM/SIGINT and stops Apollo in order; Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
+    allowBatchedHttpRequests: true,
+    formatError: createErrorFormatter({
+      exposeInternals: false,
+      onInternal: (error) => logger.error('unexpected error', { error }),
+    }),
+    plugins: [
+      config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      loggingPlugin(metrics),
+    ],
+  });
+
+  const authenticate = createAuthenticator({
+    accessTokenSecret: config.accessTokenSecret,
+    internalSecret: config.internalSecret,
+    redis: deps.redis,
+    logger,
+  });
+  const checkLimits = createLimitChecker(config);
+
+  const http = createHttpServer<RouterContext>({
+    apollo,
+    logger,
+    metrics,
+    maxBodyBytes: config.maxBodyBytes,
+    corsOrigins: config.corsOrigins,
+    readiness: {
+      // Ready when every subgraph has at least one live replica: that is when queries can work.
+      subgraphs: async () => {
+        const down: string[] = [];
+        await Promise.all(
+          graphNames.map(async (name) => {
+            const urls = config.subgraphUrls[name] ?? [];
+            const anyUp = await Promise.any(urls.map((u) => probe(u))).then(() => true, () => false);
+            if (!anyUp) down.push(name);
+          }),
+        );
+        if (down.length) throw new Error(`no live replica for: ${down.join(', ')}`);
+      },
+    },
+    beforeGraphQL: (req: IncomingMessage, res, body) => {
+      const query = req.method === 'GET' ? { query: new URL(req.url ?? '/', 'http://x').searchParams.get('query') } : body;
+      const violation = checkLimits(query);
+      if (!violation) return false;
+      sendGraphQLError(res, 400, 'OPERATION_LIMIT_EXCEEDED', violation.message, { limit: violation.limit, max: violation.max, actual: violation.actual });
+      return true;
+    },
+    context: async ({ req, requestId }) => {
+      const childLogger = logger.child({ requestId });
+      const authorization = req.headers.authorization;
+      const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined);
+      return { ...auth, requestId, logger: childLogger };
+    },
+  });
+
+  return {
+    apollo,
+    pools,
+    async listen(port: number, host: string) {
+      await apollo.start();
+      const running = await http.listen(port, host);
+      logger.info('router ready', { url: running.url });
+      return {
+        ...running,
+        async close() {
+          await running.close();
+          await apollo.stop();
+        },
+      };
+    },
+  };
+}
+
+async function probe(graphqlUrl: string): Promise<void> {
+  const response = await fetch(graphqlUrl.replace(/\/graphql$/, '/health/live'), { signal: AbortSignal.timeout(1_000) });
+  if (!response.ok) throw new Error(`status ${response.status}`);
+}

@@ -1,0 +1,1 @@
+export { composeSupergraph, writeSupergraph, SUPERGRAPH_PATH, DEFAULT_PORTS } from './compose.js';
