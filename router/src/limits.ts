@@ -68,7 +68,8 @@ export function createLimitChecker(limits: OperationLimits & { maxOperations: nu
         verdict = { message: `The query uses ${aliases} aliases; at most ${limits.maxAliases} are allowed`, limit: 'aliases', max: limits.maxAliases, actual: aliases };
       }
     } catch (error) {
-      if (/maximum number of tokens/i.test((error as Error).message)) {
+      // graphql-js words it "Document contains more that N tokens".
+      if (/contains more tha[nt] \d+ tokens/i.test((error as Error).message)) {
         verdict = { message: `The query has more than ${MAX_TOKENS} tokens`, limit: 'tokens', max: MAX_TOKENS, actual: MAX_TOKENS + 1 };
       } else {
         return null; // Not parseable: Apollo answers with GRAPHQL_PARSE_FAILED.

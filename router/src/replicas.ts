@@ -67,7 +67,7 @@ export function createReplicaPool(name: string, urls: string[], logger: Logger):
         downUntil.set(url, Date.now() + COOLDOWN_MS);
       }
     }
-    throw new AppError('UPSTREAM_UNAVAILABLE', `The ${name} service is unavailable right now; try again shortly`, { service: name, cause: lastCode });
+    throw new AppError('UPSTREAM_UNAVAILABLE', `The ${name} service is unavailable right now; try again shortly`, { service: name });
   }) as unknown as Fetcher;
 
   return { fetcher, urls, healthy: () => urls.filter((u) => (downUntil.get(u) ?? 0) <= Date.now()) };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
@@ -9,6 +9,7 @@ import {
   REQUEST_ID_HEADER,
   createErrorFormatter,
   createHttpServer,
+  operationLoggingPlugin,
   sendGraphQLError,
   type Logger,
   type Metrics,
@@ -48,23 +49,6 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     if (context.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
     if (context.assertion) headers.set(IDENTITY_HEADER, context.assertion);
   }
-}
-
-function loggingPlugin(metrics: Metrics): ApolloServerPlugin<RouterContext> {
-  return {
-    async requestDidStart() {
-      const started = Date.now();
-      return {
-        async willSendResponse({ contextValue, operationName, errors }) {
-          const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
-          for (const code of codes) metrics.graphqlErrors.inc({ code });
-          const fields = { operationName, ms: Date.now() - started, userId: contextValue.identity?.userId, codes: codes.length ? codes : undefined };
-          if (codes.includes('INTERNAL_SERVER_ERROR')) contextValue.logger?.warn('operation failed', fields);
-          else contextValue.logger?.debug('operation', fields);
-        },
-      };
-    },
-  };
 }
 
 export function createRouter(deps: RouterDeps) {
@@ -108,7 +92,7 @@ export function createRouter(deps: RouterDeps) {
     }),
     plugins: [
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
-      loggingPlugin(metrics),
+      operationLoggingPlugin<RouterContext>(metrics),
     ],
   });
 

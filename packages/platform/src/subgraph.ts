@@ -35,21 +35,25 @@ export interface SubgraphOptions<TContext extends BaseContext> {
   extendContext: (base: BaseContext, req: IncomingMessage) => TContext;
 }
 
-/** Logs each operation with the router's request id; errors at warn, the rest at debug. */
-function loggingPlugin(metrics: Metrics): ApolloServerPlugin<BaseContext> {
+/**
+ * Logs each operation with its request id, so one request can be followed from the router into
+ * every subgraph (set LOG_LEVEL=warn under load to keep only failures), and counts error codes.
+ */
+export function operationLoggingPlugin<T extends { logger: Logger; identity: Identity | null }>(metrics: Metrics): ApolloServerPlugin<T> {
   return {
-    async requestDidStart({ contextValue }) {
+    async requestDidStart() {
       const started = Date.now();
       return {
-        async willSendResponse({ contextValue: ctx, operationName, errors }) {
+        async willSendResponse({ contextValue, operationName, errors }) {
           const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
           for (const code of codes) metrics.graphqlErrors.inc({ code });
-          const fields = { operationName, ms: Date.now() - started, userId: ctx.identity?.userId, codes: codes.length ? codes : undefined };
-          if (codes.some((c) => c === 'INTERNAL_SERVER_ERROR')) ctx.logger.warn('operation failed', fields);
-          else ctx.logger.debug('operation', fields);
+          // The context is missing when the request failed before it was built (e.g. a bad token).
+          if (!contextValue?.logger) return;
+          const fields = { operationName, ms: Date.now() - started, userId: contextValue.identity?.userId, codes: codes.length ? codes : undefined };
+          if (codes.includes('INTERNAL_SERVER_ERROR')) contextValue.logger.warn('operation failed', fields);
+          else contextValue.logger.info('operation', fields);
         },
       };
-      void contextValue;
     },
   };
 }
@@ -68,7 +72,7 @@ export function createSubgraph<TContext extends BaseContext>(options: SubgraphOp
       onInternal: (error) => logger.error('unexpected error', { error }),
     }),
     // Inline traces (ftv1) cost time on every request and nothing here reads them.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), loggingPlugin(options.metrics) as ApolloServerPlugin<TContext>],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), operationLoggingPlugin<TContext>(options.metrics)],
   });
   const http = createHttpServer<TContext>({
     apollo,
