@@ -21,7 +21,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['subgraphs/*/test/**/*.test.ts', 'schema/test/**/*.test.ts', 'router/test/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'subgraphs/*/test/**/*.test.ts', 'schema/test/**/*.test.ts', 'router/test/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',

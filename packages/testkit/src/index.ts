@@ -100,3 +100,4 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
 export function errorCodes(response: GraphQLResponse): string[] {
   return (response.errors ?? []).map((e) => String(e.extensions?.code));
 }
+export * from './tcp-proxy.js';
