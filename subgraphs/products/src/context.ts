@@ -1,0 +1,9 @@
+import type { BaseContext } from '@bth/platform';
+import type { InventoryService } from './inventory.service.js';
+import type { ProductLoader, ProductService } from './product.service.js';
+
+export interface ProductsContext extends BaseContext {
+  products: ProductService;
+  inventory: InventoryService;
+  loaders: { product: ProductLoader };
+}

@@ -1,0 +1,101 @@
+import { sql } from 'drizzle-orm';
+import { bigint, char, datetime, index, int, mysqlEnum, mysqlTable, primaryKey, smallint, tinyint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+
+/** Kept in sync by hand with `drizzle/0000_init.sql` (the migration is the source of truth). */
+export const PRODUCT_FUNCTIONS = [
+  'ACTIVE_BOWEL',
+  'INTESTINE_HEALTH',
+  'LIVER_HEALTH',
+  'EYE_HEALTH',
+  'BLOOD_CIRCULATION',
+  'JOINT_HEALTH',
+  'IMPROVE_MEMORY',
+  'IMPROVE_FATIGUE',
+  'SKIN_HEALTH',
+  'BONE_HEALTH',
+] as const;
+export const PRODUCT_TYPES = ['CAPSULE', 'POWDER', 'DRINK', 'SPRAY', 'PILL'] as const;
+export const LEDGER_KINDS = ['INITIAL', 'ADJUSTMENT', 'RESERVATION', 'RELEASE', 'RESTOCK'] as const;
+export const RESERVATION_STATUSES = ['RESERVED', 'RELEASED', 'RESTOCKED'] as const;
+
+export type ProductFunction = (typeof PRODUCT_FUNCTIONS)[number];
+export type ProductType = (typeof PRODUCT_TYPES)[number];
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+
+const at = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
+
+export const products = mysqlTable(
+  'products',
+  {
+    id: char('id', { length: 36 }).primaryKey(),
+    name: varchar('name', { length: 50 }).notNull(),
+    producer: varchar('producer', { length: 30 }).notNull(),
+    /** KRW, whole won. */
+    price: int('price').notNull(),
+    function: mysqlEnum('function', PRODUCT_FUNCTIONS).notNull(),
+    type: mysqlEnum('type', PRODUCT_TYPES).notNull(),
+    nutritionFacts: varchar('nutrition_facts', { length: 250 }),
+    stock: int('stock').notNull(),
+    saleEventId: char('sale_event_id', { length: 36 }),
+    salePrice: int('sale_price'),
+    saleEndsAt: at('sale_ends_at'),
+    createdAt: at('created_at').notNull(),
+    updatedAt: at('updated_at').notNull(),
+    deletedAt: at('deleted_at'),
+    /** 1 while live, NULL once deleted: the unique key below then ignores deleted rows. */
+    live: tinyint('live').generatedAlwaysAs(sql`IF(deleted_at IS NULL, 1, NULL)`, { mode: 'stored' }),
+  },
+  (t) => [
+    uniqueIndex('products_name_producer_live').on(t.name, t.producer, t.live),
+    index('products_newest_idx').on(t.createdAt, t.id),
+    index('products_price_idx').on(t.price, t.id),
+    index('products_name_idx').on(t.name, t.id),
+  ],
+);
+
+export const stockLedger = mysqlTable(
+  'stock_ledger',
+  {
+    id: bigint('id', { mode: 'number' }).autoincrement().primaryKey(),
+    productId: char('product_id', { length: 36 }).notNull(),
+    orderId: char('order_id', { length: 36 }),
+    kind: mysqlEnum('kind', LEDGER_KINDS).notNull(),
+    quantityDelta: int('quantity_delta').notNull(),
+    reason: varchar('reason', { length: 200 }),
+    createdAt: at('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('stock_ledger_order_product_kind').on(t.orderId, t.productId, t.kind), index('stock_ledger_product_idx').on(t.productId)],
+);
+
+export const reservations = mysqlTable(
+  'reservations',
+  {
+    orderId: char('order_id', { length: 36 }).primaryKey(),
+    userId: char('user_id', { length: 36 }),
+    status: mysqlEnum('status', RESERVATION_STATUSES).notNull(),
+    createdAt: at('created_at').notNull(),
+    updatedAt: at('updated_at').notNull(),
+  },
+  (t) => [index('reservations_user_idx').on(t.userId)],
+);
+
+export const reservationLines = mysqlTable(
+  'reservation_lines',
+  {
+    orderId: char('order_id', { length: 36 }).notNull(),
+    productId: char('product_id', { length: 36 }).notNull(),
+    lineNo: smallint('line_no').notNull(),
+    quantity: int('quantity').notNull(),
+    unitPrice: int('unit_price').notNull(),
+    regularPrice: int('regular_price').notNull(),
+    saleEventId: char('sale_event_id', { length: 36 }),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.productId] }), index('reservation_lines_product_idx').on(t.productId)],
+);
+
+export type ProductRow = typeof products.$inferSelect;
+export type NewProductRow = typeof products.$inferInsert;
+export type LedgerRow = typeof stockLedger.$inferInsert;
+export type ReservationRow = typeof reservations.$inferSelect;
+export type ReservationLineRow = typeof reservationLines.$inferSelect;

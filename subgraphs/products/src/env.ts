@@ -1,0 +1,24 @@
+import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform';
+
+/** Parsed once in `index.ts` (and by the invariant script); everything else receives the typed `ProductsEnv`. */
+export function readEnv() {
+  const env = loadEnv({
+    ...envFragments.base,
+    ...envFragments.port(4002),
+    ...envFragments.mysql('bth_products'),
+    ...envFragments.redis,
+    ...envFragments.internalAuth,
+    // A buyer queued behind a hot product waits at most this long for its row lock, then gets a
+    // retryable LOCK_TIMEOUT; InnoDB's 50 s default would hold a flash-sale crowd for most of a minute.
+    LOCK_WAIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(50).default(5),
+    // Upper bound on how long a product entry can outlive a write whose invalidation was lost
+    // (writer crashed between commit and invalidation). Normal writes invalidate at once.
+    PRODUCT_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+    // Listing pages also go stale when time alone changes them (a sale's end passing), so short.
+    LISTING_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+  });
+  assertProductionSecrets(env, ['INTERNAL_JWT_SECRET']);
+  return env;
+}
+
+export type ProductsEnv = ReturnType<typeof readEnv>;

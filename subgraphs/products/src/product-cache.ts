@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { bestEffort, type Logger, type Metrics, type Redis } from '@bth/platform';
+import { parseProduct, type ProductView } from './product.model.js';
+
+/**
+ * Redis cache for products and listing pages. Redis is only ever a cache here: every operation
+ * is best-effort, and a failed one costs a database read, never a client error.
+ *
+ * Product entries: `products:item:<id>` holds `{ e: epoch, p: product }` with a TTL, and
+ * `products:ver:<id>` a counter bumped after every committed write to that product. A reader
+ * reads the counter in the same MGET as the entry, before its SELECT, and writes its row back
+ * through a Lua script only if the counter is still the same. So a reader that raced a writer
+ * can never put the old row back: either its write-back lands before the writer's
+ * invalidation (which then deletes it) or the version changed and nothing is written.
+ *
+ * Staleness bound: none once the write call has returned — the writer invalidates after commit
+ * and before answering. If the invalidation itself fails (Redis unreachable), this instance
+ * remembers it and, as soon as Redis answers again and before any cache read, bumps the global
+ * epoch and the listing generation, which retires every entry at once. Only if the writer
+ * process dies between its commit and a successful invalidation can an old entry be served, and
+ * then for at most PRODUCT_CACHE_TTL_SECONDS (listing pages: LISTING_CACHE_TTL_SECONDS).
+ *
+ * Listing pages: `products:listing:<hash of filter, orderBy, first, after>` holds the page's ids,
+ * cursors and totalCount together with the listing generation it was computed under, read in
+ * the same MGET as the current generation. One INCR of `products:listing-gen` retires every page.
+ * Stock changes do not touch listings (pages hold ids, not stock); catalogue writes do.
+ *
+ * Version counters carry no TTL on purpose: one small key per product, and a counter that
+ * vanished while a reader was between its read and its write-back could let an old row back in.
+ */
+export const cacheKeys = {
+  epoch: 'products:epoch',
+  item: (id: string) => `products:item:${id}`,
+  version: (id: string) => `products:ver:${id}`,
+  listingGeneration: 'products:listing-gen',
+  listing: (hash: string) => `products:listing:${hash}`,
+};
+
+/** KEYS: n entry keys then n version keys. ARGV: ttl, n expected versions, n values. */
+const PUT_IF_UNCHANGED = `
+local n = #KEYS / 2
+local written = 0
+for i = 1, n do
+  local current = redis.call('GET', KEYS[n + i])
+  if not current then current = '0' end
+  if current == ARGV[1 + i] then
+    redis.call('SET', KEYS[i], ARGV[1 + n + i], 'EX', ARGV[1])
+    written = written + 1
+  end
+end
+return written
+`;
+
+export interface ListingQuery {
+  function: string | null;
+  type: string | null;
+  onSale: boolean | null;
+  orderBy: string;
+  first: number;
+  after: string | null;
+}
+
+export interface ListingPage {
+  ids: string[];
+  cursors: string[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+/** What a reader saw before going to the database; needed to write back safely. */
+export interface ReadToken {
+  epoch: string;
+  versions: Map<string, string>;
+}
+
+export interface ProductCacheRead {
+  found: Map<string, ProductView>;
+  misses: string[];
+  /** Null when Redis did not answer: then nothing is written back. */
+  token: ReadToken | null;
+}
+
+export function listingHash(query: ListingQuery): string {
+  const stable = [query.function, query.type, query.onSale, query.orderBy, query.first, query.after];
+  return createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 32);
+}
+
+async function execAll(multi: ReturnType<Redis['multi']>): Promise<void> {
+  const results = await multi.exec();
+  if (!results) throw new Error('transaction discarded');
+  for (const [error] of results) if (error) throw error;
+}
+
+export interface ProductCacheOptions {
+  redis: Redis;
+  logger: Logger;
+  metrics: Metrics;
+  productTtlSeconds: number;
+  listingTtlSeconds: number;
+}
+
+export function createProductCache(options: ProductCacheOptions) {
+  const { redis, logger } = options;
+  const hits = options.metrics.counter({ name: 'cache_hits_total', help: 'Cache hits by kind (product, listing)', labelNames: ['kind'] });
+  const misses = options.metrics.counter({ name: 'cache_misses_total', help: 'Cache misses by kind (product, listing)', labelNames: ['kind'] });
+  let flushPending = false;
+
+  /** Retires every entry after an invalidation this instance could not deliver (see above). */
+  async function flushIfPending(): Promise<void> {
+    if (!flushPending) return;
+    const done = await bestEffort(
+      logger,
+      'product cache flush',
+      async () => {
+        await execAll(redis.multi().incr(cacheKeys.epoch).incr(cacheKeys.listingGeneration));
+        return true;
+      },
+      false,
+    );
+    if (done) {
+      flushPending = false;
+      logger.info('product cache flushed after a missed invalidation');
+    }
+  }
+  redis.on('ready', () => void flushIfPending());
+
+  return {
+    async getProducts(ids: readonly string[]): Promise<ProductCacheRead> {
+      await flushIfPending();
+      const found = new Map<string, ProductView>();
+      const n = ids.length;
+      const keys = [cacheKeys.epoch, ...ids.map(cacheKeys.item), ...ids.map(cacheKeys.version)];
+      const values = flushPending ? null : await bestEffort(logger, 'product cache read', () => redis.mget(keys), null);
+      if (!values) {
+        misses.inc({ kind: 'product' }, n);
+        return { found, misses: [...ids], token: null };
+      }
+      const epoch = values[0] ?? '0';
+      const versions = new Map<string, string>();
+      const missed: string[] = [];
+      ids.forEach((id, i) => {
+        versions.set(id, values[1 + n + i] ?? '0');
+        const product = decodeEntry(values[1 + i] ?? null, epoch);
+        if (product) found.set(id, product);
+        else missed.push(id);
+      });
+      if (found.size) hits.inc({ kind: 'product' }, found.size);
+      if (missed.length) misses.inc({ kind: 'product' }, missed.length);
+      return { found, misses: missed, token: { epoch, versions } };
+    },
+
+    /** One script call for the whole batch; rows whose version moved since the read are skipped. */
+    async putProducts(products: readonly ProductView[], token: ReadToken | null): Promise<void> {
+      if (!token || products.length === 0) return;
+      const keys = [...products.map((p) => cacheKeys.item(p.id)), ...products.map((p) => cacheKeys.version(p.id))];
+      const args = [
+        String(options.productTtlSeconds),
+        ...products.map((p) => token.versions.get(p.id) ?? '0'),
+        ...products.map((p) => JSON.stringify({ e: token.epoch, p })),
+      ];
+      await bestEffort(logger, 'product cache write', () => redis.eval(PUT_IF_UNCHANGED, keys.length, ...keys, ...args), 0);
+    },
+
+    async getListing(query: ListingQuery): Promise<{ page: ListingPage | null; generation: string | null }> {
+      await flushIfPending();
+      const values = flushPending
+        ? null
+        : await bestEffort(logger, 'listing cache read', () => redis.mget(cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query))), null);
+      if (!values) {
+        misses.inc({ kind: 'listing' });
+        return { page: null, generation: null };
+      }
+      const generation = values[0] ?? '0';
+      const page = decodeListing(values[1] ?? null, generation);
+      (page ? hits : misses).inc({ kind: 'listing' });
+      return { page, generation };
+    },
+
+    /** `generation` is the one read before the SELECT, so a page computed across a write is born stale. */
+    async putListing(query: ListingQuery, generation: string | null, page: ListingPage): Promise<void> {
+      if (generation === null) return;
+      const value = JSON.stringify({ g: generation, page });
+      await bestEffort(logger, 'listing cache write', () => redis.set(cacheKeys.listing(listingHash(query)), value, 'EX', options.listingTtlSeconds), null);
+    },
+
+    /**
+     * Call after the write has committed, never inside the transaction: invalidating before the
+     * commit would let a reader cache the pre-commit row again.
+     */
+    async invalidate(productIds: readonly string[], scope: { listings: boolean }): Promise<void> {
+      const multi = redis.multi();
+      for (const id of productIds) multi.incr(cacheKeys.version(id)).del(cacheKeys.item(id));
+      if (scope.listings) multi.incr(cacheKeys.listingGeneration);
+      const delivered = await bestEffort(
+        logger,
+        'product cache invalidation',
+        async () => {
+          await execAll(multi);
+          return true;
+        },
+        false,
+      );
+      if (!delivered) flushPending = true;
+    },
+  };
+}
+
+function decodeEntry(raw: string | null, epoch: string): ProductView | null {
+  if (!raw) return null;
+  try {
+    const entry = JSON.parse(raw) as { e?: unknown; p?: unknown };
+    return entry.e === epoch && entry.p ? parseProduct(entry.p) : null;
+  } catch {
+    return null;
+  }
+}
+
+function decodeListing(raw: string | null, generation: string): ListingPage | null {
+  if (!raw) return null;
+  try {
+    const entry = JSON.parse(raw) as { g?: unknown; page?: ListingPage };
+    return entry.g === generation && entry.page ? entry.page : null;
+  } catch {
+    return null;
+  }
+}
+
+export type ProductCache = ReturnType<typeof createProductCache>;

@@ -1,0 +1,139 @@
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, not, or, type SQL } from 'drizzle-orm';
+import { isDuplicateKey, type Database } from '@bth/platform';
+import { products, stockLedger, type NewProductRow, type ProductFunction, type ProductRow, type ProductType } from './db/schema.js';
+import type { ProductOrder, SortKey } from './listing-cursor.js';
+
+export interface ListingFilter {
+  function: ProductFunction | null;
+  type: ProductType | null;
+  onSale: boolean | null;
+}
+
+export type ListedRow = Pick<ProductRow, 'id' | 'createdAt' | 'price' | 'name'>;
+
+const live = isNull(products.deletedAt);
+
+/** Same rule as `isOnSale` in product.model.ts; never NULL, so NOT() of it is safe. */
+const onSaleAt = (now: Date) =>
+  and(isNotNull(products.saleEventId), isNotNull(products.salePrice), or(isNull(products.saleEndsAt), gt(products.saleEndsAt, now))) as SQL;
+
+function listingWhere(filter: ListingFilter, now: Date): SQL[] {
+  const conditions: SQL[] = [live];
+  if (filter.function) conditions.push(eq(products.function, filter.function));
+  if (filter.type) conditions.push(eq(products.type, filter.type));
+  if (filter.onSale !== null) conditions.push(filter.onSale ? onSaleAt(now) : not(onSaleAt(now)));
+  return conditions;
+}
+
+/** Rows strictly after `key` in `order` (the keyset seek; `id` breaks ties). */
+function after(order: ProductOrder, key: SortKey): SQL {
+  switch (order) {
+    case 'NEWEST': {
+      const at = new Date(key.value as number);
+      return or(lt(products.createdAt, at), and(eq(products.createdAt, at), lt(products.id, key.id))) as SQL;
+    }
+    case 'PRICE_ASC':
+      return or(gt(products.price, key.value as number), and(eq(products.price, key.value as number), gt(products.id, key.id))) as SQL;
+    case 'PRICE_DESC':
+      return or(lt(products.price, key.value as number), and(eq(products.price, key.value as number), lt(products.id, key.id))) as SQL;
+    case 'NAME_ASC':
+      return or(gt(products.name, key.value as string), and(eq(products.name, key.value as string), gt(products.id, key.id))) as SQL;
+  }
+}
+
+const ORDER_BY: Record<ProductOrder, SQL[]> = {
+  NEWEST: [desc(products.createdAt), desc(products.id)],
+  PRICE_ASC: [asc(products.price), asc(products.id)],
+  PRICE_DESC: [desc(products.price), desc(products.id)],
+  NAME_ASC: [asc(products.name), asc(products.id)],
+};
+
+/** The only place in `products` that speaks SQL for the catalogue (stock changes: inventory.repository.ts). */
+export function createProductRepository(db: Database) {
+  return {
+    /** The product and its INITIAL ledger row commit together, so the invariant holds from the first moment. */
+    async insertWithInitialStock(row: NewProductRow & { stock: number; createdAt: Date }): Promise<{ ok: true } | { ok: false; reason: 'DUPLICATE' }> {
+      try {
+        await db.transaction(async (tx) => {
+          await tx.insert(products).values(row);
+          await tx
+            .insert(stockLedger)
+            .values({ productId: row.id, orderId: null, kind: 'INITIAL', quantityDelta: row.stock, reason: 'initial stock', createdAt: row.createdAt });
+        });
+        return { ok: true };
+      } catch (error) {
+        if (isDuplicateKey(error)) return { ok: false, reason: 'DUPLICATE' };
+        throw error;
+      }
+    },
+
+    async findLiveByIds(ids: readonly string[]): Promise<ProductRow[]> {
+      if (ids.length === 0) return [];
+      return db
+        .select()
+        .from(products)
+        .where(and(inArray(products.id, [...ids]), live));
+    },
+
+    async findLiveIdByName(name: string, producer: string): Promise<string | undefined> {
+      const [row] = await db
+        .select({ id: products.id })
+        .from(products)
+        .where(and(eq(products.name, name), eq(products.producer, producer), live))
+        .limit(1);
+      return row?.id;
+    },
+
+    /** Locks the live row, applies the changes, returns the row as committed. */
+    async updateLive(id: string, changes: Partial<NewProductRow>, now: Date): Promise<ProductRow | 'NOT_FOUND' | 'DUPLICATE'> {
+      try {
+        return await db.transaction(async (tx) => {
+          const [current] = await tx
+            .select()
+            .from(products)
+            .where(and(eq(products.id, id), live))
+            .for('update');
+          if (!current) return 'NOT_FOUND' as const;
+          await tx
+            .update(products)
+            .set({ ...changes, updatedAt: now })
+            .where(eq(products.id, id));
+          return { ...current, ...changes, updatedAt: now };
+        });
+      } catch (error) {
+        if (isDuplicateKey(error)) return 'DUPLICATE';
+        throw error;
+      }
+    },
+
+    async softDelete(id: string, now: Date): Promise<boolean> {
+      const [result] = await db
+        .update(products)
+        .set({ deletedAt: now, updatedAt: now })
+        .where(and(eq(products.id, id), live));
+      return result.affectedRows === 1;
+    },
+
+    /** One page of sort keys (limit + 1 rows tells the caller whether another page follows). */
+    async listPage(filter: ListingFilter, order: ProductOrder, afterKey: SortKey | null, limit: number, now: Date): Promise<ListedRow[]> {
+      const conditions = listingWhere(filter, now);
+      if (afterKey) conditions.push(after(order, afterKey));
+      return db
+        .select({ id: products.id, createdAt: products.createdAt, price: products.price, name: products.name })
+        .from(products)
+        .where(and(...conditions))
+        .orderBy(...ORDER_BY[order])
+        .limit(limit);
+    },
+
+    async countListed(filter: ListingFilter, now: Date): Promise<number> {
+      const [row] = await db
+        .select({ n: count() })
+        .from(products)
+        .where(and(...listingWhere(filter, now)));
+      return row?.n ?? 0;
+    },
+  };
+}
+
+export type ProductRepository = ReturnType<typeof createProductRepository>;

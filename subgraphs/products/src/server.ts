@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { gql } from 'graphql-tag';
+import { createSubgraph, type DatabaseClient, type Logger, type Metrics, type Redis } from '@bth/platform';
+import type { ProductsContext } from './context.js';
+import { createInventoryRepository } from './inventory.repository.js';
+import { createInventoryRoutes } from './inventory.routes.js';
+import { createInventoryService } from './inventory.service.js';
+import { createProductCache } from './product-cache.js';
+import { createProductRepository } from './product.repository.js';
+import { createProductService } from './product.service.js';
+import { resolvers } from './resolvers/index.js';
+
+export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
+
+export interface ProductsDeps {
+  config: {
+    internalSecret: string;
+    exposeInternals: boolean;
+    productCacheTtlSeconds: number;
+    listingCacheTtlSeconds: number;
+  };
+  logger: Logger;
+  metrics: Metrics;
+  database: DatabaseClient;
+  redis: Redis;
+}
+
+/**
+ * Wires the products subgraph from its dependencies; `index.ts` calls it with real clients, tests
+ * with test ones. Nothing here keeps state between requests (loaders are per request, the cache
+ * and the stock live in Redis and MariaDB), so any number of replicas can serve one database.
+ */
+export function createServer(deps: ProductsDeps) {
+  const { config, logger, metrics, redis } = deps;
+  const cache = createProductCache({
+    redis,
+    logger,
+    metrics,
+    productTtlSeconds: config.productCacheTtlSeconds,
+    listingTtlSeconds: config.listingCacheTtlSeconds,
+  });
+  const products = createProductService({ repository: createProductRepository(deps.database.db), cache });
+  const inventory = createInventoryService({ repository: createInventoryRepository(deps.database.db), cache, metrics, logger });
+
+  return createSubgraph<ProductsContext>({
+    name: 'products',
+    typeDefs,
+    resolvers,
+    internalSecret: config.internalSecret,
+    logger,
+    metrics,
+    exposeInternals: config.exposeInternals,
+    // Redis is deliberately not a readiness check: it is only a cache here, and a replica that
+    // reports "not ready" while Redis is down would take the catalogue and the inventory with it.
+    readiness: { mariadb: () => deps.database.ping() },
+    routes: createInventoryRoutes({ inventory, internalSecret: config.internalSecret, logger }),
+    extendContext: (base) => ({ ...base, products, inventory, loaders: { product: products.createLoader() } }),
+  });
+}
