@@ -1,0 +1,47 @@
+import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform';
+
+const PAYMENT_METHODS = ['CARD', 'VIRTUAL_ACCOUNT', 'TRANSFER', 'MOBILE'] as const;
+
+const seconds = (fallback: number) => z.coerce.number().int().min(0).max(31_536_000).default(fallback);
+
+/** Parsed once in `index.ts`; everything else receives the typed `OrdersEnv`. */
+export function readEnv() {
+  const env = loadEnv({
+    ...envFragments.base,
+    ...envFragments.port(4004),
+    ...envFragments.mysql('bth_orders'),
+    ...envFragments.internalAuth,
+    // AES-256-GCM key for the shipping address and phone at rest: 32 bytes, base64. Local default only.
+    DATA_ENCRYPTION_KEY: z.base64().default('ZGV2LW9ubHktb3JkZXJzLWtleS0zMi1ieXRlcy0hISE='),
+    // Every products replica serves inventory; requests are spread round-robin and fail over on refusal.
+    INVENTORY_URLS: z
+      .string()
+      .default('http://127.0.0.1:4002,http://127.0.0.1:4012')
+      .transform((value) => value.split(',').map((url) => url.trim()).filter((url) => url.length > 0))
+      .pipe(z.array(z.url()).min(1)),
+    // Per attempt: products waits up to 5 s (its LOCK_WAIT_TIMEOUT_SECONDS) for a hot row, plus 2 s for
+    // the transaction and the hop. Longer than that bound so a busy row answers LOCK_TIMEOUT
+    // (known: nothing reserved) instead of our timer firing (unknown outcome, reconciler needed).
+    INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(7_000),
+    // How long the breaker stays open before one trial call; a replica restart takes a few seconds.
+    INVENTORY_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+    ORDER_PAYMENT_TIMEOUT_SECONDS: seconds(900),
+    SHIP_AFTER_SECONDS: seconds(86_400),
+    DELIVER_AFTER_SECONDS: seconds(86_400),
+    RETURN_WINDOW_SECONDS: seconds(86_400),
+    RETURN_COMPLETE_AFTER_SECONDS: seconds(86_400),
+    // A PENDING order older than this has lost its request (crash, timeout); its stock is released.
+    RECONCILE_PENDING_AFTER_SECONDS: seconds(30),
+    SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
+    // Simulated payment provider: charges with these methods are declined (e.g. `MOBILE`), for tests and demos.
+    PAYMENT_SIMULATOR_DECLINE_METHOD: z
+      .string()
+      .default('')
+      .transform((value) => value.split(',').map((m) => m.trim()).filter((m) => m.length > 0))
+      .pipe(z.array(z.enum(PAYMENT_METHODS))),
+  });
+  assertProductionSecrets(env, ['INTERNAL_JWT_SECRET']);
+  return env;
+}
+
+export type OrdersEnv = ReturnType<typeof readEnv>;

@@ -1,0 +1,281 @@
+import { createHash, randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
+import { FieldErrors, errors, isUuid, type Identity, type Logger } from '@bth/platform';
+import { sleep } from './backoff.js';
+import type { OrderLineRow, OrderRow, PaymentRow, RefundRow } from './db/schema.js';
+import { InventoryUnavailableError, type InventoryClient, type ReserveOutcome } from './inventory.client.js';
+import type { InventoryUnavailable, OrderConnectionView, OrderView, PlaceOrderResult, Rejection } from './order.model.js';
+import type { OrderRepository } from './order.repository.js';
+import type { OrderStatus } from './order-status.js';
+import type { OrderViews } from './order.view.js';
+import { MAX_ORDER_TOTAL, OrderTotalTooLargeError, priceOrder } from './pricing.js';
+import { checkPageSize, checkPlaceOrder, decodeCursor, encodeCursor, type PlaceOrderInput } from './validation.js';
+
+// A duplicate request waits this long for the first one to finish before answering "still
+// placing, retry": a normal reservation takes milliseconds, a hot-row queue a second or two.
+const DUPLICATE_WAIT_MS = 3_000;
+const DUPLICATE_POLL_MS = 50;
+
+export interface OrderServiceConfig {
+  paymentTimeoutSeconds: number;
+  /** Used to tell a client when to come back after the breaker opened. */
+  breakerResetMs: number;
+}
+
+/** Placing orders (the reservation saga) and reading them. */
+export function createOrderService(deps: {
+  repository: OrderRepository;
+  inventory: InventoryClient;
+  views: OrderViews;
+  logger: Logger;
+  config: OrderServiceConfig;
+  now?: () => Date;
+}) {
+  const { repository, inventory, views, logger, config } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  const unavailable = (retryAfterSeconds: number, message: string): InventoryUnavailable => ({
+    __typename: 'InventoryUnavailable',
+    message,
+    retryable: true,
+    retryAfterSeconds,
+  });
+  const STILL_PLACING = () => unavailable(1, 'This order is still being placed; retry with the same idempotency key shortly');
+
+  /** The answer a stored order gives to a replay of its request. */
+  function answerFor(row: OrderRow): PlaceOrderResult {
+    switch (row.status) {
+      case 'PENDING':
+        return STILL_PLACING();
+      case 'FAILED':
+        return unavailable(1, 'Stock could not be checked right now; nothing was reserved. Retry with the same idempotency key');
+      case 'REJECTED':
+        return views.rejectionOf(row);
+      default:
+        return views.toView(row);
+    }
+  }
+
+  /** Gives up on a PENDING order: it must end holding nothing, or stay PENDING for the reconciler. */
+  async function abandon(order: OrderRow, failure: InventoryUnavailableError): Promise<PlaceOrderResult> {
+    const retryAfter = failure.reason === 'BREAKER_OPEN' ? Math.ceil(config.breakerResetMs / 1000) : 1;
+    const answer = unavailable(retryAfter, 'Stock cannot be checked right now; nothing was reserved. Retry shortly with the same idempotency key');
+    if (failure.mayHaveTakenEffect) {
+      // The reserve may have landed (or may still land): release tombstones the order id in
+      // inventory, so whatever arrives gives back or takes nothing.
+      try {
+        await inventory.release(order.id);
+      } catch (error) {
+        logger.warn('release after a failed reservation did not go through; the reconciler will retry', { orderId: order.id, error });
+        return answer;
+      }
+    }
+    await markFailed(order.id);
+    return answer;
+  }
+
+  async function markFailed(orderId: string): Promise<void> {
+    // The claim is dropped with the failure, so a retry with the same key places a fresh order.
+    await repository.transaction((tx) => tx.transition([orderId], 'PENDING', 'FAILED', now(), { idempotencyClaim: null }));
+  }
+
+  async function settle(order: OrderRow, input: PlaceOrderInput, outcome: ReserveOutcome): Promise<PlaceOrderResult> {
+    if (outcome.outcome === 'RELEASED' || outcome.outcome === 'RESTOCKED') {
+      // The reconciler released this order before our reserve arrived: nothing is held.
+      await markFailed(order.id);
+      return answerFor((await repository.findById(order.id)) ?? order);
+    }
+    if (outcome.outcome !== 'RESERVED') {
+      const rejection = toRejection(outcome, input);
+      const moved = await repository.transaction((tx) =>
+        tx.transition([order.id], 'PENDING', 'REJECTED', now(), { rejection: JSON.stringify(rejection) }),
+      );
+      return moved.length === 1 ? rejection : answerFor((await repository.findById(order.id)) ?? order);
+    }
+    let priced;
+    try {
+      priced = priceOrder(input.lines, outcome.lines);
+    } catch (error) {
+      if (error instanceof OrderTotalTooLargeError) {
+        // Give the stock back first (or leave it to the reconciler), then tell the buyer.
+        await abandon(order, new InventoryUnavailableError('BAD_RESPONSE', true));
+        throw errors.badInput([{ field: 'lines', message: `The total may be at most ${MAX_ORDER_TOTAL} KRW; split the order` }]);
+      }
+      logger.error('reservation does not match the order; releasing it', { orderId: order.id, error });
+      return abandon(order, new InventoryUnavailableError('BAD_RESPONSE', true));
+    }
+    const at = now();
+    const paymentDueAt = new Date(at.getTime() + config.paymentTimeoutSeconds * 1000);
+    const confirmed = await repository.transaction(async (tx) => {
+      const moved = await tx.transition([order.id], 'PENDING', 'AWAITING_PAYMENT', at, { totalAmount: priced.total, paymentDueAt });
+      if (moved.length === 1) await tx.setLinePrices(order.id, priced.lines);
+      return moved.length === 1;
+    });
+    // Not confirmed: the reconciler took the order over (and releases its stock); say so.
+    const current = await repository.findById(order.id);
+    if (!confirmed) logger.warn('reservation arrived after the order was given up', { orderId: order.id });
+    return answerFor(current ?? order);
+  }
+
+  async function claim(userId: string, input: PlaceOrderInput, requestHash: string): Promise<{ created: boolean; order: OrderRow }> {
+    // A few rounds: between our failed insert and the lookup, the first attempt may have FAILED
+    // and freed the key, and then the insert can simply be tried again.
+    for (let round = 0; round < 3; round++) {
+      const at = now();
+      const order: OrderRow = {
+        id: randomUUID(),
+        userId,
+        idempotencyKey: input.idempotencyKey,
+        idempotencyClaim: input.idempotencyKey,
+        requestHash,
+        status: 'PENDING',
+        totalAmount: null,
+        shippingEnc: views.encryptShipping(input.shipping),
+        rejection: null,
+        paymentDueAt: null,
+        paidAt: null,
+        deliveredAt: null,
+        returnReason: null,
+        returnRequestedAt: null,
+        statusChangedAt: at,
+        createdAt: at,
+        updatedAt: at,
+      };
+      const lines = input.lines.map((line, position) => ({ orderId: order.id, productId: line.productId, quantity: line.quantity, position }));
+      if (await repository.insertPending(order, lines, at)) return { created: true, order };
+      const existing = await repository.findByClaim(userId, input.idempotencyKey);
+      if (existing) {
+        if (existing.requestHash !== requestHash) {
+          throw errors.badInput([{ field: 'idempotencyKey', message: 'This key was already used for a different order; use a new key' }]);
+        }
+        return { created: false, order: existing };
+      }
+    }
+    throw errors.conflict('This order is being placed by another request; retry with the same key');
+  }
+
+  async function waitWhilePending(order: OrderRow): Promise<OrderRow> {
+    const deadline = Date.now() + DUPLICATE_WAIT_MS;
+    let current = order;
+    while (current.status === 'PENDING' && Date.now() < deadline) {
+      await sleep(DUPLICATE_POLL_MS);
+      current = (await repository.findById(order.id)) ?? current;
+    }
+    return current;
+  }
+
+  async function findVisibleOrder(identity: Identity, id: string, loader: DataLoader<string, OrderRow | null>): Promise<OrderView | null> {
+    const row = isUuid(id) ? await loader.load(id.toLowerCase()) : null;
+    if (!row || (row.userId !== identity.userId && identity.role !== 'ADMIN')) return null;
+    return views.toView(row);
+  }
+
+  function toConnection(rows: OrderRow[], limit: number, totalCount: number): OrderConnectionView {
+    const page = rows.slice(0, limit);
+    const edges = page.map((row) => ({ cursor: encodeCursor(row), node: views.toView(row) }));
+    return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+  }
+
+  return {
+    /**
+     * The reservation saga. The PENDING insert is the idempotency claim; only the request that
+     * inserted it ever calls reserve. Duplicates wait for its outcome and return the same answer.
+     */
+    async placeOrder(userId: string, raw: PlaceOrderInput): Promise<PlaceOrderResult> {
+      const { errors: fieldErrors, input } = checkPlaceOrder(raw);
+      fieldErrors.throwIfAny();
+      const claimed = await claim(userId, input, hashRequest(input));
+      if (!claimed.created) return answerFor(await waitWhilePending(claimed.order));
+      const { order } = claimed;
+      let outcome: ReserveOutcome;
+      try {
+        outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines });
+      } catch (error) {
+        if (error instanceof InventoryUnavailableError) return abandon(order, error);
+        // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
+        await markFailed(order.id);
+        throw error;
+      }
+      return settle(order, input, outcome);
+    },
+
+    /** The owner's order (admins may read any); null for anyone else, exactly as for no order. */
+    findVisibleOrder,
+
+    /** Like `findVisibleOrder`, but NOT_FOUND instead of null: nobody learns that someone else's order exists. */
+    async getOrder(identity: Identity, id: string, loader: DataLoader<string, OrderRow | null>): Promise<OrderView> {
+      const order = await findVisibleOrder(identity, id, loader);
+      if (!order) throw errors.notFound('Order');
+      return order;
+    },
+
+    async listOrders(userId: string, args: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<OrderConnectionView> {
+      const first = args.first ?? 20;
+      const fieldErrors = new FieldErrors();
+      checkPageSize(fieldErrors, 'first', first);
+      const after = args.after ? decodeCursor(args.after) : undefined;
+      fieldErrors.check(after !== null, 'after', 'Not a cursor from this list');
+      fieldErrors.throwIfAny();
+      const status = args.status ?? undefined;
+      const [rows, totalCount] = await Promise.all([
+        repository.listByUser(userId, { status, after: after ?? undefined, limit: first + 1 }),
+        repository.countByUser(userId, status),
+      ]);
+      return toConnection(rows, first, totalCount);
+    },
+
+    /** Per-request loaders: every Order in one response shares one query per kind. */
+    createLoaders() {
+      const group = <T extends { orderId: string }>(rows: T[], ids: readonly string[]) => {
+        const byOrder = new Map<string, T[]>(ids.map((id) => [id, []]));
+        for (const row of rows) byOrder.get(row.orderId)?.push(row);
+        return ids.map((id) => byOrder.get(id) ?? []);
+      };
+      return {
+        order: new DataLoader<string, OrderRow | null>(async (ids) => {
+          const rows = await repository.findByIds(ids);
+          const byId = new Map(rows.map((row) => [row.id, row]));
+          return ids.map((id) => byId.get(id) ?? null);
+        }),
+        lines: new DataLoader<string, OrderLineRow[]>(async (ids) => group(await repository.findLines(ids), ids)),
+        events: new DataLoader<string, { status: OrderStatus; at: Date }[]>(async (ids) => group(await repository.findEvents(ids), ids)),
+        payment: new DataLoader<string, PaymentRow | null>(async (ids) => {
+          const rows = await repository.findSucceededPayments(ids);
+          return ids.map((id) => rows.find((row) => row.orderId === id) ?? null);
+        }),
+        refund: new DataLoader<string, RefundRow | null>(async (ids) => {
+          const rows = await repository.findRefunds(ids);
+          return ids.map((id) => rows.find((row) => row.orderId === id) ?? null);
+        }),
+      };
+    },
+
+    /** The stored lines of an order, for the internal API (which has no GraphQL resolvers). */
+    findLines: (orderId: string) => repository.findLines([orderId]),
+  };
+}
+
+export type OrderService = ReturnType<typeof createOrderService>;
+export type OrderLoaders = ReturnType<OrderService['createLoaders']>;
+
+/** Same order, same hash: lines in any order, the normalised shipping address. */
+export function hashRequest(input: PlaceOrderInput): string {
+  const lines = [...input.lines].sort((a, b) => a.productId.localeCompare(b.productId)).map((l) => [l.productId, l.quantity]);
+  const { postalCode, address, phone } = input.shipping;
+  return createHash('sha256').update(JSON.stringify({ lines, shipping: [postalCode, address, phone] })).digest('hex');
+}
+
+function toRejection(outcome: Exclude<ReserveOutcome, { outcome: 'RESERVED' | 'RELEASED' | 'RESTOCKED' }>, input: PlaceOrderInput): Rejection {
+  // Inventory may spell the id in another case; answer with the id the client sent.
+  const productId = input.lines.find((l) => l.productId === outcome.productId.toLowerCase())?.productId ?? outcome.productId;
+  switch (outcome.outcome) {
+    case 'INSUFFICIENT_STOCK':
+      return { __typename: 'InsufficientStock', productId, requested: outcome.requested, available: outcome.available };
+    case 'PRODUCT_NOT_FOUND':
+      return { __typename: 'ProductNotFound', productId };
+    case 'SALE_NOT_LIVE':
+      return { __typename: 'SaleNotLive', productId };
+    case 'PURCHASE_LIMIT_EXCEEDED':
+      return { __typename: 'PurchaseLimitExceeded', productId, limit: outcome.limit, alreadyPurchased: outcome.alreadyPurchased };
+  }
+}

@@ -1,0 +1,8 @@
+import type DataLoader from 'dataloader';
+import type { BaseContext } from '@bth/platform';
+import type { WishlistService, WishlistView } from './wishlist.service.js';
+
+export interface WishlistsContext extends BaseContext {
+  wishlists: WishlistService;
+  loaders: { wishlist: DataLoader<string, WishlistView> };
+}

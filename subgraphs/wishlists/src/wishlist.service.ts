@@ -1,0 +1,193 @@
+import DataLoader from 'dataloader';
+import { FieldErrors, errors, isLockTimeout, isUuid, type Identity, type Logger } from '@bth/platform';
+import type { WishlistItemRow } from './db/schema.js';
+import type { OrderLine, OrdersClient, PlaceOrderOutcome } from './orders.client.js';
+import type { ProductsClient } from './products.client.js';
+import type { LockedWishlist, WishlistRepository } from './wishlist.repository.js';
+import { WISHLIST_LIMITS, checkQuantity, validateOrder, type ShippingInput } from './validation.js';
+
+/**
+ * Results carry their GraphQL `__typename`, which is how the schema's unions tell them apart.
+ */
+export interface WishlistItemView {
+  productId: string;
+  quantity: number;
+  addedAt: Date;
+}
+
+export interface WishlistView {
+  __typename: 'Wishlist';
+  items: WishlistItemView[];
+  totalQuantity: number;
+}
+
+export type AddToWishlistResult =
+  | WishlistView
+  | { __typename: 'ProductNotFound'; productId: string }
+  | { __typename: 'WishlistFull'; limit: number };
+
+export type ChangeWishlistQuantityResult = WishlistView | { __typename: 'NotInWishlist'; productId: string };
+
+export interface WishlistOrderPlaced {
+  __typename: 'WishlistOrderPlaced';
+  orderId: string;
+  wishlist: WishlistView;
+}
+
+export type OrderWishlistResult =
+  | WishlistOrderPlaced
+  | { __typename: 'WishlistEmpty'; message: string }
+  | { __typename: 'WishlistOrderRejected'; reason: string; productId: string | null; message: string };
+
+export function toWishlistView(rows: WishlistItemRow[]): WishlistView {
+  const items = rows.map((row) => ({ productId: row.productId, quantity: row.quantity, addedAt: row.addedAt }));
+  return { __typename: 'Wishlist', items, totalQuantity: items.reduce((sum, item) => sum + item.quantity, 0) };
+}
+
+/** What is left of each wishlist item after `ordered` left it; only the ordered products change. */
+export function afterOrder(items: WishlistItemRow[], ordered: OrderLine[]): Array<{ productId: string; quantity: number }> {
+  const byProduct = new Map(items.map((item) => [item.productId, item.quantity]));
+  const changes: Array<{ productId: string; quantity: number }> = [];
+  for (const line of ordered) {
+    const current = byProduct.get(line.productId);
+    // Removed meanwhile: nothing left to take out.
+    if (current === undefined) continue;
+    changes.push({ productId: line.productId, quantity: Math.max(0, current - line.quantity) });
+  }
+  return changes;
+}
+
+function rejectionMessage(outcome: Extract<PlaceOrderOutcome, { placed: false }>): string {
+  if (outcome.message) return outcome.message;
+  const about = outcome.productId ? ` (product ${outcome.productId})` : '';
+  return `The order was refused: ${outcome.reason}${about}. Nothing was ordered and the wishlist is unchanged.`;
+}
+
+export function createWishlistService(deps: {
+  repository: WishlistRepository;
+  products: ProductsClient;
+  orders: OrdersClient;
+  logger: Logger;
+  now?: () => Date;
+}) {
+  const { repository, products, orders, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  /** A member's wishlist changes rarely concurrently; when its lock cannot be had, say so in a retryable way. */
+  async function locked<T>(userId: string, work: (wishlist: LockedWishlist) => Promise<T>): Promise<T> {
+    try {
+      return await repository.withLockedWishlist(userId, now(), work);
+    } catch (error) {
+      if (isLockTimeout(error)) throw errors.lockTimeout();
+      throw error;
+    }
+  }
+
+  return {
+    /** Per-request loader: `myWishlist` and `User.wishlist` in one request share one SELECT. */
+    createLoader() {
+      return new DataLoader<string, WishlistView>(async (userIds) => {
+        const rows = await repository.findItemsByUsers(userIds);
+        return userIds.map((userId) => toWishlistView(rows.filter((row) => row.userId === userId)));
+      });
+    },
+
+    /**
+     * Adding a product already in the wishlist ADDS to its quantity (a second "add" click means
+     * "one more", as in a cart); `changeWishlistQuantity` sets it. The total stays within 1–100.
+     */
+    async add(identity: Identity, rawProductId: string, quantity: number): Promise<AddToWishlistResult> {
+      // Stored lower-case, the form orders reports its lines in, so ordered items are found again.
+      const productId = rawProductId.toLowerCase();
+      checkQuantity(new FieldErrors(), 'quantity', quantity).throwIfAny();
+      if (!isUuid(productId)) return { __typename: 'ProductNotFound', productId: rawProductId };
+      // Asked before the transaction: no row lock is ever held across a network call.
+      if (!(await products.exists(productId))) return { __typename: 'ProductNotFound', productId: rawProductId };
+      return locked<AddToWishlistResult>(identity.userId, async (wishlist) => {
+        const items = await wishlist.items();
+        const existing = items.find((item) => item.productId === productId);
+        if (existing) {
+          const room = WISHLIST_LIMITS.maxQuantity - existing.quantity;
+          new FieldErrors()
+            .check(
+              quantity <= room,
+              'quantity',
+              `The wishlist already holds ${existing.quantity} of this product; at most ${room} more can be added (${WISHLIST_LIMITS.maxQuantity} in total)`,
+            )
+            .throwIfAny();
+          await wishlist.setQuantity(productId, existing.quantity + quantity);
+        } else {
+          if (items.length >= WISHLIST_LIMITS.maxItems) return { __typename: 'WishlistFull', limit: WISHLIST_LIMITS.maxItems };
+          await wishlist.insertItem(productId, quantity);
+        }
+        return toWishlistView(await wishlist.items());
+      });
+    },
+
+    async changeQuantity(identity: Identity, rawProductId: string, quantity: number): Promise<ChangeWishlistQuantityResult> {
+      const productId = rawProductId.toLowerCase();
+      checkQuantity(new FieldErrors(), 'quantity', quantity).throwIfAny();
+      if (!isUuid(productId)) return { __typename: 'NotInWishlist', productId: rawProductId };
+      return locked<ChangeWishlistQuantityResult>(identity.userId, async (wishlist) => {
+        const items = await wishlist.items();
+        if (!items.some((item) => item.productId === productId)) return { __typename: 'NotInWishlist', productId: rawProductId };
+        await wishlist.setQuantity(productId, quantity);
+        return toWishlistView(await wishlist.items());
+      });
+    },
+
+    /** Idempotent: removing what is not there changes nothing and still answers the wishlist. */
+    async remove(identity: Identity, rawProductId: string): Promise<WishlistView> {
+      const productId = rawProductId.toLowerCase();
+      if (!isUuid(productId)) return toWishlistView(await repository.findItems(identity.userId));
+      return locked<WishlistView>(identity.userId, async (wishlist) => {
+        await wishlist.deleteItem(productId);
+        return toWishlistView(await wishlist.items());
+      });
+    },
+
+    /**
+     * Orders the whole wishlist as one order. The order is placed first (no lock held across the
+     * call); only when it succeeded are the ordered quantities taken out, together with the record
+     * of (member, key) → order, in one transaction. A retry with the same key finds that record and
+     * answers the same order. A crash between the two steps is healed by the retry too: orders is
+     * idempotent by key, answers the same order, and the removal happens then.
+     */
+    async order(identity: Identity, shipping: ShippingInput, idempotencyKey: string): Promise<OrderWishlistResult> {
+      const input = { postalCode: shipping.postalCode.trim(), address: shipping.address.trim(), phone: shipping.phone.trim() };
+      validateOrder(input, idempotencyKey).throwIfAny();
+      const userId = identity.userId;
+
+      const earlier = await repository.findOrder(userId, idempotencyKey);
+      if (earlier) return { __typename: 'WishlistOrderPlaced', orderId: earlier.orderId, wishlist: toWishlistView(await repository.findItems(userId)) };
+
+      const items = await repository.findItems(userId);
+      if (items.length === 0) return { __typename: 'WishlistEmpty', message: 'The wishlist is empty; there is nothing to order.' };
+      const sent: OrderLine[] = items.map((item) => ({ productId: item.productId, quantity: item.quantity }));
+
+      const outcome = await orders.place({ userId, lines: sent, shipping: input, idempotencyKey });
+      if (!outcome.placed) {
+        return { __typename: 'WishlistOrderRejected', reason: outcome.reason, productId: outcome.productId, message: rejectionMessage(outcome) };
+      }
+
+      // What orders recorded wins over what we sent: on a retry after a crash the wishlist may
+      // have changed, and orders answers the order of the first attempt.
+      const ordered = outcome.lines ?? sent;
+      const remaining = await locked<WishlistView>(userId, async (wishlist) => {
+        // A concurrent request with the same key may have recorded it first; then it also removed the items.
+        if (!(await wishlist.findOrder(idempotencyKey))) {
+          await wishlist.insertOrder(idempotencyKey, outcome.orderId, ordered);
+          for (const change of afterOrder(await wishlist.items(), ordered)) {
+            if (change.quantity === 0) await wishlist.deleteItem(change.productId);
+            else await wishlist.setQuantity(change.productId, change.quantity);
+          }
+        }
+        return toWishlistView(await wishlist.items());
+      });
+      logger.info('wishlist ordered', { userId, orderId: outcome.orderId, lines: ordered.length });
+      return { __typename: 'WishlistOrderPlaced', orderId: outcome.orderId, wishlist: remaining };
+    },
+  };
+}
+
+export type WishlistService = ReturnType<typeof createWishlistService>;
