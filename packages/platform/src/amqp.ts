@@ -24,11 +24,25 @@ export interface AmqpMessage<T = unknown> {
   timestamp: Date | undefined;
 }
 
+/**
+ * Thrown by a handler for a message that can never be applied (a payload that does not match the
+ * contract): it goes to the dead-letter queue at once instead of being retried.
+ */
+export class PoisonMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoisonMessageError';
+  }
+}
+
 export interface ConsumerSpec {
   /** Short queue name; the full name is `<exchange>.<queue>`. */
   queue: string;
   bindings: string[];
-  /** Resolve = ack. Throw = retry later; after `maxAttempts` deliveries the message goes to the DLQ. */
+  /**
+   * Resolve = ack. Throw = retry later; after `maxAttempts` deliveries the message goes to the DLQ.
+   * Throw `PoisonMessageError` = straight to the DLQ.
+   */
   handler: (message: AmqpMessage) => Promise<void>;
   maxAttempts?: number;
   prefetch?: number;
@@ -107,10 +121,21 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
       attempt: deliveryCount + 1,
       timestamp: msg.properties.timestamp ? new Date(Number(msg.properties.timestamp) * 1000) : undefined,
     };
+    if (!message.messageId) {
+      // Consumers deduplicate by id; a message without one cannot be applied safely.
+      logger.error('amqp message has no message id; dead-lettering', { queue: spec.queue, routingKey: message.routingKey });
+      channel.nack(msg, false, false);
+      return;
+    }
     try {
       await spec.handler(message);
       channel.ack(msg);
     } catch (error) {
+      if (error instanceof PoisonMessageError) {
+        logger.error('amqp message rejected as poison; dead-lettering', { queue: spec.queue, messageId: message.messageId, reason: error.message });
+        channel.nack(msg, false, false);
+        return;
+      }
       logger.warn('amqp handler failed; will retry', { queue: spec.queue, messageId: message.messageId, attempt: message.attempt, error });
       // Back off a little before handing it back so a transient failure (DB restarting) can pass.
       setTimeout(() => {

@@ -5,6 +5,14 @@ import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
 import type { Logger } from './logger.js';
 
 export type Database = MySql2Database<Record<string, never>>;
+/** The handle `db.transaction(work)` passes to `work`. */
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** A migration that ships with shared code (platform) rather than in a service's `drizzle/` folder. */
+export interface Migration {
+  name: string;
+  statements: string[];
+}
 
 export interface DatabaseClient {
   pool: Pool;
@@ -101,9 +109,10 @@ export function createDatabase(options: DatabaseOptions): DatabaseClient {
  * Applies `*.sql` files from a folder in name order, once each, recording them in
  * `_migrations`. A named lock makes concurrent starts (two replicas, `npm start` and a test run)
  * wait for each other instead of racing. Statements inside a file are separated by
- * `--> statement-breakpoint` (drizzle-kit's marker) or stand alone.
+ * `--> statement-breakpoint` (drizzle-kit's marker) or stand alone. `shared` migrations (tables
+ * that platform code owns, such as the outbox) are applied first, also once each.
  */
-export async function migrate(client: DatabaseClient, folder: string, logger: Logger): Promise<string[]> {
+export async function migrate(client: DatabaseClient, folder: string, logger: Logger, shared: Migration[] = []): Promise<string[]> {
   const conn = await client.pool.getConnection();
   const applied: string[] = [];
   try {
@@ -115,6 +124,13 @@ export async function migrate(client: DatabaseClient, folder: string, logger: Lo
       );
       const [rows] = (await conn.query('SELECT name FROM _migrations')) as unknown as [{ name: string }[]];
       const done = new Set(rows.map((r) => r.name));
+      for (const migration of shared) {
+        if (done.has(migration.name)) continue;
+        for (const statement of migration.statements) await conn.query(statement);
+        await conn.query('INSERT INTO _migrations (name) VALUES (?)', [migration.name]);
+        applied.push(migration.name);
+        logger.info('migration applied', { migration: migration.name });
+      }
       const files = (await readdir(folder)).filter((f) => f.endsWith('.sql')).sort();
       for (const file of files) {
         if (done.has(file)) continue;

@@ -12,3 +12,4 @@ export * from './service.js';
 export * from './validation.js';
 export * from './scalars.js';
 export * from './crypto.js';
+export * from './outbox.js';
