@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { connect as connectAmqp } from 'amqplib';
 import mysql from 'mysql2/promise';
 import {
   DEV_SECRET,
   IDENTITY_HEADER,
   createLogger,
   createMetrics,
+  deadLetterQueueName,
+  queueName,
   signIdentityAssertion,
   signServiceToken,
   type Identity,
@@ -40,6 +45,27 @@ export async function dropTestDatabases(): Promise<void> {
     }
   } finally {
     await conn.end();
+  }
+}
+
+/**
+ * Deletes what a test run declared on RabbitMQ: the consumers' queues (with their dead-letter
+ * queues) and the exchange pair. Quorum queues are durable, so without this every run would
+ * leave its queues on the broker for good.
+ */
+export async function deleteAmqpTopology(exchange: string, queues: string[], url = 'amqp://guest:guest@127.0.0.1:5672'): Promise<void> {
+  const conn = await connectAmqp(url);
+  try {
+    const channel = await conn.createChannel();
+    for (const queue of queues) {
+      await channel.deleteQueue(queueName(exchange, queue));
+      await channel.deleteQueue(deadLetterQueueName(exchange, queue));
+    }
+    await channel.deleteExchange(exchange);
+    await channel.deleteExchange(`${exchange}.dlx`);
+    await channel.close();
+  } finally {
+    await conn.close();
   }
 }
 
@@ -95,6 +121,19 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`waitFor timed out after ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+/**
+ * The URL of a port nothing listens on (bound, then released), so connections are refused at
+ * once: a dead replica for failover tests. Not a fixed low port: fetch refuses ports such as 1 as
+ * "bad port" before connecting, which is a different failure from a refused connection.
+ */
+export async function deadUrl(path = ''): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}${path}`;
 }
 
 export function errorCodes(response: GraphQLResponse): string[] {

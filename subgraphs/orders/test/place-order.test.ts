@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropTestDatabases, errorCodes, graphql, serviceToken } from '@bth/testkit';
-import { deadUrl, ORDER, PLACE, SHIPPING, newUser, place, placeInput, startOrders, startProducts, type Orders, type Products } from './harness.js';
+import { deadUrl, dropTestDatabases, errorCodes, graphql, serviceToken } from '@bth/testkit';
+import { ORDER, PLACE, SHIPPING, newUser, place, placeInput, startOrders, startProducts, type Orders, type Products } from './harness.js';
 
 let products: Products;
 let orders: Orders;

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes, graphql, serviceToken } from '@bth/testkit';
+import { deadUrl, errorCodes, graphql, serviceToken } from '@bth/testkit';
 import { createProduct, deleteKeys, startProducts, stockOf, type Products } from '../../products/test/harness.js';
-import { deadUrl } from './products-stub.js';
 import { newMember, startWishlists } from './harness.js';
 import { startOrders } from './upstreams.js';
 
@@ -26,6 +25,7 @@ afterAll(async () => {
   await orders?.stop();
   await products?.stop();
   if (products) await deleteKeys(products.keyPrefix);
+  await products?.deleteTopology();
   // Last: drops every database of this run (products', orders' and ours).
   await wishlists?.stop();
 });
@@ -181,7 +181,7 @@ describe('wishlists with the real products and orders', () => {
     const id = await createProduct(products, { stock: 10 });
     await add(member, id, 1);
     const before = await mine(member);
-    const blind = await startOrders({ inventoryUrls: [await deadUrl('')], database: orders.database });
+    const blind = await startOrders({ inventoryUrls: [await deadUrl()], database: orders.database });
     const viaBlind = await wishlists.withUpstreams({ productsUrls: [products.url], ordersInternalUrl: blind.base });
     try {
       const response = await order(member, randomUUID(), viaBlind.url);

@@ -32,12 +32,3 @@ export async function startProductsStub(known: Iterable<string> = []) {
     },
   };
 }
-
-/** A URL where nothing listens: a port we bound and released, so connections are refused at once. */
-export async function deadUrl(path = '/graphql'): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}${path}`;
-}

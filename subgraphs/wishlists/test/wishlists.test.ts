@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes, graphql } from '@bth/testkit';
-import { deadUrl, startProductsStub } from './products-stub.js';
+import { deadUrl, errorCodes, graphql } from '@bth/testkit';
+import { startProductsStub } from './products-stub.js';
 import { newMember, startWishlists } from './harness.js';
 
 type Wishlists = Awaited<ReturnType<typeof startWishlists>>;
@@ -12,7 +12,7 @@ let products: Stub;
 beforeAll(async () => {
   products = await startProductsStub();
   // The first replica is down on purpose: every call that reaches products must fail over.
-  wishlists = await startWishlists({ productsUrls: [await deadUrl(), products.url], ordersInternalUrl: await deadUrl('') });
+  wishlists = await startWishlists({ productsUrls: [await deadUrl('/graphql'), products.url], ordersInternalUrl: await deadUrl() });
 });
 afterAll(async () => {
   await wishlists?.stop();
@@ -191,7 +191,7 @@ describe('wishlists subgraph', () => {
   });
 
   it('When no products replica answers, then UPSTREAM_UNAVAILABLE (retryable) and nothing is written', async () => {
-    const down = await wishlists.withUpstreams({ productsUrls: [await deadUrl(), await deadUrl()], ordersInternalUrl: await deadUrl('') });
+    const down = await wishlists.withUpstreams({ productsUrls: [await deadUrl('/graphql'), await deadUrl('/graphql')], ordersInternalUrl: await deadUrl() });
     try {
       const member = await newMember();
       const response = await graphql(down.url, ADD, { p: product(), q: 1 }, member.headers);
