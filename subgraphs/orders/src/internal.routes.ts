@@ -9,7 +9,7 @@ import type { PlaceOrderResult } from './order.model.js';
  */
 const placeBody = z.object({
   userId: z.uuid(),
-  lines: z.array(z.object({ productId: z.string(), quantity: z.number() })),
+  lines: z.array(z.object({ productId: z.string(), quantity: z.number(), saleEventId: z.string().nullish() })),
   shipping: z.object({ postalCode: z.string(), address: z.string(), phone: z.string() }),
   idempotencyKey: z.string(),
 });
@@ -42,8 +42,10 @@ async function toJson(result: PlaceOrderResult, orders: OrderService): Promise<R
       return { ...result, message: `Product ${result.productId} does not exist` };
     case 'SaleNotLive':
       return { ...result, message: `The sale of product ${result.productId} is not live` };
+    case 'SaleSoldOut':
+      return { ...result, message: `Only ${result.remaining} sale units of product ${result.productId} are left` };
     case 'PurchaseLimitExceeded':
-      return { ...result, message: `At most ${result.limit} of product ${result.productId} per member` };
+      return { ...result, message: `At most ${result.limit} of product ${result.productId} per member in this sale` };
     case 'InventoryUnavailable':
       return { ...result };
   }

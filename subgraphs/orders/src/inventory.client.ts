@@ -19,8 +19,9 @@ export type ReserveOutcome =
   | { outcome: 'RESERVED'; lines: ReservedLine[] }
   | { outcome: 'INSUFFICIENT_STOCK'; productId: string; requested: number; available: number }
   | { outcome: 'PRODUCT_NOT_FOUND'; productId: string }
-  | { outcome: 'SALE_NOT_LIVE'; productId: string }
-  | { outcome: 'PURCHASE_LIMIT_EXCEEDED'; productId: string; limit: number; alreadyPurchased: number }
+  | { outcome: 'SALE_NOT_LIVE'; productId: string; saleEventId: string }
+  | { outcome: 'SALE_SOLD_OUT'; productId: string; saleEventId: string; requested: number; remaining: number }
+  | { outcome: 'PURCHASE_LIMIT_EXCEEDED'; productId: string; saleEventId: string; limit: number; alreadyPurchased: number }
   | { outcome: 'RELEASED' }
   | { outcome: 'RESTOCKED' };
 
@@ -258,6 +259,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
 export type InventoryClient = ReturnType<typeof createInventoryClient>;
 
 const productId = z.string().min(1);
+const saleEventId = productId;
 const count = z.number().int().min(0);
 const reserveSchema = z.discriminatedUnion('outcome', [
   z.object({
@@ -274,8 +276,9 @@ const reserveSchema = z.discriminatedUnion('outcome', [
   }),
   z.object({ outcome: z.literal('INSUFFICIENT_STOCK'), productId, requested: count, available: count }),
   z.object({ outcome: z.literal('PRODUCT_NOT_FOUND'), productId }),
-  z.object({ outcome: z.literal('SALE_NOT_LIVE'), productId }),
-  z.object({ outcome: z.literal('PURCHASE_LIMIT_EXCEEDED'), productId, limit: count, alreadyPurchased: count }),
+  z.object({ outcome: z.literal('SALE_NOT_LIVE'), productId, saleEventId }),
+  z.object({ outcome: z.literal('SALE_SOLD_OUT'), productId, saleEventId, requested: count, remaining: count }),
+  z.object({ outcome: z.literal('PURCHASE_LIMIT_EXCEEDED'), productId, saleEventId, limit: count, alreadyPurchased: count }),
   z.object({ outcome: z.literal('RELEASED') }),
   z.object({ outcome: z.literal('RESTOCKED') }),
 ]);

@@ -39,15 +39,24 @@ export interface ProductNotFound {
 export interface SaleNotLive {
   __typename: 'SaleNotLive';
   productId: string;
+  saleEventId: string;
+}
+export interface SaleSoldOut {
+  __typename: 'SaleSoldOut';
+  productId: string;
+  saleEventId: string;
+  requested: number;
+  remaining: number;
 }
 export interface PurchaseLimitExceeded {
   __typename: 'PurchaseLimitExceeded';
   productId: string;
+  saleEventId: string;
   limit: number;
   alreadyPurchased: number;
 }
 /** Inventory's business refusals; stored with a REJECTED order so a replay answers the same. */
-export type Rejection = InsufficientStock | ProductNotFound | SaleNotLive | PurchaseLimitExceeded;
+export type Rejection = InsufficientStock | ProductNotFound | SaleNotLive | SaleSoldOut | PurchaseLimitExceeded;
 
 export interface InventoryUnavailable {
   __typename: 'InventoryUnavailable';

@@ -260,7 +260,9 @@ export type OrderLoaders = ReturnType<OrderService['createLoaders']>;
 
 /** Same order, same hash: lines in any order, the normalised shipping address. */
 export function hashRequest(input: PlaceOrderInput): string {
-  const lines = [...input.lines].sort((a, b) => a.productId.localeCompare(b.productId)).map((l) => [l.productId, l.quantity]);
+  const lines = [...input.lines]
+    .sort((a, b) => a.productId.localeCompare(b.productId))
+    .map((l) => (l.saleEventId ? [l.productId, l.quantity, l.saleEventId] : [l.productId, l.quantity]));
   const { postalCode, address, phone } = input.shipping;
   return createHash('sha256').update(JSON.stringify({ lines, shipping: [postalCode, address, phone] })).digest('hex');
 }
@@ -274,8 +276,16 @@ function toRejection(outcome: Exclude<ReserveOutcome, { outcome: 'RESERVED' | 'R
     case 'PRODUCT_NOT_FOUND':
       return { __typename: 'ProductNotFound', productId };
     case 'SALE_NOT_LIVE':
-      return { __typename: 'SaleNotLive', productId };
+      return { __typename: 'SaleNotLive', productId, saleEventId: outcome.saleEventId };
+    case 'SALE_SOLD_OUT':
+      return { __typename: 'SaleSoldOut', productId, saleEventId: outcome.saleEventId, requested: outcome.requested, remaining: outcome.remaining };
     case 'PURCHASE_LIMIT_EXCEEDED':
-      return { __typename: 'PurchaseLimitExceeded', productId, limit: outcome.limit, alreadyPurchased: outcome.alreadyPurchased };
+      return {
+        __typename: 'PurchaseLimitExceeded',
+        productId,
+        saleEventId: outcome.saleEventId,
+        limit: outcome.limit,
+        alreadyPurchased: outcome.alreadyPurchased,
+      };
   }
 }

@@ -30,7 +30,7 @@ export class OrderTotalTooLargeError extends Error {
 const isMoney = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 /**
- * Checks that inventory reserved exactly what was asked (same products and quantities) with
+ * Checks that inventory reserved exactly what was asked (same products, quantities and sale) with
  * sane prices, and totals it. Throws on any mismatch: that is a contract bug, never a business
  * outcome, and the order must then not be confirmed. A total too large for the API throws
  * `OrderTotalTooLargeError` (prices are only known once reserved, so this cannot be checked first).
@@ -44,6 +44,7 @@ export function priceOrder(requested: readonly OrderLineInput[], reserved: reado
   const lines = requested.map((want) => {
     const got = byProduct.get(want.productId.toLowerCase());
     if (!got || got.quantity !== want.quantity) throw new Error(`inventory reserved a different quantity of ${want.productId}`);
+    if ((want.saleEventId ?? null) !== (got.saleEventId?.toLowerCase() ?? null)) throw new Error(`inventory priced ${want.productId} in another sale`);
     if (!isMoney(got.unitPrice) || !isMoney(got.regularPrice)) throw new Error(`inventory sent an invalid price for ${want.productId}`);
     total += got.unitPrice * got.quantity;
     return { ...got, productId: want.productId };

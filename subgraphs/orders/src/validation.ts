@@ -18,6 +18,8 @@ export const ORDER_LIMITS = {
 export interface OrderLineInput {
   productId: string;
   quantity: number;
+  /** Buy in this live sale (sale price, sale limits); absent for a regular purchase. */
+  saleEventId?: string | null;
 }
 
 export interface ShippingInput {
@@ -62,6 +64,7 @@ export function checkPlaceOrder(input: PlaceOrderInput): { errors: FieldErrors; 
       `lines[${i}].quantity`,
       `The quantity must be 1 to ${ORDER_LIMITS.maxQuantity}`,
     );
+    if (line.saleEventId != null && !isUuid(line.saleEventId)) errors.add(`lines[${i}].saleEventId`, 'Not a sale event id');
   });
   const address = input.shipping.address.trim();
   errors.check(isPostalCode(input.shipping.postalCode), 'shipping.postalCode', 'Enter a 5-digit postal code');
@@ -75,7 +78,11 @@ export function checkPlaceOrder(input: PlaceOrderInput): { errors: FieldErrors; 
   return {
     errors,
     input: {
-      lines: lines.map((l) => ({ productId: l.productId.toLowerCase(), quantity: l.quantity })),
+      lines: lines.map((l) => ({
+        productId: l.productId.toLowerCase(),
+        quantity: l.quantity,
+        ...(l.saleEventId ? { saleEventId: l.saleEventId.toLowerCase() } : {}),
+      })),
       shipping: { postalCode: input.shipping.postalCode, address, phone: input.shipping.phone },
       idempotencyKey: input.idempotencyKey,
     },

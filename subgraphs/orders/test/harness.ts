@@ -1,25 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createDatabase, createLogger, createRedis, ensureDatabase, migrate, waitForRedis, type Identity } from '@bth/platform';
-import { TEST_SECRETS, graphql, identityHeaders, silentLogger, testDatabaseUrl, testMetrics, testRedisPrefix } from '@bth/testkit';
+import { createAmqp, createDatabase, createLogger, createRedis, ensureDatabase, migrate, waitForRedis, type Identity } from '@bth/platform';
+import {
+  TEST_SECRETS,
+  deleteAmqpTopology,
+  graphql,
+  identityHeaders,
+  silentLogger,
+  testDatabaseUrl,
+  testExchange,
+  testMetrics,
+  testRedisPrefix,
+} from '@bth/testkit';
+import { migrateProducts } from '../../products/src/db/migrate.js';
 import { createServer as createProductsServer } from '../../products/src/server.js';
 import { HOLDS_STOCK } from '../src/order-status.js';
 import { createServer, type OrdersDeps } from '../src/server.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
-/**
- * The address of a port nothing listens on, so every connection is refused at once (a dead
- * replica for failover tests). Not a fixed low port: fetch refuses ports like 1 as "bad port"
- * before connecting, which is a different failure from a refused connection.
- */
-export async function deadUrl(): Promise<string> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
-}
 
 /**
  * The real products subgraph in-process (its inventory API is what orders calls), on this run's
@@ -30,10 +28,13 @@ export async function startProducts() {
   const url = testDatabaseUrl('products');
   await ensureDatabase(url);
   const database = createDatabase({ url, poolSize: 20, logger: silentLogger, lockWaitTimeoutSeconds: 5 });
-  await migrate(database, fileURLToPath(new URL('../../products/drizzle', import.meta.url)), silentLogger);
+  await migrateProducts(database, silentLogger);
   const keyPrefix = testRedisPrefix('products');
   const redis = createRedis({ url: REDIS_URL, keyPrefix, logger: silentLogger });
   await waitForRedis(redis, 5_000);
+  // Sale messages are not part of these tests; the client only satisfies products' wiring.
+  const exchange = testExchange('orders-products');
+  const amqp = createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger });
   const listen = (port: number) =>
     createProductsServer({
       config: { internalSecret: TEST_SECRETS.internal, exposeInternals: false, productCacheTtlSeconds: 60, listingCacheTtlSeconds: 10 },
@@ -41,6 +42,7 @@ export async function startProducts() {
       metrics: testMetrics('products'),
       database,
       redis,
+      amqp,
     }).listen(port, '127.0.0.1');
   let running: Awaited<ReturnType<typeof listen>> | null = await listen(0);
   const port = running.port;
@@ -108,8 +110,10 @@ export async function startProducts() {
     },
     async close() {
       await products.stop();
+      await amqp.close();
       redis.disconnect();
       await database.close();
+      await deleteAmqpTopology(exchange, []);
     },
   };
   return products;
@@ -203,8 +207,9 @@ export const PLACE = `mutation($input: PlaceOrderInput!) {
     ... on Order { ${ORDER_FIELDS} }
     ... on InsufficientStock { productId requested available }
     ... on ProductNotFound { productId }
-    ... on SaleNotLive { productId }
-    ... on PurchaseLimitExceeded { productId limit alreadyPurchased }
+    ... on SaleNotLive { productId saleEventId }
+    ... on SaleSoldOut { productId saleEventId requested remaining }
+    ... on PurchaseLimitExceeded { productId saleEventId limit alreadyPurchased }
     ... on InventoryUnavailable { message retryable retryAfterSeconds }
   }
 }`;

@@ -1,3 +1,4 @@
+import type DataLoader from 'dataloader';
 import type { BaseContext } from '@bth/platform';
 import type { InventoryService } from './inventory.service.js';
 import type { ProductLoader, ProductService } from './product.service.js';
@@ -5,5 +6,5 @@ import type { ProductLoader, ProductService } from './product.service.js';
 export interface ProductsContext extends BaseContext {
   products: ProductService;
   inventory: InventoryService;
-  loaders: { product: ProductLoader };
+  loaders: { product: ProductLoader; saleSold: DataLoader<string, number> };
 }

@@ -7,6 +7,7 @@ export function readEnv() {
     ...envFragments.port(4002),
     ...envFragments.mysql('bth_products'),
     ...envFragments.redis,
+    ...envFragments.amqp,
     ...envFragments.internalAuth,
     // A buyer queued behind a hot product waits at most this long for its row lock, then gets a
     // retryable LOCK_TIMEOUT; InnoDB's 50 s default would hold a flash-sale crowd for most of a minute.

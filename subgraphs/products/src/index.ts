@@ -1,20 +1,18 @@
-import { fileURLToPath } from 'node:url';
 import {
+  createAmqp,
   createDatabase,
   createLogger,
   createMetrics,
   createRedis,
   ensureDatabase,
-  migrate,
   onShutdown,
   requireDependency,
   runMain,
   waitForRedis,
 } from '@bth/platform';
+import { migrateProducts } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';
-
-const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 runMain(async () => {
   const env = readEnv();
@@ -28,13 +26,18 @@ runMain(async () => {
     logger,
     lockWaitTimeoutSeconds: env.LOCK_WAIT_TIMEOUT_SECONDS,
   });
-  await migrate(database, MIGRATIONS, logger);
+  await migrateProducts(database, logger);
 
   const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, logger });
   // Redis is a cache here: a replica restarted while Redis is down must still serve from MariaDB.
   await requireDependency('redis', env.REDIS_URL, () => waitForRedis(redis, 3_000), 3_500).catch((error: Error) =>
     logger.warn('starting without the cache; it is used as soon as Redis answers', { reason: error.message }),
   );
+
+  // RabbitMQ only carries sale announcements here: without it the catalogue and inventory still
+  // serve (sales open when the messages arrive), so it is not a start-up requirement.
+  const amqp = createAmqp({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger: logger.child({ component: 'amqp' }) });
+  await amqp.waitForConnection(3_000).catch(() => logger.warn('starting without RabbitMQ; sale messages flow once it answers'));
 
   const server = createServer({
     config: {
@@ -47,11 +50,15 @@ runMain(async () => {
     metrics: createMetrics('products'),
     database,
     redis,
+    amqp,
   });
   const running = await server.listen(env.PORT, env.HOST);
+  await server.messaging.start();
 
   onShutdown(logger, [
     ['http', () => running.close()],
+    ['messaging', () => server.messaging.stop()],
+    ['amqp', () => amqp.close()],
     // QUIT needs a live connection; while Redis is down there is nothing to close politely.
     ['redis', async () => (redis.status === 'ready' ? redis.quit() : redis.disconnect())],
     ['mariadb', () => database.close()],

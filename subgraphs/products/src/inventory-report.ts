@@ -1,4 +1,4 @@
-import type { InventoryRow } from './inventory.repository.js';
+import type { InventoryRow, SaleInventoryRow } from './inventory.repository.js';
 
 /**
  * The inventory invariant: for every product, initial + adjustments − reserved + released +
@@ -22,8 +22,29 @@ export interface ProductInventory {
   difference: number;
 }
 
+/**
+ * The sale invariant: the sale's counter equals the sale units held by reserved orders, never
+ * above its quantity, and no member holds more than the per-member limit.
+ */
+export interface SaleInventory {
+  eventId: string;
+  productId: string;
+  quantity: number;
+  perUserLimit: number;
+  /** The counter inventory keeps (`sales.sold`). */
+  sold: number;
+  /** Sale units held by reserved orders, counted from the reservations themselves. */
+  heldByOrders: number;
+  /** Most sale units any one member holds. */
+  maxPerMember: number;
+  /** sold − heldByOrders; anything but 0 is a bug. */
+  difference: number;
+  consistent: boolean;
+}
+
 export interface InventoryReport {
   products: ProductInventory[];
+  sales: SaleInventory[];
   soldUnits: number;
   totalStock: number;
   /** Σ |difference|, so differences of opposite sign cannot cancel out. */
@@ -32,7 +53,16 @@ export interface InventoryReport {
   checkedAt: Date;
 }
 
-export function buildInventoryReport(rows: readonly InventoryRow[], checkedAt: Date): InventoryReport {
+export function buildSaleInventory(row: SaleInventoryRow): SaleInventory {
+  const difference = row.sold - row.heldByOrders;
+  return {
+    ...row,
+    difference,
+    consistent: difference === 0 && row.sold <= row.quantity && row.maxPerMember <= row.perUserLimit,
+  };
+}
+
+export function buildInventoryReport(rows: readonly InventoryRow[], saleRows: readonly SaleInventoryRow[], checkedAt: Date): InventoryReport {
   const products = rows.map((row): ProductInventory => {
     // Ledger deltas are signed: reservations are stored negative.
     const reserved = -row.reserved;
@@ -51,13 +81,15 @@ export function buildInventoryReport(rows: readonly InventoryRow[], checkedAt: D
       difference: row.stock - row.ledger,
     };
   });
+  const sales = saleRows.map(buildSaleInventory);
   const totalDifference = products.reduce((sum, p) => sum + Math.abs(p.difference), 0);
   return {
     products,
+    sales,
     soldUnits: products.reduce((sum, p) => sum + p.sold, 0),
     totalStock: products.reduce((sum, p) => sum + p.stock, 0),
     totalDifference,
-    consistent: totalDifference === 0,
+    consistent: totalDifference === 0 && sales.every((sale) => sale.consistent),
     checkedAt,
   };
 }
@@ -69,5 +101,11 @@ export function describeInventoryReport(report: InventoryReport): string[] {
   const broken = report.products
     .filter((p) => p.difference !== 0)
     .map((p) => `  ${p.productId} "${p.name}": stock ${p.stock}, ledger says ${p.ledgerStock} (difference ${p.difference})`);
-  return ['Inventory invariant BROKEN:', ...broken, summary];
+  const brokenSales = report.sales
+    .filter((sale) => !sale.consistent)
+    .map(
+      (sale) =>
+        `  sale ${sale.eventId}: counter ${sale.sold}, orders hold ${sale.heldByOrders} of ${sale.quantity}, most per member ${sale.maxPerMember} (limit ${sale.perUserLimit})`,
+    );
+  return ['Inventory invariant BROKEN:', ...broken, ...brokenSales, summary];
 }

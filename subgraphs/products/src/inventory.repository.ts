@@ -1,8 +1,18 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
-import { isDuplicateKey, type Database } from '@bth/platform';
-import { products, reservationLines, reservations, stockLedger, type LedgerRow, type ProductRow, type ReservationLineRow, type ReservationRow } from './db/schema.js';
-
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
+import { enqueueMessages, isDuplicateKey, type Database, type OutboxMessage, type Transaction } from '@bth/platform';
+import {
+  products,
+  reservationLines,
+  reservations,
+  salePurchases,
+  sales,
+  stockLedger,
+  type LedgerRow,
+  type ProductRow,
+  type ReservationLineRow,
+  type ReservationRow,
+  type SaleRow,
+} from './db/schema.js';
 
 /** Statements that run inside one inventory transaction (see `InventoryRepository.transaction`). */
 function transactionQueries(tx: Transaction) {
@@ -66,6 +76,44 @@ function transactionQueries(tx: Transaction) {
     async setStatus(orderId: string, status: ReservationRow['status'], now: Date): Promise<void> {
       await tx.update(reservations).set({ status, updatedAt: now }).where(eq(reservations.orderId, orderId));
     },
+
+    /**
+     * The sales named by the lines and the live sale of each product. Read without a lock of
+     * their own: the caller holds the product rows, and every writer of a sale row holds its
+     * product row first (see drizzle/0001_sales.sql).
+     */
+    async findSales(eventIds: readonly string[], productIds: readonly string[]): Promise<SaleRow[]> {
+      const named = eventIds.length ? inArray(sales.eventId, [...eventIds]) : undefined;
+      const live = productIds.length ? and(inArray(sales.productId, [...productIds]), eq(sales.status, 'LIVE')) : undefined;
+      if (!named && !live) return [];
+      return tx.select().from(sales).where(or(named, live));
+    },
+
+    /** Sale units the member holds, by event id. */
+    async findPurchased(userId: string, eventIds: readonly string[]): Promise<Map<string, number>> {
+      if (eventIds.length === 0) return new Map();
+      const rows = await tx
+        .select({ eventId: salePurchases.eventId, units: salePurchases.units })
+        .from(salePurchases)
+        .where(and(eq(salePurchases.userId, userId), inArray(salePurchases.eventId, [...eventIds])));
+      return new Map(rows.map((r) => [r.eventId, r.units]));
+    },
+
+    /** Moves sale units: + when an order takes them, − when it gives them back. */
+    async countSaleUnits(eventId: string, userId: string, delta: number, now: Date): Promise<SaleRow | undefined> {
+      await tx.update(sales).set({ sold: sql`${sales.sold} + ${delta}`, updatedAt: now }).where(eq(sales.eventId, eventId));
+      await tx
+        .insert(salePurchases)
+        .values({ eventId, userId, units: Math.max(0, delta) })
+        .onDuplicateKeyUpdate({ set: { units: sql`${salePurchases.units} + ${delta}` } });
+      const [row] = await tx.select().from(sales).where(eq(sales.eventId, eventId));
+      return row;
+    },
+
+    /** Messages that leave only if this transaction commits (platform outbox). */
+    enqueue(messages: OutboxMessage[], now: Date): Promise<string[]> {
+      return enqueueMessages(tx, messages, now);
+    },
   };
 }
 
@@ -82,6 +130,16 @@ export interface InventoryRow {
   released: number;
   restocked: number;
   ledger: number;
+}
+
+export interface SaleInventoryRow {
+  eventId: string;
+  productId: string;
+  quantity: number;
+  perUserLimit: number;
+  sold: number;
+  heldByOrders: number;
+  maxPerMember: number;
 }
 
 const sumOf = (kind: LedgerRow['kind']) =>
@@ -119,6 +177,40 @@ export function createInventoryRepository(db: Database) {
         .groupBy(products.id, products.name, products.deletedAt, products.stock)
         .orderBy(asc(products.id));
       return rows.map(({ deletedAt, ...row }) => ({ ...row, deleted: deletedAt !== null }));
+    },
+
+    /**
+     * Each sale's counter next to what the reservations themselves say, in ONE statement (one
+     * consistent snapshot): sale units held by RESERVED orders, and the most any member holds.
+     */
+    async saleInventory(productIds: readonly string[] | null): Promise<SaleInventoryRow[]> {
+      const scope = productIds ? sql`AND l.product_id IN (${sql.join(productIds.map((id) => sql`${id}`), sql`, `)})` : sql``;
+      const where = productIds ? sql`WHERE s.product_id IN (${sql.join(productIds.map((id) => sql`${id}`), sql`, `)})` : sql``;
+      const [rows] = (await db.execute(sql`
+        SELECT s.event_id AS eventId, s.product_id AS productId, s.quantity, s.per_user_limit AS perUserLimit, s.sold,
+               COALESCE(h.held, 0) AS heldByOrders, COALESCE(h.max_member, 0) AS maxPerMember
+        FROM sales s
+        LEFT JOIN (
+          SELECT event_id, SUM(units) AS held, MAX(units) AS max_member
+          FROM (
+            SELECT l.sale_event_id AS event_id, r.user_id, SUM(l.quantity) AS units
+            FROM reservation_lines l JOIN reservations r ON r.order_id = l.order_id
+            WHERE r.status = 'RESERVED' AND l.sale_event_id IS NOT NULL ${scope}
+            GROUP BY l.sale_event_id, r.user_id
+          ) per_member
+          GROUP BY event_id
+        ) h ON h.event_id = s.event_id
+        ${where}
+        ORDER BY s.event_id`)) as unknown as [Array<Record<keyof SaleInventoryRow, string | number>>];
+      return rows.map((row) => ({
+        eventId: String(row.eventId),
+        productId: String(row.productId),
+        quantity: Number(row.quantity),
+        perUserLimit: Number(row.perUserLimit),
+        sold: Number(row.sold),
+        heldByOrders: Number(row.heldByOrders),
+        maxPerMember: Number(row.maxPerMember),
+      }));
     },
   };
 }

@@ -17,7 +17,7 @@ const reserveBody = z.object({
   orderId: uuid,
   userId: uuid,
   lines: z
-    .array(z.object({ productId: uuid, quantity: z.number().int().min(1).max(100) }))
+    .array(z.object({ productId: uuid, quantity: z.number().int().min(1).max(100), saleEventId: uuid.nullish() }))
     .min(1)
     .max(50)
     .refine((lines) => new Set(lines.map((l) => l.productId)).size === lines.length, 'Each product may appear at most once'),

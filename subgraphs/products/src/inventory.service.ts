@@ -3,6 +3,7 @@ import type { LedgerRow, ReservationLineRow } from './db/schema.js';
 import { buildInventoryReport, type InventoryReport } from './inventory-report.js';
 import type { InventoryQueries, InventoryRepository } from './inventory.repository.js';
 import { lockOrder, planReservation, type PricedLine, type ReserveRejection, type StockLine } from './inventory.rules.js';
+import { saleSoldOutMessage } from './sale.messages.js';
 import type { ProductCache } from './product-cache.js';
 import { toProductView, type ProductView } from './product.model.js';
 import { LIMITS, validateStockAdjustment } from './product.validation.js';
@@ -23,10 +24,11 @@ export type AdjustStockResult =
   | { kind: 'ADJUSTED'; product: ProductView }
   | { kind: 'BELOW_ZERO'; productId: string; stock: number; delta: number };
 
-/** What a transaction did, so the cache is invalidated after its commit and never inside it. */
+/** What a transaction did, so the cache is invalidated (and the outbox kicked) after its commit, never inside it. */
 interface Committed<T> {
   result: T;
   touched: string[];
+  queuedMessages?: boolean;
 }
 
 const toPriced = (line: ReservationLineRow): PricedLine => ({
@@ -57,6 +59,8 @@ export function createInventoryService(deps: {
   cache: ProductCache;
   metrics: Metrics;
   logger: Logger;
+  /** Called after a commit that queued outbox messages (the relay publishes them at once). */
+  onMessagesQueued?: () => void;
   now?: () => Date;
 }) {
   const { repository, cache, logger } = deps;
@@ -101,6 +105,7 @@ export function createInventoryService(deps: {
         throw error;
       }
       if (committed.touched.length) await cache.invalidate(committed.touched, { listings: false });
+      if (committed.queuedMessages) deps.onMessagesQueued?.();
       return committed.result;
     }
   }
@@ -108,10 +113,16 @@ export function createInventoryService(deps: {
   const ledgerRows = (kind: LedgerRow['kind'], orderId: string, lines: PricedLine[], sign: 1 | -1, at: Date): LedgerRow[] =>
     lines.map((line) => ({ productId: line.productId, orderId, kind, quantityDelta: sign * line.quantity, reason: null, createdAt: at }));
 
-  /** Gives the order's units back to the shelf and records it; the caller holds the reservation row. */
-  async function giveBack(q: InventoryQueries, orderId: string, lines: PricedLine[], kind: 'RELEASE' | 'RESTOCK', at: Date) {
+  /**
+   * Gives the order's units back to the shelf and records it; the caller holds the reservation
+   * row. Sale units go back to their sale and to the member's allowance too, so a cancelled or
+   * expired order neither burns the sale nor the member's limit.
+   */
+  async function giveBack(q: InventoryQueries, reservation: { orderId: string; userId: string | null }, lines: PricedLine[], kind: 'RELEASE' | 'RESTOCK', at: Date) {
+    const { orderId, userId } = reservation;
     await q.lockProducts(lockOrder(lines.map((l) => l.productId)));
     for (const line of lines) await q.changeStock(line.productId, line.quantity, at);
+    for (const line of lines) if (line.saleEventId && userId) await q.countSaleUnits(line.saleEventId, userId, -line.quantity, at);
     await q.insertLedger(ledgerRows(kind, orderId, lines, 1, at));
     await q.setStatus(orderId, kind === 'RELEASE' ? 'RELEASED' : 'RESTOCKED', at);
   }
@@ -119,8 +130,9 @@ export function createInventoryService(deps: {
   /** Unguarded (the invariant script calls it); see inventory-report.ts for the numbers. */
   async function inventory(productIds: readonly string[] | null): Promise<InventoryReport> {
     const ids = productIds ? productIds.map((id) => id.toLowerCase()).filter(isUuid) : null;
-    const rows = ids && ids.length === 0 ? [] : await repository.inventory(ids);
-    return buildInventoryReport(rows, now());
+    if (ids && ids.length === 0) return buildInventoryReport([], [], now());
+    const [rows, sales] = await Promise.all([repository.inventory(ids), repository.saleInventory(ids)]);
+    return buildInventoryReport(rows, sales, now());
   }
 
   function count<T extends { outcome: string }>(operation: string, result: T): T {
@@ -142,12 +154,33 @@ export function createInventoryService(deps: {
         const inserted = await q.insertReservation({ orderId, userId: request.userId, status: 'RESERVED', createdAt: at, updatedAt: at });
         if (!inserted) return { result: await recordedOutcome(q, orderId), touched: [] };
         const locked = await q.lockProducts(lockOrder(request.lines.map((l) => l.productId)));
-        const plan = planReservation(request.lines, new Map(locked.map((row) => [row.id, row])), at);
+        // Sale rows are read only when a line names a sale or a product has one running (its
+        // row says so), so an ordinary order costs no extra statement.
+        const saleIds = lockOrder(request.lines.flatMap((l) => (l.saleEventId ? [l.saleEventId] : [])));
+        const onSale = locked.filter((row) => row.saleEventId !== null).map((row) => row.id);
+        const sales = await q.findSales(saleIds, onSale);
+        const plan = planReservation(request.lines, {
+          products: new Map(locked.map((row) => [row.id, row])),
+          sales: new Map(sales.map((sale) => [sale.eventId, sale])),
+          purchased: await q.findPurchased(request.userId, saleIds),
+          now: at,
+        });
         if (!plan.ok) throw new Rejected(plan.rejection);
         for (const line of plan.lines) await q.changeStock(line.productId, -line.quantity, at);
+        const soldOut = [];
+        for (const line of plan.lines) {
+          if (!line.saleEventId) continue;
+          const sale = await q.countSaleUnits(line.saleEventId, request.userId, line.quantity, at);
+          if (sale && sale.sold >= sale.quantity) soldOut.push(saleSoldOutMessage(sale, at));
+        }
         await q.insertLedger(ledgerRows('RESERVATION', orderId, plan.lines, -1, at));
         await q.insertLines(plan.lines.map((line, lineNo) => ({ orderId, lineNo, ...line })));
-        return { result: { outcome: 'RESERVED', lines: plan.lines }, touched: plan.lines.map((l) => l.productId) };
+        await q.enqueue(soldOut, at);
+        return {
+          result: { outcome: 'RESERVED', lines: plan.lines },
+          touched: plan.lines.map((l) => l.productId),
+          queuedMessages: soldOut.length > 0,
+        };
       }).catch((error: unknown) => {
         if (error instanceof Rejected) return error.result;
         throw error;
@@ -171,7 +204,7 @@ export function createInventoryService(deps: {
         const lines = (await q.findLines(orderId)).map(toPriced);
         if (reservation.status === 'RESTOCKED') return { result: { outcome: 'RESTOCKED' }, touched: [] };
         if (reservation.status === 'RELEASED') return { result: { outcome: 'RELEASED', lines }, touched: [] };
-        await giveBack(q, orderId, lines, 'RELEASE', at);
+        await giveBack(q, reservation, lines, 'RELEASE', at);
         return { result: { outcome: 'RELEASED', lines }, touched: lines.map((l) => l.productId) };
       });
       return count('release', result);
@@ -186,7 +219,7 @@ export function createInventoryService(deps: {
         if (reservation.status === 'RELEASED') return { result: { outcome: 'NOT_RESTOCKABLE', reason: 'RELEASED' }, touched: [] };
         const lines = (await q.findLines(orderId)).map(toPriced);
         if (reservation.status === 'RESTOCKED') return { result: { outcome: 'RESTOCKED', lines }, touched: [] };
-        await giveBack(q, orderId, lines, 'RESTOCK', at);
+        await giveBack(q, reservation, lines, 'RESTOCK', at);
         return { result: { outcome: 'RESTOCKED', lines }, touched: lines.map((l) => l.productId) };
       });
       return count('restock', result);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import { createSubgraph, type DatabaseClient, type Logger, type Metrics, type Redis } from '@bth/platform';
+import { createOutboxRelay, createSubgraph, type AmqpClient, type DatabaseClient, type Logger, type Metrics, type Redis } from '@bth/platform';
 import type { ProductsContext } from './context.js';
 import { createInventoryRepository } from './inventory.repository.js';
 import { createInventoryRoutes } from './inventory.routes.js';
@@ -9,6 +9,9 @@ import { createProductCache } from './product-cache.js';
 import { createProductRepository } from './product.repository.js';
 import { createProductService } from './product.service.js';
 import { resolvers } from './resolvers/index.js';
+import { SALE_ENDED, SALE_STARTED } from './sale.messages.js';
+import { createSaleRepository } from './sale.repository.js';
+import { createSaleService } from './sale.service.js';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
@@ -23,12 +26,16 @@ export interface ProductsDeps {
   metrics: Metrics;
   database: DatabaseClient;
   redis: Redis;
+  /** Sale events arrive through it (`sale.started` / `sale.ended`); `sale.sold_out` leaves through it. */
+  amqp: AmqpClient;
 }
 
 /**
  * Wires the products subgraph from its dependencies; `index.ts` calls it with real clients, tests
  * with test ones. Nothing here keeps state between requests (loaders are per request, the cache
  * and the stock live in Redis and MariaDB), so any number of replicas can serve one database.
+ * The message work (sale consumer, outbox relay) is returned, not started: the caller starts it
+ * and stops it on shutdown, so no consumer or timer outlives its owner.
  */
 export function createServer(deps: ProductsDeps) {
   const { config, logger, metrics, redis } = deps;
@@ -40,9 +47,17 @@ export function createServer(deps: ProductsDeps) {
     listingTtlSeconds: config.listingCacheTtlSeconds,
   });
   const products = createProductService({ repository: createProductRepository(deps.database.db), cache });
-  const inventory = createInventoryService({ repository: createInventoryRepository(deps.database.db), cache, metrics, logger });
+  const relay = createOutboxRelay({ db: deps.database.db, amqp: deps.amqp, logger: logger.child({ component: 'outbox' }), metrics });
+  const inventory = createInventoryService({
+    repository: createInventoryRepository(deps.database.db),
+    cache,
+    metrics,
+    logger,
+    onMessagesQueued: relay.kick,
+  });
+  const sales = createSaleService({ repository: createSaleRepository(deps.database.db), cache, logger: logger.child({ component: 'sales' }) });
 
-  return createSubgraph<ProductsContext>({
+  const subgraph = createSubgraph<ProductsContext>({
     name: 'products',
     typeDefs,
     resolvers,
@@ -54,6 +69,20 @@ export function createServer(deps: ProductsDeps) {
     // reports "not ready" while Redis is down would take the catalogue and the inventory with it.
     readiness: { mariadb: () => deps.database.ping() },
     routes: createInventoryRoutes({ inventory, internalSecret: config.internalSecret, logger }),
-    extendContext: (base) => ({ ...base, products, inventory, loaders: { product: products.createLoader() } }),
+    extendContext: (base) => ({ ...base, products, inventory, loaders: { product: products.createLoader(), saleSold: sales.createSoldLoader() } }),
   });
+
+  return {
+    apollo: subgraph.apollo,
+    listen: subgraph.listen,
+    messaging: {
+      /** Declares the `products.sales` queue (every replica consumes it) and starts the relay. */
+      async start() {
+        await deps.amqp.consume({ queue: 'products.sales', bindings: [SALE_STARTED, SALE_ENDED], handler: sales.apply });
+        relay.start();
+      },
+      stop: () => relay.stop(),
+      relay,
+    },
+  };
 }

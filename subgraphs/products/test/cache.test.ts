@@ -23,6 +23,7 @@ afterAll(async () => {
   raw?.disconnect();
   await products?.stop();
   if (products) await deleteKeys(products.keyPrefix);
+  await products?.deleteTopology();
   await dropTestDatabases();
 });
 

@@ -11,6 +11,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await products?.stop();
   if (products) await deleteKeys(products.keyPrefix);
+  await products?.deleteTopology();
   await dropTestDatabases();
 });
 

@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { createDatabase, createRedis, ensureDatabase, migrate, parseDatabaseUrl, waitForRedis, type Identity, type Redis } from '@bth/platform';
-import { TEST_SECRETS, graphql, identityHeaders, serviceToken, silentLogger, testDatabaseUrl, testMetrics, testRedisPrefix } from '@bth/testkit';
+import { createAmqp, createDatabase, createRedis, ensureDatabase, parseDatabaseUrl, waitForRedis, type Identity, type Redis } from '@bth/platform';
+import {
+  TEST_SECRETS,
+  deleteAmqpTopology,
+  graphql,
+  identityHeaders,
+  serviceToken,
+  silentLogger,
+  testDatabaseUrl,
+  testExchange,
+  testMetrics,
+  testRedisPrefix,
+} from '@bth/testkit';
+import { migrateProducts } from '../src/db/migrate.js';
 import { createServer } from '../src/server.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -14,7 +25,12 @@ export interface StartOptions {
   redisUrl?: string;
   lockWaitTimeoutSeconds?: number;
   poolSize?: number;
+  /** Sale messages come from here; replicas pass the same one. Defaults to this run's own for `name`. */
+  exchange?: string;
 }
+
+/** The queue every products instance consumes sale messages from (see server.ts). */
+export const PRODUCTS_QUEUES = ['products.sales'];
 
 /**
  * Starts the products subgraph in-process on a free port against this run's own database and
@@ -26,7 +42,7 @@ export async function startProducts(options: StartOptions = {}) {
   const url = testDatabaseUrl(name);
   await ensureDatabase(url);
   const database = createDatabase({ url, poolSize: options.poolSize ?? 20, logger: silentLogger, lockWaitTimeoutSeconds: options.lockWaitTimeoutSeconds ?? 5 });
-  await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)), silentLogger);
+  await migrateProducts(database, silentLogger);
   const statements: string[] = [];
   const query = database.pool.query.bind(database.pool);
   database.pool.query = ((sql: unknown, ...rest: unknown[]) => {
@@ -39,14 +55,19 @@ export async function startProducts(options: StartOptions = {}) {
   const redis = createRedis({ url: redisUrl, keyPrefix, logger: silentLogger });
   if (redisUrl === REDIS_URL) await waitForRedis(redis, 5_000);
   const metrics = testMetrics('products');
+  const exchange = options.exchange ?? testExchange(name);
+  const amqp = createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger });
+  await amqp.waitForConnection(5_000);
   const server = createServer({
     config: { internalSecret: TEST_SECRETS.internal, exposeInternals: false, productCacheTtlSeconds: 60, listingCacheTtlSeconds: 10 },
     logger: silentLogger,
     metrics,
     database,
     redis,
+    amqp,
   });
   const running = await server.listen(0, '127.0.0.1');
+  await server.messaging.start();
   const base = running.url.replace(/\/graphql$/, '');
 
   return {
@@ -56,6 +77,9 @@ export async function startProducts(options: StartOptions = {}) {
     databaseName: parseDatabaseUrl(url).database,
     redis,
     keyPrefix,
+    exchange,
+    amqp,
+    relay: server.messaging.relay,
     statements,
     /** Counter value from this instance's own /metrics endpoint. */
     async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -66,9 +90,13 @@ export async function startProducts(options: StartOptions = {}) {
     },
     async stop() {
       await running.close();
+      await server.messaging.stop();
+      await amqp.close();
       redis.disconnect();
       await database.close();
     },
+    /** Removes this run's queues and exchange from RabbitMQ (once, after the last replica stopped). */
+    deleteTopology: () => deleteAmqpTopology(exchange, PRODUCTS_QUEUES),
   };
 }
 

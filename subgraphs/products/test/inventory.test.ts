@@ -14,6 +14,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await products?.stop();
   if (products) await deleteKeys(products.keyPrefix);
+  await products?.deleteTopology();
   await dropTestDatabases();
 });
 

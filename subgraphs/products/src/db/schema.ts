@@ -17,11 +17,13 @@ export const PRODUCT_FUNCTIONS = [
 export const PRODUCT_TYPES = ['CAPSULE', 'POWDER', 'DRINK', 'SPRAY', 'PILL'] as const;
 export const LEDGER_KINDS = ['INITIAL', 'ADJUSTMENT', 'RESERVATION', 'RELEASE', 'RESTOCK'] as const;
 export const RESERVATION_STATUSES = ['RESERVED', 'RELEASED', 'RESTOCKED'] as const;
+export const SALE_STATUSES = ['LIVE', 'ENDED', 'CANCELLED'] as const;
 
 export type ProductFunction = (typeof PRODUCT_FUNCTIONS)[number];
 export type ProductType = (typeof PRODUCT_TYPES)[number];
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+export type SaleStatus = (typeof SALE_STATUSES)[number];
 
 const at = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
 
@@ -94,8 +96,37 @@ export const reservationLines = mysqlTable(
   (t) => [primaryKey({ columns: [t.orderId, t.productId] }), index('reservation_lines_product_idx').on(t.productId)],
 );
 
+/** See `drizzle/0001_sales.sql`. */
+export const sales = mysqlTable(
+  'sales',
+  {
+    eventId: char('event_id', { length: 36 }).primaryKey(),
+    productId: char('product_id', { length: 36 }).notNull(),
+    salePrice: int('sale_price').notNull(),
+    quantity: int('quantity').notNull(),
+    perUserLimit: int('per_user_limit').notNull(),
+    startsAt: at('starts_at').notNull(),
+    endsAt: at('ends_at').notNull(),
+    status: mysqlEnum('status', SALE_STATUSES).notNull(),
+    sold: int('sold').notNull().default(0),
+    updatedAt: at('updated_at').notNull(),
+  },
+  (t) => [index('sales_product_status_idx').on(t.productId, t.status)],
+);
+
+export const salePurchases = mysqlTable(
+  'sale_purchases',
+  {
+    eventId: char('event_id', { length: 36 }).notNull(),
+    userId: char('user_id', { length: 36 }).notNull(),
+    units: int('units').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.userId] })],
+);
+
 export type ProductRow = typeof products.$inferSelect;
 export type NewProductRow = typeof products.$inferInsert;
 export type LedgerRow = typeof stockLedger.$inferInsert;
 export type ReservationRow = typeof reservations.$inferSelect;
 export type ReservationLineRow = typeof reservationLines.$inferSelect;
+export type SaleRow = typeof sales.$inferSelect;

@@ -4,9 +4,11 @@ import { readEnv } from '../env.js';
 import { buildInventoryReport, describeInventoryReport, type InventoryReport } from '../inventory-report.js';
 import { createInventoryRepository } from '../inventory.repository.js';
 
-/** Reads every product's stock and ledger in one statement; read-only, safe under load. */
+/** Reads every product's stock and ledger, and every sale's counters; read-only, safe under load. */
 export async function checkInvariant(database: DatabaseClient): Promise<{ report: InventoryReport; lines: string[] }> {
-  const report = buildInventoryReport(await createInventoryRepository(database.db).inventory(null), new Date());
+  const repository = createInventoryRepository(database.db);
+  const [rows, sales] = await Promise.all([repository.inventory(null), repository.saleInventory(null)]);
+  const report = buildInventoryReport(rows, sales, new Date());
   return { report, lines: describeInventoryReport(report) };
 }
 

@@ -1,0 +1,71 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { claimInbox, type Database, type Transaction } from '@bth/platform';
+import { products, sales, type SaleRow } from './db/schema.js';
+
+type SaleStatus = SaleRow['status'];
+
+/** Statements of one message-applying transaction (see `SaleRepository.transaction`). */
+function saleQueries(tx: Transaction) {
+  return {
+    /** False when this message id was applied before (the inbox row is part of this transaction). */
+    claim: (messageId: string, now: Date) => claimInbox(tx, 'products.sales', messageId, now),
+
+    /**
+     * The product row FOR UPDATE, first: inventory transactions lock it before they read the
+     * sale, so holding it makes the sale change atomic for them too (same lock order, no deadlock).
+     */
+    async lockProduct(productId: string): Promise<boolean> {
+      const rows = await tx.select({ id: products.id }).from(products).where(eq(products.id, productId)).for('update');
+      return rows.length > 0;
+    },
+
+    async findSale(eventId: string): Promise<SaleRow | undefined> {
+      const [row] = await tx.select().from(sales).where(eq(sales.eventId, eventId));
+      return row;
+    },
+
+    async insertSale(row: Omit<SaleRow, 'sold'>): Promise<void> {
+      await tx.insert(sales).values(row);
+    },
+
+    async setSaleStatus(eventId: string, status: SaleStatus, now: Date): Promise<void> {
+      await tx.update(sales).set({ status, updatedAt: now }).where(eq(sales.eventId, eventId));
+    },
+
+    /** What the catalogue shows while the sale runs (price, end) and what the onSale filter reads. */
+    async showSale(productId: string, sale: Pick<SaleRow, 'eventId' | 'salePrice' | 'endsAt'>, now: Date): Promise<void> {
+      await tx
+        .update(products)
+        .set({ saleEventId: sale.eventId, salePrice: sale.salePrice, saleEndsAt: sale.endsAt, updatedAt: now })
+        .where(eq(products.id, productId));
+    },
+
+    /** Only if this sale is the one shown: a late `ended` of an old sale must not hide a newer one. */
+    async hideSale(productId: string, eventId: string, now: Date): Promise<void> {
+      await tx
+        .update(products)
+        .set({ saleEventId: null, salePrice: null, saleEndsAt: null, updatedAt: now })
+        .where(and(eq(products.id, productId), eq(products.saleEventId, eventId)));
+    },
+  };
+}
+
+export type SaleQueries = ReturnType<typeof saleQueries>;
+
+/** The only place in `products` that speaks SQL for applying sale messages and reading sale counts. */
+export function createSaleRepository(db: Database) {
+  return {
+    transaction<T>(work: (queries: SaleQueries) => Promise<T>): Promise<T> {
+      return db.transaction((tx) => work(saleQueries(tx)));
+    },
+
+    /** Sale units held by orders, per event id (events this service never heard of are absent). */
+    async soldByEvent(eventIds: readonly string[]): Promise<Map<string, number>> {
+      if (eventIds.length === 0) return new Map();
+      const rows = await db.select({ eventId: sales.eventId, sold: sales.sold }).from(sales).where(inArray(sales.eventId, [...eventIds]));
+      return new Map(rows.map((row) => [row.eventId, row.sold]));
+    },
+  };
+}
+
+export type SaleRepository = ReturnType<typeof createSaleRepository>;
