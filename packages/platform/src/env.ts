@@ -17,12 +17,22 @@ export function loadEnv<S extends z.ZodRawShape>(
     if (value !== undefined && value.trim() !== '') cleaned[key] = value;
   }
   const result = z.object(shape).safeParse(cleaned);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    process.stderr.write(`Invalid environment configuration:\n${lines.join('\n')}\n`);
-    process.exit(1);
-  }
+  if (!result.success) exitInvalid(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
   return result.data;
+}
+
+function exitInvalid(problems: string[]): never {
+  process.stderr.write(`Invalid environment configuration:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+  process.exit(1);
+}
+
+/**
+ * Exits like `loadEnv` (every problem listed, exit code 1) when `problems` (`NAME: what is wrong`)
+ * is not empty. For the checks a service adds after parsing, such as settings refused in
+ * production, so they fail the same way as a parse error.
+ */
+export function refuseEnvironment(problems: string[]): void {
+  if (problems.length > 0) exitInvalid(problems);
 }
 
 
@@ -30,8 +40,22 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-/** Development-only secret default: refused when NODE_ENV=production (see `secret`). */
-const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+/**
+ * Every development-only default of a secret or key. They are public (in this repo and its
+ * README), so `assertProductionSecrets` refuses them in production. Registered where each default
+ * is written (`.default(devDefault('…'))`), so the list cannot drift from the defaults, whatever
+ * their shape (a 32-character secret, a base64 AES key).
+ */
+const devDefaults = new Set<string>();
+
+/** Marks `value` as a development-only default (refused in production) and returns it. */
+export function devDefault<T extends string>(value: T): T {
+  devDefaults.add(value);
+  return value;
+}
+
+/** Development-only secret default of the `secret` fragments. */
+const DEV_SECRET = devDefault('dev-only-secret-change-me-0123456789abcdef');
 
 /** A secret of at least 32 characters; a local default exists only outside production. */
 function secret(name: string) {
@@ -72,12 +96,16 @@ export const envFragments = {
 
 export { bool as envBool, DEV_SECRET, z };
 
-/** Refuses the development secrets in production: a deploy that forgot them must not start. */
+/**
+ * Refuses the development defaults in production: a deploy that forgot a secret or key must not
+ * start. `names` are the variables to check; each is refused when it holds any value marked with
+ * `devDefault` (DEV_SECRET included), whether it was left unset or copied from the docs.
+ */
 export function assertProductionSecrets(env: { NODE_ENV: string } & Record<string, unknown>, names: string[]): void {
   if (env.NODE_ENV !== 'production') return;
-  const weak = names.filter((name) => env[name] === DEV_SECRET);
-  if (weak.length > 0) {
-    process.stderr.write(`Invalid environment configuration:\n${weak.map((n) => `  ${n}: must be set in production`).join('\n')}\n`);
-    process.exit(1);
-  }
+  const weak = names.filter((name) => {
+    const value = env[name];
+    return typeof value === 'string' && devDefaults.has(value);
+  });
+  refuseEnvironment(weak.map((name) => `${name}: must be set in production (the development default is public)`));
 }

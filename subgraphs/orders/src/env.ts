@@ -1,4 +1,4 @@
-import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, devDefault, envFragments, loadEnv, z } from '@bth/platform';
 
 const PAYMENT_METHODS = ['CARD', 'VIRTUAL_ACCOUNT', 'TRANSFER', 'MOBILE'] as const;
 
@@ -12,7 +12,7 @@ export function readEnv() {
     ...envFragments.mysql('bth_orders'),
     ...envFragments.internalAuth,
     // AES-256-GCM key for the shipping address and phone at rest: 32 bytes, base64. Local default only.
-    DATA_ENCRYPTION_KEY: z.base64().default('ZGV2LW9ubHktb3JkZXJzLWtleS0zMi1ieXRlcy0hISE='),
+    DATA_ENCRYPTION_KEY: z.base64().default(devDefault('ZGV2LW9ubHktb3JkZXJzLWtleS0zMi1ieXRlcy0hISE=')),
     // Every products replica serves inventory; requests are spread round-robin and fail over on refusal.
     INVENTORY_URLS: z
       .string()
@@ -40,7 +40,7 @@ export function readEnv() {
       .transform((value) => value.split(',').map((m) => m.trim()).filter((m) => m.length > 0))
       .pipe(z.array(z.enum(PAYMENT_METHODS))),
   });
-  assertProductionSecrets(env, ['INTERNAL_JWT_SECRET']);
+  assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'DATA_ENCRYPTION_KEY']);
   return env;
 }
 

@@ -58,24 +58,28 @@ export function createAuthService(deps: AuthDeps) {
     };
   }
 
-  /** Failed-login counting is best effort: with Redis down we still log people in (and log it). */
-  async function failuresSoFar(emailIndex: string): Promise<{ count: number; ttl: number }> {
+  /**
+   * Counts a login attempt *before* its password is checked; returns the count and the seconds
+   * left in the window. INCR is atomic, so of N parallel guesses only LOGIN_MAX_FAILURES get a
+   * count within the limit (a check-then-count lets every parallel guess through). The expiry is
+   * set in the same MULTI, so no failure between two calls can leave a counter that never expires
+   * (a permanent lock-out); NX makes the window start at the first attempt, not extend with later
+   * ones, and gives an expiry to a counter found without one. Best effort: with Redis down we
+   * still log people in (and log it).
+   */
+  async function countAttempt(emailIndex: string): Promise<{ count: number; ttl: number }> {
+    const key = failureKey(emailIndex);
     try {
-      const [count, ttl] = await Promise.all([redis.get(failureKey(emailIndex)), redis.ttl(failureKey(emailIndex))]);
-      return { count: Number(count ?? 0), ttl };
+      const replies = await redis.multi().incr(key).expire(key, LOGIN_WINDOW_SECONDS, 'NX').ttl(key).exec();
+      const [count, , ttl] = (replies ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return Number(value);
+      });
+      if (count === undefined || ttl === undefined) throw new Error('login throttle transaction was aborted');
+      return { count, ttl };
     } catch (error) {
       logger.warn('login throttle unavailable', { error: (error as Error).message });
       return { count: 0, ttl: -1 };
-    }
-  }
-
-  async function recordFailure(emailIndex: string) {
-    try {
-      const count = await redis.incr(failureKey(emailIndex));
-      // The window starts at the first failure; later failures do not extend it.
-      if (count === 1) await redis.expire(failureKey(emailIndex), LOGIN_WINDOW_SECONDS);
-    } catch (error) {
-      logger.warn('login throttle unavailable', { error: (error as Error).message });
     }
   }
 
@@ -120,6 +124,7 @@ export function createAuthService(deps: AuthDeps) {
       };
       const result = await repository.insertUser(row);
       if (!result.ok) throw errors.badInput([{ field: 'email', message: 'This e-mail is already registered' }]);
+      // Never throws: the account is committed, so an error now would report a failure for it.
       await deps.verification.consumeProof(input.verificationToken);
       logger.info('user signed up', { userId: row.id });
       return row;
@@ -128,19 +133,17 @@ export function createAuthService(deps: AuthDeps) {
     async login(rawEmail: string, password: string): Promise<AuthTokens> {
       const email = normaliseEmail(rawEmail);
       const emailIndex = cipher.blindIndex(email);
-      const failures = await failuresSoFar(emailIndex);
-      if (failures.count >= LOGIN_MAX_FAILURES) {
+      const attempt = await countAttempt(emailIndex);
+      if (attempt.count > LOGIN_MAX_FAILURES) {
         throw new AppError('LOGIN_THROTTLED', 'Too many failed logins; try again later', {
-          retryAfterSeconds: Math.max(failures.ttl, 1),
+          retryAfterSeconds: Math.max(attempt.ttl, 1),
         });
       }
       const user = await repository.findByEmailIndex(emailIndex);
       // Hash even when the user does not exist, so response time does not reveal registered e-mails.
       const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !valid) {
-        await recordFailure(emailIndex);
-        throw new AppError('UNAUTHENTICATED', 'The e-mail or password is wrong', { reason: 'BAD_CREDENTIALS' });
-      }
+      // A failure keeps its count; a success clears the count, its own attempt included.
+      if (!user || !valid) throw new AppError('UNAUTHENTICATED', 'The e-mail or password is wrong', { reason: 'BAD_CREDENTIALS' });
       await redis.del(failureKey(emailIndex)).catch(() => undefined);
       const sessionId = randomUUID();
       const tokenId = randomUUID();
@@ -174,10 +177,13 @@ export function createAuthService(deps: AuthDeps) {
       if (!user) throw refused();
       const nextId = randomUUID();
       const tokens = await issueTokens(user, session.id, nextId);
+      // The session slides to the successor's expiry, so it lives 14 days from its last refresh
+      // and never ends before the refresh token it has just been promised.
       const rotated = await repository.rotateRefreshToken(
         stored.id,
         { id: nextId, sessionId: session.id, tokenHash: sha256(tokens.refreshToken), createdAt: at },
         at,
+        tokens.refreshTokenExpiresAt,
       );
       if (!rotated) {
         // Lost a race with another refresh of the same token: that is reuse too.

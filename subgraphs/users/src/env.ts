@@ -1,4 +1,4 @@
-import { assertProductionSecrets, envBool, envFragments, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, devDefault, envBool, envFragments, loadEnv, refuseEnvironment, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`; everything else receives the typed `UsersEnv`. */
 export function readEnv() {
@@ -10,15 +10,23 @@ export function readEnv() {
     ...envFragments.internalAuth,
     ...envFragments.accessToken,
     // AES-256-GCM key for personal data at rest: 32 bytes, base64. The default is for local use only.
-    DATA_ENCRYPTION_KEY: z.base64().default('ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE='),
-    // HMAC key for the e-mail blind index (lookup without decrypting every row).
-    BLIND_INDEX_KEY: z.string().min(32).default('dev-only-blind-index-key-0123456789abcdef'),
+    DATA_ENCRYPTION_KEY: z.base64().default(devDefault('ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE=')),
+    // HMAC key for the e-mail blind index (lookup without decrypting every row). Local default only.
+    BLIND_INDEX_KEY: z.string().min(32).default(devDefault('dev-only-blind-index-key-0123456789abcdef')),
     SMTP_URL: z.url().optional(),
     MAIL_FROM: z.string().default('BooTakHae <no-reply@bootakhae.local>'),
     // Development mailbox: logs codes and lets a developer read the last one. Refused in production.
     DEV_MAILBOX: envBool.optional(),
   });
-  assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'ACCESS_TOKEN_SECRET']);
+  assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'ACCESS_TOKEN_SECRET', 'DATA_ENCRYPTION_KEY', 'BLIND_INDEX_KEY']);
+  if (env.NODE_ENV === 'production') {
+    // The dev mailbox hands every code to anyone who asks (`GET /dev/mailbox`, no sign-in) and logs
+    // it: in production anyone could verify any address. Codes must leave by SMTP there.
+    refuseEnvironment([
+      ...(env.DEV_MAILBOX === true ? ['DEV_MAILBOX: the development mailbox is refused in production'] : []),
+      ...(env.SMTP_URL ? [] : ['SMTP_URL: must be set in production (verification codes are sent by SMTP)']),
+    ]);
+  }
   return env;
 }
 

@@ -21,7 +21,6 @@ runMain(async () => {
   const env = readEnv();
   const logger = createLogger({ service: 'users' }, env.LOG_LEVEL);
   const production = env.NODE_ENV === 'production';
-  if (production && !env.SMTP_URL) throw new Error('SMTP_URL is required in production (the dev mailbox is disabled there)');
 
   await requireDependency('mariadb', env.DATABASE_URL, () => ensureDatabase(env.DATABASE_URL));
   const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, logger });
@@ -29,6 +28,7 @@ runMain(async () => {
   const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, logger });
   await requireDependency('redis', env.REDIS_URL, () => waitForRedis(redis, 8_000));
 
+  // readEnv refuses production without SMTP_URL or with DEV_MAILBOX, so production always gets SMTP.
   const mailer = env.SMTP_URL && env.DEV_MAILBOX !== true ? createSmtpMailer(env.SMTP_URL, env.MAIL_FROM) : createDevMailbox(redis, logger);
   const server = createServer({
     config: {

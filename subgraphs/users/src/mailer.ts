@@ -24,7 +24,7 @@ export function createSmtpMailer(smtpUrl: string, from: string): Mailer {
 
 /**
  * Development mailbox: nothing is sent. The code is logged and kept in Redis (so any replica can
- * answer `GET /dev/mailbox?email=`). Never used when NODE_ENV=production (see index.ts).
+ * answer `GET /dev/mailbox?email=`). Never used when NODE_ENV=production (env.ts refuses it).
  */
 export function createDevMailbox(redis: Redis, logger: Logger): Mailer {
   const key = (email: string) => `users:dev-mailbox:${email}`;

@@ -37,11 +37,12 @@ export function createServer(deps: UsersDeps) {
     mailer,
     logger,
     hashKey: config.blindIndexKey,
+    emailIndex: (email) => cipher.blindIndex(email),
     isRegistered: users.isRegistered,
   });
   const auth = createAuthService({ repository, verification, cipher, redis, logger, accessTokenSecret: config.accessTokenSecret });
 
-  // The dev mailbox is reachable only when the mailer is one (never in production, see index.ts).
+  // The dev mailbox is reachable only when the mailer is one (never in production, see env.ts).
   const lastCode = mailer.lastCode?.bind(mailer);
   const routes: JsonRoute[] = lastCode
     ? [

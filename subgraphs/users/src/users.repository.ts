@@ -73,11 +73,12 @@ export function createUsersRepository(db: Database) {
     },
 
     /**
-     * Rotation: marks the presented token used and stores its successor, atomically. The
-     * conditional update (`used_at IS NULL`) makes two concurrent refreshes with one token
-     * impossible: exactly one of them sees affectedRows = 1.
+     * Rotation: marks the presented token used, stores its successor and moves the session's
+     * expiry to `sessionExpiresAt`, atomically. The conditional update (`used_at IS NULL`) makes
+     * two concurrent refreshes with one token impossible: exactly one of them sees
+     * affectedRows = 1, and only that one extends the session.
      */
-    async rotateRefreshToken(usedId: string, next: typeof refreshTokens.$inferInsert, now: Date): Promise<boolean> {
+    async rotateRefreshToken(usedId: string, next: typeof refreshTokens.$inferInsert, now: Date, sessionExpiresAt: Date): Promise<boolean> {
       return db.transaction(async (tx) => {
         const [result] = await tx
           .update(refreshTokens)
@@ -85,6 +86,7 @@ export function createUsersRepository(db: Database) {
           .where(and(eq(refreshTokens.id, usedId), isNull(refreshTokens.usedAt)));
         if (result.affectedRows !== 1) return false;
         await tx.insert(refreshTokens).values(next);
+        await tx.update(sessions).set({ expiresAt: sessionExpiresAt }).where(eq(sessions.id, next.sessionId));
         return true;
       });
     },

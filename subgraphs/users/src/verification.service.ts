@@ -16,12 +16,17 @@ export interface VerificationDeps {
   logger: Logger;
   /** Keys the code hash, so a leaked Redis dump cannot be brute-forced offline. */
   hashKey: string;
+  /**
+   * The HMAC blind index of a normalised address (the one `users.email_index` holds). It names
+   * the Redis keys and is the proof's value, so Redis, like the database, never holds an address.
+   */
+  emailIndex: (email: string) => string;
   isRegistered: (email: string) => Promise<boolean>;
 }
 
 const keys = {
-  code: (email: string) => `users:verify:code:${email}`,
-  throttle: (email: string) => `users:verify:throttle:${email}`,
+  code: (emailIndex: string) => `users:verify:code:${emailIndex}`,
+  throttle: (emailIndex: string) => `users:verify:throttle:${emailIndex}`,
   proof: (token: string) => `users:verify:proof:${token}`,
 };
 
@@ -46,19 +51,28 @@ export function createVerificationService(deps: VerificationDeps) {
       const fieldErrors = checkEmail(new FieldErrors(), 'email', email);
       fieldErrors.throwIfAny();
       if (await deps.isRegistered(email)) throw errors.badInput([{ field: 'email', message: 'This e-mail is already registered' }]);
+      const index = deps.emailIndex(email);
       return withRedis(logger, async () => {
         // SET NX is the throttle: only one request per address per minute gets through.
-        const allowed = await redis.set(keys.throttle(email), '1', 'EX', RESEND_AFTER_SECONDS, 'NX');
+        const allowed = await redis.set(keys.throttle(index), '1', 'EX', RESEND_AFTER_SECONDS, 'NX');
         if (allowed !== 'OK') {
-          const ttl = await redis.ttl(keys.throttle(email));
+          const ttl = await redis.ttl(keys.throttle(index));
           throw new AppError('RATE_LIMITED', 'A code was sent recently; wait before asking again', {
             retryAfterSeconds: Math.max(ttl, 1),
           });
         }
         const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-        await redis.hset(keys.code(email), { hash: hashCode(email, code), attempts: 0 });
-        await redis.expire(keys.code(email), CODE_TTL_SECONDS);
-        await deps.mailer.sendVerificationCode(email, code, CODE_TTL_SECONDS);
+        await redis.hset(keys.code(index), { hash: hashCode(email, code), attempts: 0 });
+        await redis.expire(keys.code(index), CODE_TTL_SECONDS);
+        try {
+          await deps.mailer.sendVerificationCode(email, code, CODE_TTL_SECONDS);
+        } catch (error) {
+          // Nobody got this code: drop it and the throttle before answering, or the address would
+          // stay blocked for a minute waiting for a mail that never comes. Retrying is then free.
+          await redis.del(keys.throttle(index), keys.code(index));
+          logger.warn('verification mail could not be sent', { error: (error as Error).message });
+          throw errors.upstream('E-mail delivery');
+        }
         return { email, expiresInSeconds: CODE_TTL_SECONDS, resendAfterSeconds: RESEND_AFTER_SECONDS };
       });
     },
@@ -67,8 +81,9 @@ export function createVerificationService(deps: VerificationDeps) {
       const email = normaliseEmail(rawEmail);
       const wrong = () => errors.badInput([{ field: 'code', message: 'The code is wrong or has expired' }]);
       if (!/^\d{6}$/.test(code)) throw wrong();
+      const index = deps.emailIndex(email);
       return withRedis(logger, async () => {
-        const key = keys.code(email);
+        const key = keys.code(index);
         // Count the attempt before comparing, atomically, so parallel guesses cannot exceed the limit.
         const attempts = await redis.hincrby(key, 'attempts', 1);
         const stored = await redis.hget(key, 'hash');
@@ -85,7 +100,7 @@ export function createVerificationService(deps: VerificationDeps) {
         // Consumed on success: DEL returns 1 for exactly one of two racing correct submissions.
         if ((await redis.del(key)) !== 1) throw wrong();
         const token = randomBytes(32).toString('base64url');
-        await redis.set(keys.proof(token), email, 'EX', PROOF_TTL_SECONDS);
+        await redis.set(keys.proof(token), index, 'EX', PROOF_TTL_SECONDS);
         return { verificationToken: token, expiresAt: new Date(Date.now() + PROOF_TTL_SECONDS * 1000) };
       });
     },
@@ -93,11 +108,21 @@ export function createVerificationService(deps: VerificationDeps) {
     /** True when `token` proves `email` was verified. Does not consume it (see `consumeProof`). */
     async proves(token: string, rawEmail: string): Promise<boolean> {
       if (!/^[\w-]{43}$/.test(token)) return false;
-      return withRedis(logger, async () => (await redis.get(keys.proof(token))) === normaliseEmail(rawEmail));
+      const index = deps.emailIndex(normaliseEmail(rawEmail));
+      return withRedis(logger, async () => (await redis.get(keys.proof(token))) === index);
     },
 
+    /**
+     * Deletes a proof once its account is created. Best effort, never throws: the account is
+     * committed and its address taken, so a proof left behind cannot create another account (a
+     * sign-up with it is refused as a taken e-mail) and expires on its own.
+     */
     async consumeProof(token: string): Promise<void> {
-      await withRedis(logger, () => redis.del(keys.proof(token)));
+      try {
+        await redis.del(keys.proof(token));
+      } catch (error) {
+        logger.warn('could not delete a used verification proof; it expires on its own', { error: (error as Error).message });
+      }
     },
   };
 }

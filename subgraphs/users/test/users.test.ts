@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes, graphql, identityHeaders } from '@bth/testkit';
+import { deadUrl, errorCodes, graphql, identityHeaders, startTcpProxy, waitFor } from '@bth/testkit';
+import { createSmtpMailer } from '../src/mailer.js';
 import { startUsers } from './harness.js';
 
 type Users = Awaited<ReturnType<typeof startUsers>>;
@@ -16,8 +17,10 @@ afterAll(async () => {
 const PASSWORD = 'Secr3t!pass';
 const newEmail = () => `it-${randomUUID().slice(0, 8)}@example.com`;
 
+const REQUEST_CODE = `mutation($e: String!) { requestEmailVerification(email: $e) { email } }`;
+
 async function verifiedToken(email: string): Promise<string> {
-  const requested = await graphql(users.url, `mutation($e: String!) { requestEmailVerification(email: $e) { email } }`, { e: email });
+  const requested = await graphql(users.url, REQUEST_CODE, { e: email });
   expect(requested.errors).toBeUndefined();
   const code = await users.lastCode(email);
   const verified = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
@@ -48,7 +51,21 @@ async function signUp(email = newEmail()) {
   return { email, id: response.data!.signUp.id as string };
 }
 
-const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id } } }`;
+const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken refreshTokenExpiresAt user { id } } }`;
+const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { refreshToken refreshTokenExpiresAt } }`;
+const failureKey = (email: string) => `users:login-failures:${users.emailIndex(email)}`;
+
+/** Every key under this run's prefix (named without it) with its value, for "what does Redis hold" checks. */
+async function redisContents(): Promise<Array<{ key: string; value: string }>> {
+  const prefix = users.redis.options.keyPrefix ?? '';
+  const entries: Array<{ key: string; value: string }> = [];
+  for (const full of await users.redis.keys('*')) {
+    const key = full.slice(prefix.length);
+    const value = (await users.redis.type(key)) === 'hash' ? JSON.stringify(await users.redis.hgetall(key)) : String(await users.redis.get(key));
+    entries.push({ key, value });
+  }
+  return entries;
+}
 
 describe('users subgraph', () => {
   it('When a member signs up after verifying the e-mail, then personal data is stored encrypted', async () => {
@@ -112,7 +129,6 @@ describe('users subgraph', () => {
     const { email } = await signUp();
     const login = await graphql(users.url, LOGIN, { e: email, p: PASSWORD });
     const first = login.data!.login.refreshToken as string;
-    const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { refreshToken } }`;
     const rotated = await graphql(users.url, REFRESH, { t: first });
     expect(rotated.errors).toBeUndefined();
     const second = rotated.data!.refreshSession.refreshToken as string;
@@ -131,6 +147,78 @@ describe('users subgraph', () => {
     }
     const r = await graphql(users.url, LOGIN, { e: email, p: PASSWORD });
     expect(errorCodes(r)).toEqual(['LOGIN_THROTTLED']);
+  });
+
+  it('When 20 wrong passwords for one e-mail arrive at once, then only 5 are checked and the rest, then the right password, are LOGIN_THROTTLED until the window passes', async () => {
+    const { email } = await signUp();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => graphql(users.url, LOGIN, { e: email, p: 'Wrong!pass1' })));
+    const codes = responses.flatMap(errorCodes);
+    expect(codes.filter((c) => c === 'UNAUTHENTICATED')).toHaveLength(5);
+    expect(codes.filter((c) => c === 'LOGIN_THROTTLED')).toHaveLength(15);
+    const right = await graphql(users.url, LOGIN, { e: email, p: PASSWORD });
+    expect(errorCodes(right)).toEqual(['LOGIN_THROTTLED']);
+    const retryAfter = right.errors![0]!.extensions!.retryAfterSeconds as number;
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    // The window passing, brought forward: once the counter expires the right password works.
+    await users.redis.pexpire(failureKey(email), 1);
+    await waitFor(async () => (await users.redis.exists(failureKey(email))) === 0);
+    expect((await graphql(users.url, LOGIN, { e: email, p: PASSWORD })).errors).toBeUndefined();
+    expect(await users.redis.exists(failureKey(email))).toBe(0);
+  });
+
+  it('When a failure counter has no expiry, then the next failed login gives it one, and later failures never extend it', async () => {
+    const { email } = await signUp();
+    // What INCR and EXPIRE as two calls left behind when the second one failed: a lock-out for good.
+    await users.redis.set(failureKey(email), '2');
+    expect(errorCodes(await graphql(users.url, LOGIN, { e: email, p: 'Wrong!pass1' }))).toEqual(['UNAUTHENTICATED']);
+    expect(await users.redis.get(failureKey(email))).toBe('3');
+    const ttl = await users.redis.ttl(failureKey(email));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(15 * 60);
+    // The window is counted from its first failure: one more failure leaves the time left alone.
+    await users.redis.expire(failureKey(email), 100);
+    expect(errorCodes(await graphql(users.url, LOGIN, { e: email, p: 'Wrong!pass1' }))).toEqual(['UNAUTHENTICATED']);
+    expect(await users.redis.ttl(failureKey(email))).toBeLessThanOrEqual(100);
+  });
+
+  it('When a session is refreshed, then it lives 14 days from that refresh, exactly until the refreshTokenExpiresAt it returns', async () => {
+    const { email, id } = await signUp();
+    const login = await graphql(users.url, LOGIN, { e: email, p: PASSWORD });
+    const pool = users.database.pool;
+    const [[session]] = (await pool.query('SELECT id, expires_at FROM sessions WHERE user_id = ?', [id])) as unknown as [[{ id: string; expires_at: Date }]];
+    expect(session.expires_at.toISOString()).toBe(login.data!.login.refreshTokenExpiresAt);
+    // As if the login were 14 days ago less a minute: without sliding, the session ends in a minute.
+    await pool.query('UPDATE sessions SET expires_at = ? WHERE id = ?', [new Date(Date.now() + 60_000), session.id]);
+    const refreshed = await graphql(users.url, REFRESH, { t: login.data!.login.refreshToken });
+    expect(refreshed.errors).toBeUndefined();
+    const promised = new Date(refreshed.data!.refreshSession.refreshTokenExpiresAt as string);
+    expect(promised.getTime() - Date.now()).toBeGreaterThan(14 * 24 * 3600_000 - 60_000);
+    const [[after]] = (await pool.query('SELECT expires_at FROM sessions WHERE id = ?', [session.id])) as unknown as [[{ expires_at: Date }]];
+    expect(after.expires_at.getTime()).toBe(promised.getTime());
+    // The token's own `exp` (whole seconds) names the same moment.
+    const token = refreshed.data!.refreshSession.refreshToken as string;
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
+    expect(Math.abs(exp * 1000 - promised.getTime())).toBeLessThanOrEqual(1000);
+    expect((await graphql(users.url, REFRESH, { t: token })).errors).toBeUndefined();
+  });
+
+  it('When an address asks for a code and verifies it, then Redis names it only by its blind index', async () => {
+    const email = newEmail();
+    const index = users.emailIndex(email);
+    const mentions = async () => (await redisContents()).filter(({ key, value }) => !key.startsWith('users:dev-mailbox:') && `${key} ${value}`.includes(email));
+    expect((await graphql(users.url, REQUEST_CODE, { e: email })).errors).toBeUndefined();
+    expect(await users.redis.exists(`users:verify:code:${index}`, `users:verify:throttle:${index}`)).toBe(2);
+    expect(await mentions()).toEqual([]);
+    const verified = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
+      e: email,
+      c: await users.lastCode(email),
+    });
+    const proof = verified.data!.verifyEmail.verificationToken as string;
+    expect(await users.redis.get(`users:verify:proof:${proof}`)).toBe(index);
+    expect(await mentions()).toEqual([]);
+    const created = await graphql(users.url, SIGN_UP, { input: signUpInput(email, proof) });
+    expect(created.errors).toBeUndefined();
   });
 
   it('When the password changes, then every refresh token of the member stops working', async () => {
@@ -177,5 +265,64 @@ describe('users subgraph', () => {
     const asAdmin = await graphql(users.url, `query($id: ID!) { user(id: $id) { id email } }`, { id }, await identityHeaders({ userId: randomUUID(), role: 'ADMIN', sessionId: 's' }));
     expect(asAdmin.data!.user.id).toBe(id);
     expect(asAdmin.data!.user.email).toMatch(/@example.com$/);
+  });
+});
+
+describe('users subgraph when Redis or the mail server fails', () => {
+  it('When the mail cannot be sent, then UPSTREAM_UNAVAILABLE, nothing is left behind and the address may ask again at once', async () => {
+    const { port } = new URL(await deadUrl());
+    const replica = await users.startReplica({ mailer: () => createSmtpMailer(`smtp://127.0.0.1:${port}`, 'BooTakHae <no-reply@example.com>') });
+    try {
+      const email = newEmail();
+      const index = users.emailIndex(email);
+      const failed = await graphql(replica.url, REQUEST_CODE, { e: email });
+      expect(errorCodes(failed)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect((await redisContents()).filter(({ key }) => key.includes(email) || key.includes(index))).toEqual([]);
+      // Through the healthy replica: no 60 s wait for a code that was never delivered.
+      expect((await graphql(users.url, REQUEST_CODE, { e: email })).errors).toBeUndefined();
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('When Redis is lost right after the account row is written, then sign-up still answers with the new member', async () => {
+    const proxy = await startTcpProxy({ port: 6379 });
+    const replica = await users.startReplica({ redisUrl: proxy.url('redis') });
+    const blocker = await users.database.pool.getConnection();
+    try {
+      const email = newEmail();
+      const proof = await verifiedToken(email);
+      // An uncommitted row with the same blind index holds the replica's INSERT (issued after the
+      // proof was checked) until we roll it back: the moment to take Redis away. The wait is
+      // spotted in the process list; polling InnoDB's lock tables instead slows the very insert.
+      await blocker.beginTransaction();
+      await blocker.query(
+        `INSERT INTO users (id, email_index, email_enc, password_hash, name_enc, nickname, phone_enc, postal_code_enc, address_enc, role, created_at, updated_at)
+         VALUES (?, ?, 'x', 'x', 'x', 'blocker', 'x', 'x', 'x', 'USER', NOW(3), NOW(3))`,
+        [randomUUID(), users.emailIndex(email)],
+      );
+      const pending = graphql(replica.url, SIGN_UP, { input: signUpInput(email, proof) });
+      await waitFor(async () => {
+        const [[row]] = (await users.database.pool.query(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'insert into `users`%'",
+        )) as unknown as [[{ n: number }]];
+        return Number(row.n) > 0;
+      });
+      proxy.block();
+      await blocker.rollback();
+      const response = await pending;
+      expect(response.errors).toBeUndefined();
+      const id = response.data!.signUp.id as string;
+      const [rows] = (await users.database.pool.query('SELECT id FROM users WHERE id = ?', [id])) as unknown as [unknown[]];
+      expect(rows).toHaveLength(1);
+      // Redis really was gone when the proof was to be deleted, and what it left is harmless.
+      expect(await users.redis.exists(`users:verify:proof:${proof}`)).toBe(1);
+      const reuse = await graphql(users.url, SIGN_UP, { input: signUpInput(email, proof) });
+      expect(reuse.errors![0]!.extensions!.fieldErrors).toEqual([{ field: 'email', message: 'This e-mail is already registered' }]);
+    } finally {
+      blocker.release();
+      await replica.stop();
+      await proxy.close();
+    }
   });
 });
