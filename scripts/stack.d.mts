@@ -12,6 +12,9 @@ export interface Instance {
   start(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
   kill(): Promise<void>;
+  /** SIGSTOP: a hung process (connections accepted, nothing answered) until `resume()`. */
+  pause(): void;
+  resume(): void;
 }
 export declare function startStack(options: {
   fixedPorts?: boolean;

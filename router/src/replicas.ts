@@ -5,7 +5,8 @@ import { AppError, type Logger } from '@bth/platform';
  * Load balancing over the replicas of one subgraph, as the gateway's `fetcher`.
  *
  * Round-robin over replicas that are not cooling down. A replica whose connection fails is
- * skipped for `COOLDOWN_MS` and the request goes to the next one. A refused connection means the
+ * skipped for `COOLDOWN_MS` (tried only once the others have failed too) and the request goes to
+ * the next one. A refused connection means the
  * request was never delivered, so even a mutation may go to the next replica. A connection that
  * broke mid-request (the replica died while working) may have run the operation, so only
  * queries are retried then. When no replica answers, the client gets UPSTREAM_UNAVAILABLE.
@@ -44,9 +45,10 @@ export function createReplicaPool(name: string, urls: string[], logger: Logger):
     const now = Date.now();
     const ordered = urls.map((_, i) => urls[(next + i) % urls.length]!);
     next = (next + 1) % urls.length;
-    const up = ordered.filter((u) => (downUntil.get(u) ?? 0) <= now);
-    // If every replica is cooling down, try them all anyway: better a slow answer than none.
-    return up.length > 0 ? up : ordered;
+    const cooling = (u: string) => (downUntil.get(u) ?? 0) > now;
+    // Replicas cooling down come last, not never: when the ones believed up fail too (a rolling
+    // restart takes one down just as the other comes back), better a slow answer than none.
+    return [...ordered.filter((u) => !cooling(u)), ...ordered.filter(cooling)];
   };
 
   const fetcher = (async (_url: string, init?: RequestInit) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { graphql, type GraphQLResponse } from '@bth/testkit';
+import { deleteAmqpTopology, graphql, waitFor, type GraphQLResponse } from '@bth/testkit';
 // The same launcher `npm start` uses, so the tests exercise the real start-up path.
 import { ROOT, startStack as launch } from '../../scripts/stack.mjs';
 
@@ -36,9 +36,126 @@ export interface ServiceHandle {
   start(): Promise<void>;
   stop(): Promise<void>;
   kill(): Promise<void>;
+  /** SIGSTOP: the process hangs (connections are accepted, nothing answers) until `resume()`. */
+  pause(): void;
+  resume(): void;
 }
 
 export const PASSWORD = 'Secr3t!pass';
+
+/** A valid delivery address for orders and wishlist orders. */
+export const SHIPPING = { postalCode: '06236', address: 'Teheran-ro 123', phone: '01012345678' } as const;
+
+export interface OrderLineInput {
+  productId: string;
+  quantity: number;
+}
+
+export interface NewProduct {
+  stock: number;
+  price?: number;
+  name?: string;
+}
+
+/** Every member of `PlaceOrderResult` with the fields the tests assert on. */
+export const PLACE_ORDER = `mutation($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    __typename
+    ... on Order { id status totalAmount paymentDueAt }
+    ... on InsufficientStock { productId requested available }
+    ... on ProductNotFound { productId }
+    ... on InventoryUnavailable { message retryable retryAfterSeconds }
+  }
+}`;
+
+/** An order as its owner reads it through the router (lines resolved by products). */
+export const ORDER = `query($id: ID!) {
+  order(id: $id) {
+    id status totalAmount paymentDueAt
+    lines { quantity unitPrice lineTotal product { id name stock } }
+    payment { method amount }
+    refund { amount reason }
+    returnRequest { reason }
+    history { status }
+  }
+}`;
+
+export const PAY_ORDER = `mutation($id: ID!, $method: PaymentMethod!, $key: String!) {
+  payOrder(orderId: $id, method: $method, idempotencyKey: $key) {
+    __typename
+    ... on Order { id status payment { method amount } }
+    ... on OrderNotPayable { orderId status }
+    ... on PaymentDeclined { orderId reason }
+  }
+}`;
+
+export const CANCEL_ORDER = `mutation($id: ID!) {
+  cancelOrder(orderId: $id) {
+    __typename
+    ... on Order { id status refund { amount reason } }
+    ... on OrderNotCancellable { orderId status }
+  }
+}`;
+
+export const REQUEST_RETURN = `mutation($id: ID!, $reason: ReturnReason!) {
+  requestReturn(orderId: $id, reason: $reason) {
+    __typename
+    ... on Order { id status returnRequest { reason } }
+    ... on ReturnNotAllowed { orderId reason status }
+  }
+}`;
+
+export interface OrderView {
+  id: string;
+  status: string;
+  totalAmount: number | null;
+  paymentDueAt: string | null;
+  lines: Array<{ quantity: number; unitPrice: number | null; lineTotal: number | null; product: { id: string; name: string; stock: number } }>;
+  payment: { method: string; amount: number } | null;
+  refund: { amount: number; reason: string } | null;
+  returnRequest: { reason: string } | null;
+  history: Array<{ status: string }>;
+}
+
+export const INVENTORY_REPORT = `query($ids: [ID!]) {
+  inventoryReport(productIds: $ids) {
+    consistent soldUnits totalStock totalDifference
+    products { productId stock initialStock adjusted reserved released restocked sold difference }
+  }
+}`;
+
+export interface InventoryReport {
+  consistent: boolean;
+  soldUnits: number;
+  totalStock: number;
+  totalDifference: number;
+  products: Array<{
+    productId: string;
+    stock: number;
+    initialStock: number;
+    adjusted: number;
+    reserved: number;
+    released: number;
+    restocked: number;
+    sold: number;
+    difference: number;
+  }>;
+}
+
+/**
+ * Sum of the samples of one Prometheus metric whose labels include `labels`, read from the text
+ * exposition format (`name{a="x",b="y"} 12`). 0 when there is no such sample yet.
+ */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const sample = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => sample[key] === value)) total += Number(match[3]);
+  }
+  return total;
+}
 
 /**
  * A whole supergraph for one test file: every service as a child process on free ports, with
@@ -50,6 +167,47 @@ export async function startStack(options: StackOptions = {}) {
   const databasePrefix = `bth_e2e_${runId}`;
   const redisPrefix = `bth-e2e:${runId}:`;
   const logs: string[] = [];
+  const exchange = `bth-e2e.${runId}`;
+  const pools = new Map<string, mysql.Pool>();
+
+  async function cleanUp(declaredQueues: boolean) {
+    await Promise.all([...pools.values()].map((p) => p.end().catch(() => undefined)));
+    pools.clear();
+    const conn = await mysql.createConnection({ socketPath: '/run/mysqld/mysqld.sock', user: 'root' });
+    try {
+      const [rows] = (await conn.query(`SHOW DATABASES LIKE '${databasePrefix.replace(/_/g, '\\_')}\\_%'`)) as unknown as [Record<string, string>[]];
+      for (const row of rows) await conn.query(`DROP DATABASE IF EXISTS \`${Object.values(row)[0]}\``);
+    } finally {
+      await conn.end();
+    }
+    const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+        cursor = nextCursor;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+    } catch {
+      // Redis may be stopped by a fault test; leftover keys of a test run are harmless.
+    } finally {
+      redis.disconnect();
+    }
+    if (declaredQueues) {
+      // Quorum queues are durable: without this every run would leave its sale queue on the broker.
+      await deleteAmqpTopology(exchange, ['products.sales']).catch(() => undefined);
+    }
+  }
+
+  function writeLogs() {
+    const dir = join(ROOT, 'tests', '.reports', 'logs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${runId}.log`), `${logs.join('\n')}\n`);
+  }
+
+  // Products consumes sale messages, so it declares a queue on this run's exchange.
+  const declaredQueues = !options.only || options.only.includes('products');
   const stack = await launch({
     databasePrefix,
     productsReplicas: options.productsReplicas,
@@ -58,13 +216,18 @@ export async function startStack(options: StackOptions = {}) {
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
       REDIS_KEY_PREFIX: redisPrefix,
-      AMQP_EXCHANGE: `bth-e2e.${runId}`,
+      AMQP_EXCHANGE: exchange,
       ...options.env,
     },
     envFor: options.envFor,
     onLog: (label: string, line: string) => {
       logs.push(`${label} ${line}`);
     },
+  }).catch(async (error: unknown) => {
+    // The launcher already stopped what it started; keep the logs that say why and drop the data.
+    writeLogs();
+    await cleanUp(declaredQueues);
+    throw error;
   });
 
   const gql = <T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, accessToken?: string): Promise<GraphQLResponse<T>> =>
@@ -138,32 +301,91 @@ export async function startStack(options: StackOptions = {}) {
     return { ...member, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
   }
 
-  async function cleanUp() {
-    const conn = await mysql.createConnection({ socketPath: '/run/mysqld/mysqld.sock', user: 'root' });
-    try {
-      const [rows] = (await conn.query(`SHOW DATABASES LIKE '${databasePrefix.replace(/_/g, '\\_')}\\_%'`)) as unknown as [Record<string, string>[]];
-      for (const row of rows) await conn.query(`DROP DATABASE IF EXISTS \`${Object.values(row)[0]}\``);
-    } finally {
-      await conn.end();
+  /** One pool per service database, for assertions on raw rows; closed when the stack stops. */
+  function pool(service: string): mysql.Pool {
+    let found = pools.get(service);
+    if (!found) {
+      found = mysql.createPool({ socketPath: '/run/mysqld/mysqld.sock', user: 'root', database: `${databasePrefix}_${service}`, connectionLimit: 4 });
+      pools.set(service, found);
     }
-    const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    return found;
+  }
+
+  async function query<T = Record<string, any>>(service: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    const [rows] = await pool(service).query(sql, params);
+    return rows as T[];
+  }
+
+  const expectData = <T>(response: GraphQLResponse<T>, what: string): T => {
+    if (response.errors || !response.data) throw new Error(`${what} failed: ${JSON.stringify(response.errors ?? response)}`);
+    return response.data;
+  };
+
+  /** An admin creates a product through the router; returns its id. */
+  async function createProduct(admin: Member, product: NewProduct): Promise<string> {
+    const response = await gql(
+      `mutation($input: CreateProductInput!) { createProduct(input: $input) { __typename ... on Product { id } } }`,
+      {
+        input: {
+          name: product.name ?? `Vitamin ${randomUUID().slice(0, 8)}`,
+          producer: 'BooTakHae Labs',
+          price: product.price ?? 12_900,
+          function: 'IMPROVE_FATIGUE',
+          type: 'CAPSULE',
+          stock: product.stock,
+        },
+      },
+      admin.accessToken,
+    );
+    const created = expectData(response, 'createProduct').createProduct;
+    if (created.__typename !== 'Product') throw new Error(`createProduct answered ${JSON.stringify(created)}`);
+    return created.id as string;
+  }
+
+  /** `placeOrder` through the router; a fresh idempotency key unless one is given. */
+  function placeOrder(member: Member, lines: OrderLineInput[], options: { idempotencyKey?: string; shipping?: Record<string, string> } = {}) {
+    return gql(PLACE_ORDER, { input: { lines, shipping: options.shipping ?? SHIPPING, idempotencyKey: options.idempotencyKey ?? randomUUID() } }, member.accessToken);
+  }
+
+  /** The product's stock as any client sees it through the router. */
+  async function stockOf(productId: string): Promise<number> {
+    const product = expectData(await gql(`query($id: ID!) { product(id: $id) { stock } }`, { id: productId }), 'product').product;
+    if (!product) throw new Error(`product ${productId} not found`);
+    return product.stock as number;
+  }
+
+  async function inventoryReport(admin: Member, productIds: string[]): Promise<InventoryReport> {
+    return expectData(await gql(INVENTORY_REPORT, { ids: productIds }, admin.accessToken), 'inventoryReport').inventoryReport as InventoryReport;
+  }
+
+  /** The member's own order through the router. */
+  async function order(member: Member, id: string): Promise<OrderView> {
+    return expectData(await gql(ORDER, { id }, member.accessToken), 'order').order as OrderView;
+  }
+
+  /** Waits until the scheduler (or anything else) has moved the order to `status`. */
+  async function waitForStatus(member: Member, id: string, status: string, timeoutMs = 15_000): Promise<OrderView> {
+    let last: OrderView | undefined;
     try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-        cursor = nextCursor;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
-    } catch {
-      // Redis may be stopped by a fault test; leftover keys of a test run are harmless.
-    } finally {
-      redis.disconnect();
+      return await waitFor(async () => {
+        last = await order(member, id);
+        return last.status === status ? last : null;
+      }, timeoutMs, 100);
+    } catch (error) {
+      throw new Error(`order ${id} did not reach ${status}; last seen ${last?.status ?? 'nothing'}: ${(error as Error).message}`);
     }
+  }
+
+  /** The Prometheus text of one instance (`/metrics`). */
+  async function metrics(service: string, index = 0): Promise<string> {
+    const response = await fetch(`${stack.service(service, index).base}/metrics`);
+    if (!response.ok) throw new Error(`${service}#${index} /metrics answered ${response.status}`);
+    return response.text();
   }
 
   return {
     runId,
+    redisPrefix,
     routerUrl: stack.routerUrl as string,
     logs,
     gql,
@@ -172,6 +394,14 @@ export async function startStack(options: StackOptions = {}) {
     signUpMany,
     signUpAdmin,
     lastCode,
+    createProduct,
+    placeOrder,
+    order,
+    waitForStatus,
+    stockOf,
+    inventoryReport,
+    metrics,
+    query,
     databaseUrl: stack.databaseUrl as (service: string) => string,
     service: stack.service as (name: string, index?: number) => ServiceHandle,
     instances: stack.instances as ServiceHandle[],
@@ -181,10 +411,8 @@ export async function startStack(options: StackOptions = {}) {
     },
     async stop() {
       await stack.stop();
-      const dir = join(ROOT, 'tests', '.reports', 'logs');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `${runId}.log`), `${logs.join('\n')}\n`);
-      await cleanUp();
+      writeLogs();
+      await cleanUp(declaredQueues);
     },
   };
 }
