@@ -138,7 +138,8 @@ export function createInventoryClient(options: InventoryClientOptions) {
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   let turn = 0;
 
-  async function send(path: string, body: unknown): Promise<unknown> {
+  /** One attempt. `parse` runs inside the breaker, so a body of the wrong shape counts against it. */
+  async function send(path: string, body: unknown, parse: (json: unknown) => unknown): Promise<unknown> {
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${await options.token()}` };
     const payload = JSON.stringify(body);
     const first = turn++;
@@ -157,7 +158,11 @@ export function createInventoryClient(options: InventoryClientOptions) {
       } catch (error) {
         throw new AttemptError(isAbort(error) ? 'TIMEOUT' : 'BAD_RESPONSE', true);
       }
-      if (response.ok) return json;
+      if (response.ok) {
+        const parsed = parse(json);
+        if (parsed === null) throw new AttemptError('BAD_RESPONSE', true);
+        return parsed;
+      }
       const code = (json as { error?: { code?: unknown } } | null)?.error?.code;
       // LOCK_TIMEOUT: inventory rolled its transaction back, so nothing changed.
       if (response.status === 503 && code === 'LOCK_TIMEOUT') throw new AttemptError('LOCK_TIMEOUT', false);
@@ -209,24 +214,26 @@ export function createInventoryClient(options: InventoryClientOptions) {
     return new AttemptError('NETWORK', true);
   }
 
-  async function call<T>(op: string, path: string, body: unknown, parse: (json: unknown) => T | null): Promise<T> {
+  async function call<T>(op: string, path: string, body: unknown, parse: (json: unknown) => T | null, maxAttempts = attempts): Promise<T> {
     let mayHaveTakenEffect = false;
     for (let attempt = 1; ; attempt++) {
       let failure: AttemptError;
       try {
-        const parsed = parse(await breaker.fire(path, body));
-        if (parsed !== null) return parsed;
-        logger.error('inventory answered with an unexpected body', { op });
-        failure = new AttemptError('BAD_RESPONSE', true);
+        // Refused here rather than by opossum: it counts each call it refuses while open as a
+        // fire, so an outage fills the 10 s window with "fires" that are no failures, and a new
+        // outage right after recovery stays under the error threshold until they age out.
+        if (breaker.opened) throw new AttemptError('BREAKER_OPEN', false);
+        return (await breaker.fire(path, body, parse)) as T;
       } catch (error) {
         if (error instanceof InventoryRequestError) {
           logger.error('inventory refused the request', { op, status: error.status, code: error.code });
           throw error;
         }
         failure = toFailure(error);
+        if (failure.reason === 'BAD_RESPONSE') logger.error('inventory answered with an unexpected body', { op });
       }
       mayHaveTakenEffect ||= failure.mayHaveTakenEffect;
-      if (!FAILURE_POLICY[failure.reason].retry || attempt >= attempts) {
+      if (!FAILURE_POLICY[failure.reason].retry || attempt >= maxAttempts) {
         logger.warn('inventory call failed', { op, reason: failure.reason, attempts: attempt });
         throw new InventoryUnavailableError(failure.reason, mayHaveTakenEffect);
       }
@@ -239,13 +246,17 @@ export function createInventoryClient(options: InventoryClientOptions) {
     reserve(input: { orderId: string; userId: string; lines: OrderLineInput[] }): Promise<ReserveOutcome> {
       return call('reserve', '/internal/inventory/reserve', input, parseReserve);
     },
-    /** Gives back what the order reserved (or tombstones it, so a late reserve takes nothing). */
-    release(orderId: string): Promise<'RELEASED' | 'RESTOCKED'> {
-      return call('release', '/internal/inventory/release', { orderId }, parseOutcome(['RELEASED', 'RESTOCKED']));
+    /**
+     * Gives back what the order reserved (or tombstones it, so a late reserve takes nothing).
+     * `once`: a single attempt, for callers that hold the order's row lock meanwhile (the
+     * scheduler's next tick is their retry), so the lock is held for one call at most.
+     */
+    release(orderId: string, options: { once?: boolean } = {}): Promise<'RELEASED' | 'RESTOCKED'> {
+      return call('release', '/internal/inventory/release', { orderId }, parseOutcome(['RELEASED', 'RESTOCKED']), options.once ? 1 : attempts);
     },
-    /** Puts a returned order's goods back on the shelf, once. */
-    restock(orderId: string): Promise<'RESTOCKED'> {
-      return call('restock', '/internal/inventory/restock', { orderId }, parseOutcome(['RESTOCKED']));
+    /** Puts a returned order's goods back on the shelf, once; `once` as for `release`. */
+    restock(orderId: string, options: { once?: boolean } = {}): Promise<'RESTOCKED'> {
+      return call('restock', '/internal/inventory/restock', { orderId }, parseOutcome(['RESTOCKED']), options.once ? 1 : attempts);
     },
     breakerState(): BreakerState {
       return breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed';

@@ -80,7 +80,7 @@ export function createLifecycleService(deps: {
 
   /** CANCELLING → stock released, payment (if any) refunded → CANCELLED; all or nothing. */
   async function finishCancelling(tx: OrderQueries, order: OrderRow): Promise<boolean> {
-    await inventory.release(order.id);
+    await inventory.release(order.id, { once: true });
     await payments.refundOrder(tx, order.id, 'CANCELLED');
     return (await tx.transition([order.id], 'CANCELLING', 'CANCELLED', now())).length === 1;
   }
@@ -151,7 +151,7 @@ export function createLifecycleService(deps: {
      */
     reconcilePending(): Promise<number> {
       return eachDue('reconcile', 'PENDING', 'statusChangedAt', ago(config.reconcilePendingAfterSeconds), async (tx, order) => {
-        await inventory.release(order.id);
+        await inventory.release(order.id, { once: true });
         return (await tx.transition([order.id], 'PENDING', 'FAILED', now(), { idempotencyClaim: null })).length === 1;
       });
     },
@@ -160,7 +160,7 @@ export function createLifecycleService(deps: {
     expireUnpaid(): Promise<number> {
       return eachDue('expire', 'AWAITING_PAYMENT', 'paymentDueAt', now(), async (tx, order) => {
         if (await tx.findActivePayment(order.id)) return false;
-        await inventory.release(order.id);
+        await inventory.release(order.id, { once: true });
         return (await tx.transition([order.id], 'AWAITING_PAYMENT', 'EXPIRED', now())).length === 1;
       });
     },
@@ -177,7 +177,7 @@ export function createLifecycleService(deps: {
     completeReturns(): Promise<number> {
       return eachDue('return', 'RETURN_REQUESTED', 'statusChangedAt', ago(config.returnCompleteAfterSeconds), async (tx, order) => {
         // A 409 here (nothing reserved to restock) would be a broken invariant; eachDue logs it.
-        await inventory.restock(order.id);
+        await inventory.restock(order.id, { once: true });
         await payments.refundOrder(tx, order.id, 'RETURNED');
         return (await tx.transition([order.id], 'RETURN_REQUESTED', 'RETURNED', now())).length === 1;
       });

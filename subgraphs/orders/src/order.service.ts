@@ -48,7 +48,7 @@ export function createOrderService(deps: {
       case 'PENDING':
         return STILL_PLACING();
       case 'FAILED':
-        return unavailable(1, 'Stock could not be checked right now; nothing was reserved. Retry with the same idempotency key');
+        return unavailable(1, 'Stock could not be checked right now; nothing is held for this order. Retry with the same idempotency key');
       case 'REJECTED':
         return views.rejectionOf(row);
       default:
@@ -59,7 +59,7 @@ export function createOrderService(deps: {
   /** Gives up on a PENDING order: it must end holding nothing, or stay PENDING for the reconciler. */
   async function abandon(order: OrderRow, failure: InventoryUnavailableError): Promise<PlaceOrderResult> {
     const retryAfter = failure.reason === 'BREAKER_OPEN' ? Math.ceil(config.breakerResetMs / 1000) : 1;
-    const answer = unavailable(retryAfter, 'Stock cannot be checked right now; nothing was reserved. Retry shortly with the same idempotency key');
+    const answer = unavailable(retryAfter, 'Stock cannot be checked right now; nothing stays held for this attempt. Retry shortly with the same idempotency key');
     if (failure.mayHaveTakenEffect) {
       // The reserve may have landed (or may still land): release tombstones the order id in
       // inventory, so whatever arrives gives back or takes nothing.
