@@ -13,3 +13,4 @@ export * from './validation.js';
 export * from './scalars.js';
 export * from './crypto.js';
 export * from './outbox.js';
+export * from './upstream.js';

@@ -1,0 +1,7 @@
+import type { BaseContext } from '@bth/platform';
+import type { SaleEventLoaders, SaleEventService } from './sale-event.service.js';
+
+export interface EventsContext extends BaseContext {
+  saleEvents: SaleEventService;
+  loaders: SaleEventLoaders;
+}

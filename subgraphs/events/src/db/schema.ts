@@ -1,0 +1,45 @@
+import { char, datetime, index, int, mysqlEnum, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+
+/**
+ * Kept in sync by hand with `drizzle/0000_init.sql` (the migration is the source of truth). The
+ * outbox and inbox tables are platform's (`outbox`, `inbox`, `messagingMigration`).
+ */
+export const SALE_EVENT_STATUSES = ['SCHEDULED', 'LIVE', 'ENDED', 'CANCELLED'] as const;
+export type SaleEventStatus = (typeof SALE_EVENT_STATUSES)[number];
+
+const at = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
+
+export const saleEvents = mysqlTable(
+  'sale_events',
+  {
+    id: char('id', { length: 36 }).primaryKey(),
+    name: varchar('name', { length: 100 }).notNull(),
+    productId: char('product_id', { length: 36 }).notNull(),
+    /** KRW, whole won. */
+    salePrice: int('sale_price').notNull(),
+    quantity: int('quantity').notNull(),
+    perUserLimit: int('per_user_limit').notNull(),
+    startsAt: at('starts_at').notNull(),
+    endsAt: at('ends_at').notNull(),
+    status: mysqlEnum('status', SALE_EVENT_STATUSES).notNull(),
+    openedAt: at('opened_at'),
+    closedAt: at('closed_at'),
+    soldOutAt: at('sold_out_at'),
+    createdAt: at('created_at').notNull(),
+    updatedAt: at('updated_at').notNull(),
+  },
+  (t) => [
+    index('sale_events_status_starts_idx').on(t.status, t.startsAt),
+    index('sale_events_status_ends_idx').on(t.status, t.endsAt),
+    index('sale_events_product_idx').on(t.productId, t.status),
+    index('sale_events_listing_idx').on(t.startsAt, t.id),
+  ],
+);
+
+/** Per-product lock rows that serialise the overlap check (see the migration). */
+export const saleEventProductLocks = mysqlTable('sale_event_product_locks', {
+  productId: char('product_id', { length: 36 }).primaryKey(),
+});
+
+export type SaleEventRow = typeof saleEvents.$inferSelect;
+export type NewSaleEventRow = typeof saleEvents.$inferInsert;

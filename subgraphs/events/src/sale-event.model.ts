@@ -1,0 +1,91 @@
+import { isUuid } from '@bth/platform';
+import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
+
+/**
+ * A sale event as resolvers see it (the row minus bookkeeping). `__typename` picks the member of
+ * the mutation result unions.
+ */
+export interface SaleEventView {
+  __typename: 'SaleEvent';
+  id: string;
+  name: string;
+  productId: string;
+  salePrice: number;
+  quantity: number;
+  perUserLimit: number;
+  startsAt: Date;
+  endsAt: Date;
+  status: SaleEventStatus;
+  openedAt: Date | null;
+  closedAt: Date | null;
+  soldOutAt: Date | null;
+  createdAt: Date;
+}
+
+export const toView = (row: SaleEventRow): SaleEventView => ({
+  __typename: 'SaleEvent',
+  id: row.id,
+  name: row.name,
+  productId: row.productId,
+  salePrice: row.salePrice,
+  quantity: row.quantity,
+  perUserLimit: row.perUserLimit,
+  startsAt: row.startsAt,
+  endsAt: row.endsAt,
+  status: row.status,
+  openedAt: row.openedAt,
+  closedAt: row.closedAt,
+  soldOutAt: row.soldOutAt,
+  createdAt: row.createdAt,
+});
+
+/** The event is past the state in which the change is possible; nothing changed. */
+export interface SaleEventNotEditable {
+  __typename: 'SaleEventNotEditable';
+  message: string;
+  eventId: string;
+  status: SaleEventStatus;
+}
+
+export type UpdateSaleEventResult = SaleEventView | SaleEventNotEditable;
+export type CancelSaleEventResult = SaleEventView | SaleEventNotEditable;
+
+export interface SaleEventConnectionView {
+  edges: Array<{ cursor: string; node: SaleEventView }>;
+  nodes: SaleEventView[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** Half-open windows [start, end) overlap when each starts before the other ends. */
+export const windowsOverlap = (a: { startsAt: Date; endsAt: Date }, b: { startsAt: Date; endsAt: Date }) =>
+  a.startsAt.getTime() < b.endsAt.getTime() && b.startsAt.getTime() < a.endsAt.getTime();
+
+/** Statuses that still claim their window: a new event may not overlap one of these. */
+export const BLOCKING_STATUSES: SaleEventStatus[] = ['SCHEDULED', 'LIVE'];
+
+/**
+ * Keyset cursor of the listing: (startsAt, id) of the last event of a page, base64url JSON.
+ * Opaque to clients; anything this API did not issue decodes to null.
+ */
+export interface ListingKey {
+  startsAt: Date;
+  id: string;
+}
+
+export function encodeCursor(key: ListingKey): string {
+  return Buffer.from(JSON.stringify([key.startsAt.getTime(), key.id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): ListingKey | null {
+  if (cursor.length === 0 || cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) return null;
+  const [ms, id] = parsed as unknown[];
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || typeof id !== 'string' || !isUuid(id)) return null;
+  return { startsAt: new Date(ms), id };
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import type { SaleEventRow } from './db/schema.js';
+import { SALE_ENDED, saleMessage, saleOutboxMessage, saleSoldOutSchema } from './sale.messages.js';
+
+const row: SaleEventRow = {
+  id: '5c1f3c1e-7a0e-4b7e-8a39-2b8f6b0d9e01',
+  name: 'Flash',
+  productId: '0b6f1a52-3c3e-4a53-9d55-3b1f0c3c8a11',
+  salePrice: 4_900,
+  quantity: 100,
+  perUserLimit: 1,
+  startsAt: new Date('2026-11-25T14:00:00.000Z'),
+  endsAt: new Date('2026-11-25T15:00:00.000Z'),
+  status: 'LIVE',
+  openedAt: new Date('2026-11-25T14:00:00.120Z'),
+  closedAt: null,
+  soldOutAt: null,
+  createdAt: new Date('2026-11-20T09:00:00.000Z'),
+  updatedAt: new Date('2026-11-25T14:00:00.120Z'),
+};
+
+describe('sale messages', () => {
+  it('carries the v1 contract fields, with ISO times and no reason on a start', () => {
+    expect(saleMessage(row)).toEqual({
+      v: 1,
+      eventId: row.id,
+      productId: row.productId,
+      salePrice: 4_900,
+      quantity: 100,
+      perUserLimit: 1,
+      startsAt: '2026-11-25T14:00:00.000Z',
+      endsAt: '2026-11-25T15:00:00.000Z',
+      status: 'LIVE',
+    });
+  });
+
+  it('names the reason on an end and is keyed by the event', () => {
+    const message = saleOutboxMessage({ ...row, status: 'ENDED' }, SALE_ENDED, 'MISSED');
+    expect(message).toMatchObject({ routingKey: 'sale.ended', aggregateId: row.id, payload: { status: 'ENDED', reason: 'MISSED' } });
+  });
+
+  it('refuses to announce a scheduled event', () => {
+    expect(() => saleMessage({ ...row, status: 'SCHEDULED' })).toThrow();
+  });
+
+  it('reads sale.sold_out strictly', () => {
+    const good = { v: 1, eventId: row.id, productId: row.productId, soldOutAt: '2026-11-25T14:03:00.000Z' };
+    expect(saleSoldOutSchema.parse(good).soldOutAt).toEqual(new Date('2026-11-25T14:03:00.000Z'));
+    expect(saleSoldOutSchema.safeParse({ ...good, v: 2 }).success).toBe(false);
+    expect(saleSoldOutSchema.safeParse({ ...good, eventId: 'nope' }).success).toBe(false);
+    expect(saleSoldOutSchema.safeParse({ ...good, soldOutAt: 'yesterday' }).success).toBe(false);
+  });
+});

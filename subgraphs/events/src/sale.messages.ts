@@ -1,0 +1,74 @@
+import { z, type OutboxMessage } from '@bth/platform';
+import type { SaleEventRow } from './db/schema.js';
+
+/**
+ * The message contract of the events subgraph (see README "Messages"). Published on the topic
+ * exchange `AMQP_EXCHANGE`; the AMQP `messageId` is unique per message and is what consumers
+ * deduplicate on; the AMQP `timestamp` is when the transition happened (seconds).
+ *
+ * `v` versions the payload: a change that would break a consumer gets a new number and both
+ * are published during the switch-over; adding an optional field does not bump it.
+ */
+export const SALE_STARTED = 'sale.started';
+export const SALE_ENDED = 'sale.ended';
+export type SaleRoutingKey = typeof SALE_STARTED | typeof SALE_ENDED;
+
+/**
+ * Why a sale ended: its window passed while it was live (ENDED), an admin cancelled it
+ * (CANCELLED), or its whole window passed before it could be opened, e.g. while the service was
+ * down (MISSED; such an event was never announced as started and never sold anything).
+ */
+export type SaleEndReason = 'ENDED' | 'CANCELLED' | 'MISSED';
+
+export interface SaleMessageV1 {
+  v: 1;
+  eventId: string;
+  productId: string;
+  salePrice: number;
+  quantity: number;
+  perUserLimit: number;
+  /** ISO-8601 UTC. */
+  startsAt: string;
+  /** ISO-8601 UTC; the sale is over at this instant whatever the messages say. */
+  endsAt: string;
+  /** The event's status after the transition: LIVE for `sale.started`, ENDED or CANCELLED for `sale.ended`. */
+  status: 'LIVE' | 'ENDED' | 'CANCELLED';
+  /** Only on `sale.ended`. */
+  reason?: SaleEndReason;
+}
+
+export function saleMessage(row: SaleEventRow, reason?: SaleEndReason): SaleMessageV1 {
+  if (row.status === 'SCHEDULED') throw new Error('a scheduled event has nothing to announce');
+  return {
+    v: 1,
+    eventId: row.id,
+    productId: row.productId,
+    salePrice: row.salePrice,
+    quantity: row.quantity,
+    perUserLimit: row.perUserLimit,
+    startsAt: row.startsAt.toISOString(),
+    endsAt: row.endsAt.toISOString(),
+    status: row.status,
+    ...(reason ? { reason } : {}),
+  };
+}
+
+/** The outbox message for a transition the same transaction just made (`row` is the row after it). */
+export function saleOutboxMessage(row: SaleEventRow, routingKey: SaleRoutingKey, reason?: SaleEndReason): OutboxMessage {
+  return { routingKey, aggregateId: row.id, payload: saleMessage(row, reason) };
+}
+
+/**
+ * Consumed: `sale.sold_out`, published by products when a reservation takes the last sale unit of
+ * an event. Checked strictly: a payload that fails this can never be applied (poison → DLQ).
+ */
+export const SALE_SOLD_OUT = 'sale.sold_out';
+
+export const saleSoldOutSchema = z.object({
+  v: z.literal(1),
+  eventId: z.uuid(),
+  productId: z.uuid(),
+  soldOutAt: z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
+});
+
+export type SaleSoldOutMessage = z.infer<typeof saleSoldOutSchema>;
