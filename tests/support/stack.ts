@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { deleteAmqpTopology, graphql, waitFor, type GraphQLResponse } from '@bth/testkit';
+import { DEV_SECRET, signAccessToken } from '@bth/platform';
 // The same launcher `npm start` uses, so the tests exercise the real start-up path.
 import { ROOT, startStack as launch } from '../../scripts/stack.mjs';
 
@@ -49,6 +50,8 @@ export const SHIPPING = { postalCode: '06236', address: 'Teheran-ro 123', phone:
 export interface OrderLineInput {
   productId: string;
   quantity: number;
+  /** Buy in this live sale event. */
+  saleEventId?: string;
 }
 
 export interface NewProduct {
@@ -64,6 +67,9 @@ export const PLACE_ORDER = `mutation($input: PlaceOrderInput!) {
     ... on Order { id status totalAmount paymentDueAt }
     ... on InsufficientStock { productId requested available }
     ... on ProductNotFound { productId }
+    ... on SaleNotLive { productId saleEventId }
+    ... on SaleSoldOut { productId saleEventId requested remaining }
+    ... on PurchaseLimitExceeded { productId saleEventId limit alreadyPurchased }
     ... on InventoryUnavailable { message retryable retryAfterSeconds }
   }
 }`;
@@ -121,6 +127,7 @@ export const INVENTORY_REPORT = `query($ids: [ID!]) {
   inventoryReport(productIds: $ids) {
     consistent soldUnits totalStock totalDifference
     products { productId stock initialStock adjusted reserved released restocked sold difference }
+    sales { eventId quantity perUserLimit sold heldByOrders maxPerMember consistent }
   }
 }`;
 
@@ -140,6 +147,7 @@ export interface InventoryReport {
     sold: number;
     difference: number;
   }>;
+  sales: Array<{ eventId: string; quantity: number; perUserLimit: number; sold: number; heldByOrders: number; maxPerMember: number; consistent: boolean }>;
 }
 
 /**
@@ -170,7 +178,7 @@ export async function startStack(options: StackOptions = {}) {
   const exchange = `bth-e2e.${runId}`;
   const pools = new Map<string, mysql.Pool>();
 
-  async function cleanUp(declaredQueues: boolean) {
+  async function cleanUp() {
     await Promise.all([...pools.values()].map((p) => p.end().catch(() => undefined)));
     pools.clear();
     const conn = await mysql.createConnection({ socketPath: '/run/mysqld/mysqld.sock', user: 'root' });
@@ -194,10 +202,9 @@ export async function startStack(options: StackOptions = {}) {
     } finally {
       redis.disconnect();
     }
-    if (declaredQueues) {
-      // Quorum queues are durable: without this every run would leave its sale queue on the broker.
-      await deleteAmqpTopology(exchange, ['products.sales']).catch(() => undefined);
-    }
+    // Quorum queues are durable: without this every run would leave its queues on the broker.
+    // Deleting one that was never declared (a partial stack) is a no-op.
+    await deleteAmqpTopology(exchange, ['products.sales', 'events.sales']).catch(() => undefined);
   }
 
   function writeLogs() {
@@ -206,8 +213,6 @@ export async function startStack(options: StackOptions = {}) {
     writeFileSync(join(dir, `${runId}.log`), `${logs.join('\n')}\n`);
   }
 
-  // Products consumes sale messages, so it declares a queue on this run's exchange.
-  const declaredQueues = !options.only || options.only.includes('products');
   const stack = await launch({
     databasePrefix,
     productsReplicas: options.productsReplicas,
@@ -226,7 +231,7 @@ export async function startStack(options: StackOptions = {}) {
   }).catch(async (error: unknown) => {
     // The launcher already stopped what it started; keep the logs that say why and drop the data.
     writeLogs();
-    await cleanUp(declaredQueues);
+    await cleanUp();
     throw error;
   });
 
@@ -301,6 +306,21 @@ export async function startStack(options: StackOptions = {}) {
     return { ...member, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
   }
 
+  /**
+   * Signed-in shoppers without the sign-up journey: access tokens signed with the stack's
+   * (development) ACCESS_TOKEN_SECRET, exactly as users signs them, so the router verifies them as
+   * any other. For load-shaped tests where hundreds of scrypt sign-ups would only cost time; the
+   * sign-up journey itself is tested in users-journey.test.ts.
+   */
+  async function mintMembers(count: number): Promise<Array<Pick<Member, 'userId' | 'accessToken'>>> {
+    return Promise.all(
+      Array.from({ length: count }, async () => {
+        const userId = randomUUID();
+        return { userId, accessToken: await signAccessToken(DEV_SECRET, { userId, role: 'USER', sessionId: randomUUID() }, 900) };
+      }),
+    );
+  }
+
   /** One pool per service database, for assertions on raw rows; closed when the stack stops. */
   function pool(service: string): mysql.Pool {
     let found = pools.get(service);
@@ -343,7 +363,7 @@ export async function startStack(options: StackOptions = {}) {
   }
 
   /** `placeOrder` through the router; a fresh idempotency key unless one is given. */
-  function placeOrder(member: Member, lines: OrderLineInput[], options: { idempotencyKey?: string; shipping?: Record<string, string> } = {}) {
+  function placeOrder(member: Pick<Member, 'accessToken'>, lines: OrderLineInput[], options: { idempotencyKey?: string; shipping?: Record<string, string> } = {}) {
     return gql(PLACE_ORDER, { input: { lines, shipping: options.shipping ?? SHIPPING, idempotencyKey: options.idempotencyKey ?? randomUUID() } }, member.accessToken);
   }
 
@@ -393,6 +413,7 @@ export async function startStack(options: StackOptions = {}) {
     signUp,
     signUpMany,
     signUpAdmin,
+    mintMembers,
     lastCode,
     createProduct,
     placeOrder,
@@ -412,7 +433,7 @@ export async function startStack(options: StackOptions = {}) {
     async stop() {
       await stack.stop();
       writeLogs();
-      await cleanUp(declaredQueues);
+      await cleanUp();
     },
   };
 }
