@@ -53,7 +53,8 @@ describe('router in production mode', () => {
   it('When the users subgraph is down, then readiness says so and queries get a coded error', async () => {
     // The other subgraphs are not started in this file, so readiness is already 503: what must
     // change is that users is now named among the missing.
-    const readiness = async () => (await (await fetch(`${stack.routerUrl.replace('/graphql', '')}/health/ready`)).json()).checks.subgraphs as string;
+    const readiness = async () =>
+      ((await (await fetch(`${stack.routerUrl.replace('/graphql', '')}/health/ready`)).json()) as { checks: { subgraphs: string } }).checks.subgraphs;
     expect(await readiness()).not.toMatch(/\busers\b/);
     await stack.service('users').kill();
     expect(await readiness()).toMatch(/no live replica for: .*\busers\b/);

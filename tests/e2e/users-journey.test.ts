@@ -145,7 +145,7 @@ describe('token checks at the router', () => {
   it('When a subgraph is called directly with forged identity, then it acts for nobody', async () => {
     const member = await stack.signUp();
     const users = stack.service('users').url;
-    const forgedHeaders = [
+    const forgedHeaders: Array<Record<string, string>> = [
       { 'x-user-id': member.userId, 'x-user-role': 'ADMIN' },
       { [IDENTITY_HEADER]: await signIdentityAssertion('wrong-secret-wrong-secret-wrong-secret-00', { userId: member.userId, role: 'ADMIN', sessionId: 's' }) },
       // A user's own access token is not an identity assertion.

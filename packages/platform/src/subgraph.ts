@@ -96,8 +96,9 @@ export function createSubgraph<TContext extends BaseContext>(options: SubgraphOp
       logger.info(`${options.name} subgraph ready`, { url: running.url });
       return {
         ...running,
-        async close() {
-          await running.close();
+        /** `graceMs`: how long in-flight requests may take to finish (tests pass a short one). */
+        async close(graceMs?: number) {
+          await running.close(graceMs);
           await apollo.stop();
         },
       };
