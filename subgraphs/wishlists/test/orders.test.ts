@@ -7,8 +7,8 @@ import { startOrders } from './upstreams.js';
 
 /**
  * Wishlists against the real products and orders subgraphs, all in-process: existence checks go
- * to products' `_entities`, `orderWishlist` goes through orders' internal API, which reserves
- * stock in products' inventory.
+ * to products' `product(id:)` query, `orderWishlist` goes through orders' internal API, which
+ * reserves stock in products' inventory.
  */
 type Wishlists = Awaited<ReturnType<typeof startWishlists>>;
 type Orders = Awaited<ReturnType<typeof startOrders>>;

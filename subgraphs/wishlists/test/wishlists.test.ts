@@ -1,22 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, errorCodes, graphql } from '@bth/testkit';
-import { startProductsStub } from './products-stub.js';
+import { createProduct, deleteKeys, startProducts, type Products } from '../../products/test/harness.js';
 import { newMember, startWishlists } from './harness.js';
 
+/**
+ * Wishlists against the real products subgraph in-process, behind a dead first replica so every
+ * other existence check has to fail over. Orders is unreachable here (`orders.test.ts` has it).
+ */
 type Wishlists = Awaited<ReturnType<typeof startWishlists>>;
-type Stub = Awaited<ReturnType<typeof startProductsStub>>;
 let wishlists: Wishlists;
-let products: Stub;
+let products: Products;
 
 beforeAll(async () => {
-  products = await startProductsStub();
+  products = await startProducts();
   // The first replica is down on purpose: every call that reaches products must fail over.
   wishlists = await startWishlists({ productsUrls: [await deadUrl('/graphql'), products.url], ordersInternalUrl: await deadUrl() });
 });
 afterAll(async () => {
-  await wishlists?.stop();
   await products?.stop();
+  if (products) await deleteKeys(products.keyPrefix);
+  await products?.deleteTopology();
+  // Last: drops every database of this run (products' and ours).
+  await wishlists?.stop();
 });
 
 const WISHLIST = `items { productId product { id } quantity addedAt } totalQuantity`;
@@ -30,10 +36,19 @@ const ORDER = `mutation($s: ShippingInput!, $k: String!) { orderWishlist(shippin
   __typename ... on WishlistEmpty { message } } }`;
 const SHIPPING = { postalCode: '06236', address: 'Teheran-ro 123, Gangnam-gu', phone: '01012345678' };
 
-function product(): string {
-  const id = randomUUID();
-  products.add(id);
-  return id;
+const product = () => createProduct(products);
+
+/**
+ * GraphQL requests the real products has answered so far, every status, from its own /metrics.
+ * It is observed before products' response leaves, and everything runs in this process, so the
+ * count is exact by the time wishlists has answered.
+ */
+async function productsAsked(): Promise<number> {
+  const text = await (await fetch(`${products.base}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('http_request_duration_seconds_count{') && line.includes('route="graphql"'))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
 type Member = Awaited<ReturnType<typeof newMember>>;
@@ -44,7 +59,7 @@ const itemRows = (userId: string) => wishlists.count('SELECT COUNT(*) AS n FROM 
 describe('wishlists subgraph', () => {
   it('When a member adds a product, then the wishlist lists it with a product reference for the router', async () => {
     const member = await newMember();
-    const id = product();
+    const id = await product();
     const added = await add(member, id, 2);
     expect(added.errors).toBeUndefined();
     expect(added.data!.addToWishlist).toMatchObject({
@@ -58,7 +73,7 @@ describe('wishlists subgraph', () => {
 
   it('When the same product is added again, then its quantity grows on the same row and addedAt stays', async () => {
     const member = await newMember();
-    const id = product();
+    const id = await product();
     const first = await add(member, id, 3);
     const second = await add(member, id, 4);
     expect(second.data!.addToWishlist.items).toEqual([{ ...first.data!.addToWishlist.items[0], quantity: 7 }]);
@@ -67,7 +82,7 @@ describe('wishlists subgraph', () => {
 
   it('When an add would take a product past 100, then BAD_USER_INPUT names the room left and nothing changes', async () => {
     const member = await newMember();
-    const id = product();
+    const id = await product();
     await add(member, id, 98);
     const over = await add(member, id, 3);
     expect(errorCodes(over)).toEqual(['BAD_USER_INPUT']);
@@ -78,29 +93,35 @@ describe('wishlists subgraph', () => {
 
   it('When the quantity is out of range, then BAD_USER_INPUT before products is even asked, and nothing is written', async () => {
     const member = await newMember();
-    const id = product();
-    const callsBefore = products.calls();
+    const id = await product();
+    const askedBefore = await productsAsked();
     for (const q of [0, -5, 101]) {
       const response = await add(member, id, q);
       expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
       expect(response.errors![0]!.extensions!.fieldErrors).toEqual([{ field: 'quantity', message: expect.any(String) }]);
     }
-    expect(products.calls()).toBe(callsBefore);
+    expect(await productsAsked()).toBe(askedBefore);
     expect(await itemRows(member.userId)).toBe(0);
+    // The count does see wishlists' calls: a valid add asks products exactly once.
+    expect((await add(member, id, 1)).data!.addToWishlist.__typename).toBe('Wishlist');
+    expect(await productsAsked()).toBe(askedBefore + 1);
   });
 
   it('When the product does not exist, then ProductNotFound and nothing is written', async () => {
     const member = await newMember();
-    for (const unknown of [randomUUID(), 'not-a-uuid']) {
+    // An unknown UUID is products answering `product: null`; a non-UUID cannot exist and is not asked about.
+    for (const [unknown, asked] of [[randomUUID(), 1], ['not-a-uuid', 0]] as const) {
+      const askedBefore = await productsAsked();
       const response = await add(member, unknown);
       expect(response.data!.addToWishlist).toEqual({ __typename: 'ProductNotFound', productId: unknown });
+      expect(await productsAsked()).toBe(askedBefore + asked);
     }
     expect(await itemRows(member.userId)).toBe(0);
   });
 
   it('When the quantity is changed, then it is set; a product not in the wishlist gives NotInWishlist', async () => {
     const member = await newMember();
-    const id = product();
+    const id = await product();
     await add(member, id, 5);
     const changed = await graphql(wishlists.url, CHANGE, { p: id, q: 2 }, member.headers);
     expect(changed.data!.changeWishlistQuantity).toMatchObject({ __typename: 'Wishlist', totalQuantity: 2 });
@@ -114,8 +135,8 @@ describe('wishlists subgraph', () => {
 
   it('When a product is removed twice, then both answer the wishlist without it', async () => {
     const member = await newMember();
-    const keep = product();
-    const drop = product();
+    const keep = await product();
+    const drop = await product();
     await add(member, keep);
     await add(member, drop);
     for (let i = 0; i < 2; i++) {
@@ -127,23 +148,24 @@ describe('wishlists subgraph', () => {
 
   it('When the wishlist holds 50 products, then a 51st gives WishlistFull; more of one already there is still fine', async () => {
     const member = await newMember();
-    const ids = Array.from({ length: 50 }, () => product());
+    const ids = await Promise.all(Array.from({ length: 50 }, () => product()));
     for (const id of ids) expect((await add(member, id)).data!.addToWishlist.__typename).toBe('Wishlist');
-    expect((await add(member, product())).data!.addToWishlist).toEqual({ __typename: 'WishlistFull', limit: 50 });
+    expect((await add(member, await product())).data!.addToWishlist).toEqual({ __typename: 'WishlistFull', limit: 50 });
     expect((await add(member, ids[0]!, 5)).data!.addToWishlist.__typename).toBe('Wishlist');
     expect(await itemRows(member.userId)).toBe(50);
   });
 
   it('When many adds of one member race, then the per-product cap and the item limit still hold exactly', async () => {
     const member = await newMember();
-    const id = product();
+    const id = await product();
     const racing = await Promise.all(Array.from({ length: 20 }, () => add(member, id, 7)));
     const accepted = racing.filter((r) => r.errors === undefined).length;
     expect(accepted).toBe(14);
     expect(racing.filter((r) => errorCodes(r)[0] === 'BAD_USER_INPUT')).toHaveLength(6);
     expect((await mine(member)).totalQuantity).toBe(98);
 
-    const others = await Promise.all(Array.from({ length: 60 }, () => add(member, product())));
+    const fresh = await Promise.all(Array.from({ length: 60 }, () => product()));
+    const others = await Promise.all(fresh.map((other) => add(member, other)));
     expect(others.filter((r) => r.data?.addToWishlist.__typename === 'WishlistFull')).toHaveLength(11);
     expect(await itemRows(member.userId)).toBe(50);
   });
@@ -151,7 +173,7 @@ describe('wishlists subgraph', () => {
   it('When another member acts, then they neither see nor change the first member’s wishlist', async () => {
     const alice = await newMember();
     const bob = await newMember();
-    const id = product();
+    const id = await product();
     await add(alice, id, 4);
     expect(await mine(bob)).toEqual({ items: [], totalQuantity: 0 });
     const change = await graphql(wishlists.url, CHANGE, { p: id, q: 9 }, bob.headers);
@@ -175,10 +197,10 @@ describe('wishlists subgraph', () => {
 
   it('When a caller forges identity headers, then it is anonymous: UNAUTHENTICATED and nothing written', async () => {
     const victim = await newMember();
-    await add(victim, product(), 1);
+    await add(victim, await product(), 1);
     const forged = { 'x-user-id': victim.userId, 'x-bth-identity': 'not-a-jwt', 'x-user-role': 'ADMIN' };
     expect(errorCodes(await graphql(wishlists.url, MY, {}, forged))).toEqual(['UNAUTHENTICATED']);
-    expect(errorCodes(await graphql(wishlists.url, ADD, { p: product(), q: 1 }, forged))).toEqual(['UNAUTHENTICATED']);
+    expect(errorCodes(await graphql(wishlists.url, ADD, { p: await product(), q: 1 }, forged))).toEqual(['UNAUTHENTICATED']);
     expect(errorCodes(await graphql(wishlists.url, ORDER, { s: SHIPPING, k: randomUUID() }, forged))).toEqual(['UNAUTHENTICATED']);
     const entity = await graphql(
       wishlists.url,
@@ -194,7 +216,7 @@ describe('wishlists subgraph', () => {
     const down = await wishlists.withUpstreams({ productsUrls: [await deadUrl('/graphql'), await deadUrl('/graphql')], ordersInternalUrl: await deadUrl() });
     try {
       const member = await newMember();
-      const response = await graphql(down.url, ADD, { p: product(), q: 1 }, member.headers);
+      const response = await graphql(down.url, ADD, { p: await product(), q: 1 }, member.headers);
       expect(errorCodes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
       expect(response.errors![0]!.extensions!.retryable).toBe(true);
       expect(await itemRows(member.userId)).toBe(0);
@@ -205,7 +227,7 @@ describe('wishlists subgraph', () => {
 
   it('When every order field is broken, then each is reported and orders is never called', async () => {
     const member = await newMember();
-    await add(member, product());
+    await add(member, await product());
     const response = await graphql(wishlists.url, ORDER, { s: { postalCode: '1', address: ' ', phone: '123' }, k: 'short' }, member.headers);
     expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
     const fields = (response.errors![0]!.extensions!.fieldErrors as { field: string }[]).map((f) => f.field);
@@ -220,7 +242,7 @@ describe('wishlists subgraph', () => {
 
   it('When orders cannot be reached, then UPSTREAM_UNAVAILABLE (retryable) and the wishlist is unchanged', async () => {
     const member = await newMember();
-    const id = product();
+    const id = await product();
     await add(member, id, 3);
     const before = await mine(member);
     const response = await graphql(wishlists.url, ORDER, { s: SHIPPING, k: randomUUID() }, member.headers);
