@@ -34,6 +34,21 @@ export function testDatabaseUrl(name: string): string {
 export const testRedisPrefix = (name = 'it') => `bth-test:${runId}:${name}:`;
 export const testExchange = (name = 'it') => `bth-test.${runId}.${name}`;
 
+/**
+ * Records every SQL statement sent through `pool.query` (the real queries still run), so tests can
+ * count round trips without mocking the database. Statements inside drizzle transactions go
+ * through pooled connections and are not recorded.
+ */
+export function recordStatements(pool: { query: (...args: never[]) => unknown }): string[] {
+  const statements: string[] = [];
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as { query: (...args: unknown[]) => unknown }).query = (sql: unknown, ...rest: unknown[]) => {
+    statements.push(typeof sql === 'string' ? sql : String((sql as { sql?: unknown }).sql));
+    return query(sql, ...rest);
+  };
+  return statements;
+}
+
 /** Drops every database this run created (call in afterAll). */
 export async function dropTestDatabases(): Promise<void> {
   const conn = await mysql.createConnection({ socketPath: SOCKET, user: 'root' });

@@ -1,37 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import {
-  createAmqp,
-  createDatabase,
-  createLogger,
-  createRedis,
-  ensureDatabase,
-  messagingMigration,
-  migrate,
-  waitForRedis,
-  type AmqpClient,
-  type AmqpMessage,
-  type Identity,
-} from '@bth/platform';
-import {
-  TEST_SECRETS,
-  deleteAmqpTopology,
-  graphql,
-  identityHeaders,
-  silentLogger,
-  testDatabaseUrl,
-  testExchange,
-  testMetrics,
-  testRedisPrefix,
-  type GraphQLResponse,
-} from '@bth/testkit';
-import { migrateProducts } from '../../products/src/db/migrate.js';
-import { createServer as createProductsServer } from '../../products/src/server.js';
+import { createAmqp, createDatabase, createLogger, ensureDatabase, messagingMigration, migrate, type AmqpClient, type AmqpMessage, type Identity } from '@bth/platform';
+import { TEST_SECRETS, deleteAmqpTopology, graphql, identityHeaders, silentLogger, testDatabaseUrl, testMetrics, recordStatements, type GraphQLResponse } from '@bth/testkit';
 import type { SaleMessageV1 } from '../src/sale.messages.js';
 import { createServer, type EventsDeps } from '../src/server.js';
 
 export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 /** The queues a run declares on its exchange (removed again by `deleteTopology`). */
@@ -44,58 +18,6 @@ export const asMember = () => identityHeaders(MEMBER);
 
 // EVENTS_TEST_LOG=debug shows the events service's own log lines while a test runs.
 const eventsLogger = process.env.EVENTS_TEST_LOG ? createLogger({ service: 'events-test' }, 'debug') : silentLogger;
-
-/**
- * The real products subgraph in-process, on this run's own database and Redis keys: events asks
- * it for regular prices. Its own sale messaging is not started (products' side of sales is tested
- * in subgraphs/products).
- */
-export async function startProducts() {
-  const url = testDatabaseUrl('events_products');
-  await ensureDatabase(url);
-  const database = createDatabase({ url, poolSize: 10, logger: silentLogger, lockWaitTimeoutSeconds: 5 });
-  await migrateProducts(database, silentLogger);
-  const redis = createRedis({ url: REDIS_URL, keyPrefix: testRedisPrefix('events-products'), logger: silentLogger });
-  await waitForRedis(redis, 5_000);
-  const exchange = testExchange('events-products');
-  const amqp = createAmqp({ url: AMQP_URL, exchange, logger: silentLogger });
-  const running = await createProductsServer({
-    config: { internalSecret: TEST_SECRETS.internal, exposeInternals: false, productCacheTtlSeconds: 60, listingCacheTtlSeconds: 10 },
-    logger: silentLogger,
-    metrics: testMetrics('products'),
-    database,
-    redis,
-    amqp,
-  }).listen(0, '127.0.0.1');
-
-  const products = {
-    url: running.url,
-    /** Creates a product as an admin and returns its id. */
-    async createProduct(price = 12_900): Promise<string> {
-      const response = await graphql(
-        running.url,
-        `mutation($input: CreateProductInput!) { createProduct(input: $input) { __typename ... on Product { id } } }`,
-        {
-          input: { name: `Vitamin ${randomUUID().slice(0, 8)}`, producer: 'BooTakHae Labs', price, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', stock: 1_000 },
-        },
-        await asAdmin(),
-      );
-      const id = response.data?.createProduct?.id;
-      if (typeof id !== 'string') throw new Error(`createProduct failed: ${JSON.stringify(response.errors ?? response.data)}`);
-      return id;
-    },
-    async close() {
-      await running.close();
-      await amqp.close();
-      redis.disconnect();
-      await database.close();
-      await deleteAmqpTopology(exchange, []);
-    },
-  };
-  return products;
-}
-
-export type Products = Awaited<ReturnType<typeof startProducts>>;
 
 export interface EventsOptions {
   /** Instances started with the same name share one database (several instances of the service). */
@@ -121,12 +43,9 @@ export async function startEvents(options: EventsOptions) {
   await ensureDatabase(url);
   const database = createDatabase({ url, poolSize: 10, logger: silentLogger, lockWaitTimeoutSeconds: 5 });
   await migrate(database, MIGRATIONS, silentLogger, [messagingMigration]);
-  const statements: string[] = [];
+  // The harness's own reads go around the recorder, so `statements` holds only the service's.
   const query = database.pool.query.bind(database.pool);
-  database.pool.query = ((sql: unknown, ...rest: unknown[]) => {
-    statements.push(typeof sql === 'string' ? sql : String((sql as { sql?: unknown }).sql));
-    return (query as (...args: unknown[]) => unknown)(sql, ...rest);
-  }) as typeof database.pool.query;
+  const statements = recordStatements(database.pool);
 
   const amqp = createAmqp({ url: options.amqpUrl ?? AMQP_URL, exchange: options.exchange, logger: silentLogger });
   await amqp.waitForConnection(5_000);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, dropTestDatabases, errorCodes, graphql, testExchange, waitFor } from '@bth/testkit';
+import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
 import {
   CANCEL,
   CREATE,
@@ -14,11 +15,9 @@ import {
   fieldsOf,
   startEvents,
   startProbe,
-  startProducts,
   statusIs,
   type Events,
   type Probe,
-  type Products,
 } from './harness.js';
 
 /** The admin API, its rules and the public reads, against the real MariaDB, RabbitMQ and products subgraph. */
@@ -29,7 +28,7 @@ let events: Events;
 let probe: Probe;
 
 beforeAll(async () => {
-  products = await startProducts();
+  products = await startProducts({ messaging: false });
   // A dead replica in the list: every price lookup must fail over to the live one.
   events = await startEvents({ name: 'events_api', exchange, productsUrls: [await deadUrl('/graphql'), products.url] });
   probe = await startProbe(exchange);
@@ -45,8 +44,8 @@ afterAll(async () => {
 
 describe('admin operations', () => {
   it('When a member or an anonymous caller schedules, edits or cancels an event, then it is FORBIDDEN or UNAUTHENTICATED and nothing is written', async () => {
-    const event = await createEvent(events, eventInput(await products.createProduct(), HOUR, HOUR));
-    const input = eventInput(await products.createProduct(), HOUR, HOUR);
+    const event = await createEvent(events, eventInput(await createProduct(products), HOUR, HOUR));
+    const input = eventInput(await createProduct(products), HOUR, HOUR);
     const before = await events.footprint();
     for (const [headers, code] of [
       [await asMember(), 'FORBIDDEN'],
@@ -81,7 +80,7 @@ describe('admin operations', () => {
     expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
     expect(fieldsOf(response)).toEqual(['endsAt', 'name', 'perUserLimit', 'productId', 'quantity', 'salePrice', 'startsAt']);
 
-    const productId = await products.createProduct(10_000);
+    const productId = await createProduct(products, { price: 10_000 });
     const tooDear = await graphql(
       events.url,
       CREATE,
@@ -93,7 +92,7 @@ describe('admin operations', () => {
   });
 
   it('When windows of one product overlap, then the second event is refused; touching windows and other products are fine', async () => {
-    const productId = await products.createProduct();
+    const productId = await createProduct(products);
     const first = await createEvent(events, eventInput(productId, HOUR, HOUR));
     const overlapping = await graphql(
       events.url,
@@ -107,12 +106,12 @@ describe('admin operations', () => {
 
     const touching = { startsAt: first.endsAt, endsAt: new Date(new Date(first.endsAt).getTime() + HOUR).toISOString() };
     await createEvent(events, eventInput(productId, HOUR, HOUR, touching));
-    await createEvent(events, eventInput(await products.createProduct(), HOUR, HOUR, { startsAt: first.startsAt, endsAt: first.endsAt }));
+    await createEvent(events, eventInput(await createProduct(products), HOUR, HOUR, { startsAt: first.startsAt, endsAt: first.endsAt }));
     expect(await events.count('SELECT COUNT(*) AS n FROM sale_events WHERE product_id = ?', [productId])).toBe(2);
   });
 
   it('When admins schedule overlapping events of one product at the same moment, then exactly one wins', async () => {
-    const productId = await products.createProduct();
+    const productId = await createProduct(products);
     const base = Date.now() + HOUR;
     const attempts = await Promise.all(
       Array.from({ length: 8 }, async (_, i) =>
@@ -134,7 +133,7 @@ describe('admin operations', () => {
   });
 
   it('When an event is scheduled it can be edited under the same rules; once live, an edit answers SaleEventNotEditable', async () => {
-    const productId = await products.createProduct(10_000);
+    const productId = await createProduct(products, { price: 10_000 });
     const event = await createEvent(events, eventInput(productId, 1_500, HOUR));
     const edited = await graphql(events.url, UPDATE, { id: event.id, input: { name: ' Renamed ', salePrice: 3_000, quantity: null } }, await asAdmin());
     expect(edited.data?.updateSaleEvent).toMatchObject({ __typename: 'SaleEvent', id: event.id, name: 'Renamed', salePrice: 3_000, quantity: 100 });
@@ -156,7 +155,7 @@ describe('admin operations', () => {
   });
 
   it('When a live event is cancelled, then it closes at once and sale.ended CANCELLED is published; a repeat changes nothing', async () => {
-    const event = await createEvent(events, eventInput(await products.createProduct(), 1_000, HOUR));
+    const event = await createEvent(events, eventInput(await createProduct(products), 1_000, HOUR));
     await waitFor(() => statusIs(events, event.id, 'LIVE'));
     const cancelled = await graphql(events.url, CANCEL, { id: event.id }, await asAdmin());
     expect(cancelled.data?.cancelSaleEvent).toMatchObject({ __typename: 'SaleEvent', status: 'CANCELLED', closedAt: expect.any(String) });
@@ -173,13 +172,13 @@ describe('admin operations', () => {
   });
 
   it('When a scheduled event is cancelled it is announced as ended; an ended event can be neither cancelled nor edited', async () => {
-    const scheduled = await createEvent(events, eventInput(await products.createProduct(), HOUR, HOUR));
+    const scheduled = await createEvent(events, eventInput(await createProduct(products), HOUR, HOUR));
     const cancelled = await graphql(events.url, CANCEL, { id: scheduled.id }, await asAdmin());
     expect(cancelled.data?.cancelSaleEvent).toMatchObject({ status: 'CANCELLED', openedAt: null });
     await waitFor(() => probe.about(scheduled.id).length > 0);
     expect(probe.about(scheduled.id).map((m) => [m.routingKey, m.payload.reason])).toEqual([['sale.ended', 'CANCELLED']]);
 
-    const short = await createEvent(events, eventInput(await products.createProduct(), 500, 500));
+    const short = await createEvent(events, eventInput(await createProduct(products), 500, 500));
     await waitFor(() => statusIs(events, short.id, 'ENDED'));
     for (const operation of [CANCEL, UPDATE]) {
       const response = await graphql(events.url, operation, { id: short.id, input: { name: 'x' } }, await asAdmin());
@@ -197,7 +196,7 @@ describe('admin operations', () => {
       messaging: false,
     });
     try {
-      const event = await createEvent(events, eventInput(await products.createProduct(), HOUR, HOUR));
+      const event = await createEvent(events, eventInput(await createProduct(products), HOUR, HOUR));
       const before = await events.footprint();
       const created = await graphql(cutOff.url, CREATE, { input: eventInput(randomUUID(), HOUR, HOUR) }, await asAdmin());
       expect(errorCodes(created)).toEqual(['UPSTREAM_UNAVAILABLE']);
@@ -235,7 +234,7 @@ describe('public reads', () => {
       for (let i = 0; i < 5; i++) {
         // Two pairs share a start: the id breaks the tie.
         const startsAt = new Date(start + Math.floor(i / 2) * 60_000).toISOString();
-        created.push(await createEvent(listing, eventInput(await products.createProduct(), HOUR, HOUR, { startsAt, endsAt: new Date(start + 2 * HOUR).toISOString() })));
+        created.push(await createEvent(listing, eventInput(await createProduct(products), HOUR, HOUR, { startsAt, endsAt: new Date(start + 2 * HOUR).toISOString() })));
       }
       const expected = [...created].sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id)).map((e) => e.id);
 
@@ -268,7 +267,7 @@ describe('public reads', () => {
   });
 
   it('When several products are resolved through _entities, then activeSale of all of them costs one query', async () => {
-    const [onSale, upcoming, plain] = await Promise.all([products.createProduct(), products.createProduct(), products.createProduct()]);
+    const [onSale, upcoming, plain] = await Promise.all([createProduct(products), createProduct(products), createProduct(products)]);
     const live = await createEvent(events, eventInput(onSale, 1_000, HOUR));
     await createEvent(events, eventInput(upcoming, HOUR, HOUR));
     await waitFor(() => statusIs(events, live.id, 'LIVE'));

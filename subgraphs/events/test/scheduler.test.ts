@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, startTcpProxy, testExchange, waitFor, type TcpProxy } from '@bth/testkit';
+import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
 import {
   createEvent,
   deleteTopology,
   eventInput,
   startEvents,
   startProbe,
-  startProducts,
   statusIs,
   type Events,
   type Probe,
-  type Products,
 } from './harness.js';
 
 /**
@@ -29,7 +28,7 @@ async function events(options: Omit<Parameters<typeof startEvents>[0], 'exchange
 }
 
 beforeAll(async () => {
-  products = await startProducts();
+  products = await startProducts({ messaging: false });
   probe = await startProbe(exchange);
 });
 
@@ -50,7 +49,7 @@ const outboxRows = (instance: Events, eventId: string) =>
 describe('sale event scheduler', () => {
   it('When an event is due, then it opens and closes within a second of its times and each transition is announced once', async () => {
     const instance = await events({ name: 'events_on_time' });
-    const productId = await products.createProduct();
+    const productId = await createProduct(products);
     const event = await createEvent(instance, eventInput(productId, 1_500, 1_500));
 
     await waitFor(() => statusIs(instance, event.id, 'ENDED'), 10_000);
@@ -99,7 +98,7 @@ describe('sale event scheduler', () => {
 
     it('When RabbitMQ is unreachable while an event opens, then it still opens, the message waits in the outbox and leaves exactly once after', async () => {
       const instance = await events({ name: 'events_outage', amqpUrl: proxy.url('amqp', 'guest:guest') });
-      const productId = await products.createProduct();
+      const productId = await createProduct(products);
       proxy.block();
       await waitFor(() => !instance.amqp.isConnected());
 
@@ -126,7 +125,7 @@ describe('sale event scheduler', () => {
     const second = await events({ name: 'events_pair', config: fast });
     const created = [];
     for (let i = 0; i < 6; i++) {
-      const productId = await products.createProduct();
+      const productId = await createProduct(products);
       // Staggered so that some transitions fall between the two instances' ticks.
       created.push(await createEvent(i % 2 === 0 ? first : second, eventInput(productId, 1_000 + i * 70, 1_000)));
     }
@@ -144,7 +143,7 @@ describe('sale event scheduler', () => {
 
   it('When the service was down, then on start a missed event ends as MISSED, one inside its window opens and an overdue live one closes', async () => {
     const before = await events({ name: 'events_downtime' });
-    const [p, q, r] = await Promise.all([products.createProduct(), products.createProduct(), products.createProduct()]);
+    const [p, q, r] = await Promise.all([createProduct(products), createProduct(products), createProduct(products)]);
     const live = await createEvent(before, eventInput(r, 800, 1_700));
     const missed = await createEvent(before, eventInput(p, 3_500, 1_000));
     const ongoing = await createEvent(before, eventInput(q, 3_500, 60_000));

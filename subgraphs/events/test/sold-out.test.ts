@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ChannelModel } from 'amqplib';
 import { deadLetterQueueName } from '@bth/platform';
 import { dropTestDatabases, graphql, testExchange, waitFor } from '@bth/testkit';
-import { AMQP_URL, EVENT, createEvent, deleteTopology, eventInput, startEvents, startProbe, startProducts, type Events, type Probe, type Products } from './harness.js';
+import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
+import { AMQP_URL, EVENT, createEvent, deleteTopology, eventInput, startEvents, startProbe, type Events, type Probe } from './harness.js';
 
 /**
  * The `sale.sold_out` consumer against the real broker: products' messages are published here the
@@ -16,7 +17,7 @@ let probe: Probe;
 let admin: ChannelModel;
 
 beforeAll(async () => {
-  products = await startProducts();
+  products = await startProducts({ messaging: false });
   events = await startEvents({ name: 'events_sold_out', exchange, productsUrls: [products.url], scheduler: false });
   probe = await startProbe(exchange);
   admin = await connect(AMQP_URL);
@@ -35,7 +36,7 @@ const soldOut = (event: { id: string; product: { id: string } }, at: Date) => ({
 const soldOutAt = async (id: string) => (await events.event(id)).sold_out_at?.getTime() ?? null;
 
 async function newEvent() {
-  return createEvent(events, eventInput(await products.createProduct(), 3_600_000, 3_600_000));
+  return createEvent(events, eventInput(await createProduct(products), 3_600_000, 3_600_000));
 }
 
 describe('sale.sold_out consumer', () => {

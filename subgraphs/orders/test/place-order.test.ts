@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, dropTestDatabases, errorCodes, graphql, serviceToken } from '@bth/testkit';
-import { ORDER, PLACE, SHIPPING, newUser, place, placeInput, startOrders, startProducts, type Orders, type Products } from './harness.js';
+import { createProduct, startProducts, stockOf, type Products } from '../../products/test/harness.js';
+import { ORDER, PLACE, SHIPPING, ledgerOf, newUser, place, placeInput, startOrders, type Orders } from './harness.js';
 
 let products: Products;
 let orders: Orders;
 
 beforeAll(async () => {
-  products = await startProducts();
+  products = await startProducts({ messaging: false });
   // A dead replica first in the list: every call must fail over to the live one.
   orders = await startOrders({ inventoryUrls: [await deadUrl(), products.base] });
 });
@@ -21,8 +22,8 @@ const countOrders = async () => Number((await orders.query<{ n: number }>('SELEC
 
 describe('placeOrder', () => {
   it('When a member orders in-stock products, then stock is reserved and the order awaits payment with server-side prices', async () => {
-    const a = await products.createProduct(10, 12_900);
-    const b = await products.createProduct(5, 3_000);
+    const a = await createProduct(products, { stock: 10, price: 12_900 });
+    const b = await createProduct(products, { stock: 5, price: 3_000 });
     const user = await newUser();
     const order = await place(orders, user, [
       { productId: a, quantity: 2 },
@@ -38,12 +39,12 @@ describe('placeOrder', () => {
     expect(order.shipping).toEqual(SHIPPING);
     expect(order.history.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'AWAITING_PAYMENT']);
     expect(new Date(order.paymentDueAt).getTime()).toBeGreaterThan(Date.now() + 800_000);
-    expect(await products.stockOf(a)).toBe(8);
-    expect(await products.stockOf(b)).toBe(2);
+    expect(await stockOf(products, a)).toBe(8);
+    expect(await stockOf(products, b)).toBe(2);
   });
 
   it('When the order is stored, then the shipping address and phone are encrypted at rest', async () => {
-    const a = await products.createProduct(5);
+    const a = await createProduct(products, { stock: 5 });
     const order = await place(orders, await newUser(), [{ productId: a, quantity: 1 }]);
     const [row] = await orders.query('SELECT * FROM orders WHERE id = ?', [order.id]);
     const raw = JSON.stringify(row);
@@ -51,7 +52,7 @@ describe('placeOrder', () => {
   });
 
   it('When every rule is broken, then each is reported at once and nothing is written or reserved', async () => {
-    const a = await products.createProduct(5);
+    const a = await createProduct(products, { stock: 5 });
     const before = await countOrders();
     const user = await newUser();
     const response = await graphql(
@@ -85,7 +86,7 @@ describe('placeOrder', () => {
       ]),
     );
     expect(await countOrders()).toBe(before);
-    expect(await products.stockOf(a)).toBe(5);
+    expect(await stockOf(products, a)).toBe(5);
   });
 
   it('When an order has no lines or more than 50, then it is refused with a field error on lines', async () => {
@@ -106,20 +107,20 @@ describe('placeOrder', () => {
   });
 
   it('When stock is short or the product is unknown, then a typed result says so and nothing is reserved', async () => {
-    const a = await products.createProduct(3);
+    const a = await createProduct(products, { stock: 3 });
     const user = await newUser();
     const short = await place(orders, user, [{ productId: a, quantity: 4 }]);
     expect(short).toEqual({ __typename: 'InsufficientStock', productId: a, requested: 4, available: 3 });
     const ghost = randomUUID();
     const missing = await place(orders, user, [{ productId: ghost, quantity: 1 }]);
     expect(missing).toEqual({ __typename: 'ProductNotFound', productId: ghost });
-    expect(await products.stockOf(a)).toBe(3);
+    expect(await stockOf(products, a)).toBe(3);
     const statuses = await orders.query<{ status: string }>('SELECT status FROM orders WHERE user_id = ?', [user.identity.userId]);
     expect(statuses.map((s) => s.status)).toEqual(['REJECTED', 'REJECTED']);
   });
 
   it('When one key is sent 20 times at once, then exactly one order exists and stock is reserved once', async () => {
-    const a = await products.createProduct(50);
+    const a = await createProduct(products, { stock: 50 });
     const user = await newUser();
     const input = placeInput([{ productId: a, quantity: 2 }]);
     const answers = await Promise.all(Array.from({ length: 20 }, () => graphql(orders.url, PLACE, { input }, user.headers)));
@@ -128,12 +129,12 @@ describe('placeOrder', () => {
     expect(ids.size).toBe(1);
     const [orderId] = [...ids] as string[];
     expect(await orders.query('SELECT id FROM orders WHERE user_id = ?', [user.identity.userId])).toHaveLength(1);
-    expect(await products.ledgerOf(orderId!)).toEqual([{ kind: 'RESERVATION', quantity_delta: -2 }]);
-    expect(await products.stockOf(a)).toBe(48);
+    expect(await ledgerOf(products, orderId!)).toEqual([{ kind: 'RESERVATION', quantity_delta: -2 }]);
+    expect(await stockOf(products, a)).toBe(48);
   });
 
   it('When a rejected order is replayed with its key, then the same refusal comes back without a new order', async () => {
-    const a = await products.createProduct(1);
+    const a = await createProduct(products, { stock: 1 });
     const user = await newUser();
     const input = placeInput([{ productId: a, quantity: 2 }]);
     const first = await graphql(orders.url, PLACE, { input }, user.headers);
@@ -144,29 +145,29 @@ describe('placeOrder', () => {
   });
 
   it('When a key is reused for a different order, then it is refused on idempotencyKey and nothing changes', async () => {
-    const a = await products.createProduct(10);
+    const a = await createProduct(products, { stock: 10 });
     const user = await newUser();
     const input = placeInput([{ productId: a, quantity: 1 }]);
     expect((await graphql(orders.url, PLACE, { input }, user.headers)).data!.placeOrder.__typename).toBe('Order');
     const other = await graphql(orders.url, PLACE, { input: { ...input, lines: [{ productId: a, quantity: 2 }] } }, user.headers);
     expect(errorCodes(other)).toEqual(['BAD_USER_INPUT']);
     expect(other.errors![0]!.extensions!.fieldErrors).toEqual([{ field: 'idempotencyKey', message: expect.any(String) }]);
-    expect(await products.stockOf(a)).toBe(9);
+    expect(await stockOf(products, a)).toBe(9);
   });
 
   it('When two members use the same key, then each gets their own order (keys are per member)', async () => {
-    const a = await products.createProduct(10);
+    const a = await createProduct(products, { stock: 10 });
     const key = randomUUID();
     const first = await place(orders, await newUser(), [{ productId: a, quantity: 1 }], { idempotencyKey: key });
     const second = await place(orders, await newUser(), [{ productId: a, quantity: 1 }], { idempotencyKey: key });
     expect(first.id).not.toBe(second.id);
-    expect(await products.stockOf(a)).toBe(8);
+    expect(await stockOf(products, a)).toBe(8);
   });
 });
 
 describe('reading orders', () => {
   it('When another member or an anonymous caller asks for an order, then it is NOT_FOUND; an admin may read it', async () => {
-    const a = await products.createProduct(5);
+    const a = await createProduct(products, { stock: 5 });
     const owner = await newUser();
     const order = await place(orders, owner, [{ productId: a, quantity: 1 }]);
     expect((await graphql(orders.url, ORDER, { id: order.id }, owner.headers)).data!.order.id).toBe(order.id);
@@ -177,7 +178,7 @@ describe('reading orders', () => {
   });
 
   it('When a member lists their orders, then they come newest first in pages with a total count and a status filter', async () => {
-    const a = await products.createProduct(20);
+    const a = await createProduct(products, { stock: 20 });
     const user = await newUser();
     const placed: string[] = [];
     for (let i = 0; i < 5; i++) placed.push((await place(orders, user, [{ productId: a, quantity: 1 }])).id);
@@ -202,7 +203,7 @@ describe('reading orders', () => {
   });
 
   it('When User.orders is resolved, then only the member themself sees their orders', async () => {
-    const a = await products.createProduct(5);
+    const a = await createProduct(products, { stock: 5 });
     const user = await newUser();
     const order = await place(orders, user, [{ productId: a, quantity: 1 }]);
     const ENTITIES = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id orders(first: 5) { totalCount edges { node { id } } } } } }`;
@@ -225,7 +226,7 @@ describe('internal API for wishlists', () => {
   };
 
   it('When wishlists places an order with a service token, then it is placed for the user in the body, idempotently', async () => {
-    const a = await products.createProduct(10);
+    const a = await createProduct(products, { stock: 10 });
     const userId = randomUUID();
     const body = { userId, ...placeInput([{ productId: a, quantity: 3 }]) };
     const token = await serviceToken('wishlists', 'orders');
@@ -238,7 +239,7 @@ describe('internal API for wishlists', () => {
     expect(again.body.result.id).toBe(first.body.result.id);
     const [row] = await orders.query<{ user_id: string }>('SELECT user_id FROM orders WHERE id = ?', [first.body.result.id]);
     expect(row!.user_id).toBe(userId);
-    expect(await products.stockOf(a)).toBe(7);
+    expect(await stockOf(products, a)).toBe(7);
   });
 
   it('When the token is missing or for another audience, then 401; a bad body is 400 with field errors', async () => {

@@ -4,7 +4,7 @@ import { waitForRedis, type Redis } from '@bth/platform';
 import { dropTestDatabases, graphql, silentLogger, testMetrics, waitFor, type GraphQLResponse } from '@bth/testkit';
 import { cacheKeys, createProductCache } from '../src/product-cache.js';
 import type { ProductView } from '../src/product.model.js';
-import { asAdmin, createProduct, deleteKeys, inventory, rawRedis, startProducts, stockOf, USER, type Products } from './harness.js';
+import { asAdmin, createProduct, inventory, rawRedis, startProducts, stockOf, USER, type Products } from './harness.js';
 
 let products: Products;
 let raw: Redis;
@@ -21,9 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   monitor?.disconnect();
   raw?.disconnect();
-  await products?.stop();
-  if (products) await deleteKeys(products.keyPrefix);
-  await products?.deleteTopology();
+  await products?.close();
   await dropTestDatabases();
 });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, errorCodes, graphql, type GraphQLResponse } from '@bth/testkit';
-import { CREATE, PRODUCT_FIELDS, asAdmin, asUser, createProduct, deleteKeys, productInput, startProducts, stockOf, type Products } from './harness.js';
+import { CREATE, PRODUCT_FIELDS, asAdmin, asUser, createProduct, productInput, startProducts, stockOf, type Products } from './harness.js';
 
 let products: Products;
 
@@ -9,9 +9,7 @@ beforeAll(async () => {
   products = await startProducts({ name: 'catalogue' });
 });
 afterAll(async () => {
-  await products?.stop();
-  if (products) await deleteKeys(products.keyPrefix);
-  await products?.deleteTopology();
+  await products?.close();
   await dropTestDatabases();
 });
 

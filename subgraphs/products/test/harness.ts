@@ -11,6 +11,7 @@ import {
   testExchange,
   testMetrics,
   testRedisPrefix,
+  recordStatements,
 } from '@bth/testkit';
 import { migrateProducts } from '../src/db/migrate.js';
 import { createServer } from '../src/server.js';
@@ -27,6 +28,8 @@ export interface StartOptions {
   poolSize?: number;
   /** Sale messages come from here; replicas pass the same one. Defaults to this run's own for `name`. */
   exchange?: string;
+  /** Defaults to true: the sale consumer and the outbox relay. Off where a test only needs products' HTTP side. */
+  messaging?: boolean;
 }
 
 /** The queue every products instance consumes sale messages from (see server.ts). */
@@ -36,6 +39,9 @@ export const PRODUCTS_QUEUES = ['products.sales'];
  * Starts the products subgraph in-process on a free port against this run's own database and
  * Redis keys. Every SQL statement sent through the pool is recorded in `statements` (the real
  * queries still run), so tests can count round trips without mocking the database.
+ * `stop()` is for replicas; the instance that owns `name` calls `close()`, which also removes its
+ * Redis keys and RabbitMQ topology. `stopServer()` / `startServer()` take the server down and bring
+ * a new one up on the same port, database, Redis and broker clients, as a restarted replica would.
  */
 export async function startProducts(options: StartOptions = {}) {
   const name = options.name ?? 'products';
@@ -43,35 +49,53 @@ export async function startProducts(options: StartOptions = {}) {
   await ensureDatabase(url);
   const database = createDatabase({ url, poolSize: options.poolSize ?? 20, logger: silentLogger, lockWaitTimeoutSeconds: options.lockWaitTimeoutSeconds ?? 5 });
   await migrateProducts(database, silentLogger);
-  const statements: string[] = [];
-  const query = database.pool.query.bind(database.pool);
-  database.pool.query = ((sql: unknown, ...rest: unknown[]) => {
-    statements.push(typeof sql === 'string' ? sql : String((sql as { sql?: unknown }).sql));
-    return (query as (...args: unknown[]) => unknown)(sql, ...rest);
-  }) as typeof database.pool.query;
+  const statements = recordStatements(database.pool);
 
   const keyPrefix = options.keyPrefix ?? testRedisPrefix(name);
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const redis = createRedis({ url: redisUrl, keyPrefix, logger: silentLogger });
   if (redisUrl === REDIS_URL) await waitForRedis(redis, 5_000);
-  const metrics = testMetrics('products');
   const exchange = options.exchange ?? testExchange(name);
   const amqp = createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger });
   await amqp.waitForConnection(5_000);
-  const server = createServer({
-    config: { internalSecret: TEST_SECRETS.internal, exposeInternals: false, productCacheTtlSeconds: 60, listingCacheTtlSeconds: 10 },
-    logger: silentLogger,
-    metrics,
-    database,
-    redis,
-    amqp,
-  });
-  const running = await server.listen(0, '127.0.0.1');
-  await server.messaging.start();
-  const base = running.url.replace(/\/graphql$/, '');
+  const messaging = options.messaging !== false;
+
+  // A new server each time: Apollo does not start again once stopped, and a server's metrics
+  // register their names once per registry.
+  const serve = async (port: number) => {
+    const server = createServer({
+      config: { internalSecret: TEST_SECRETS.internal, exposeInternals: false, productCacheTtlSeconds: 60, listingCacheTtlSeconds: 10 },
+      logger: silentLogger,
+      metrics: testMetrics('products'),
+      database,
+      redis,
+      amqp,
+    });
+    return { server, running: await server.listen(port, '127.0.0.1') };
+  };
+  let current: Awaited<ReturnType<typeof serve>> | null = await serve(0);
+  if (messaging) await current.server.messaging.start();
+  const { port, url: graphqlUrl } = current.running;
+  const base = graphqlUrl.replace(/\/graphql$/, '');
+
+  const stopServer = async (graceMs?: number) => {
+    if (!current) return;
+    const { server, running } = current;
+    current = null;
+    await running.close(graceMs);
+    await server.messaging.stop();
+  };
+  const stop = async () => {
+    await stopServer();
+    await amqp.close();
+    redis.disconnect();
+    await database.close();
+  };
+  /** Removes this run's queues and exchange from RabbitMQ (once, after the last replica stopped). */
+  const deleteTopology = () => deleteAmqpTopology(exchange, messaging ? PRODUCTS_QUEUES : []);
 
   return {
-    url: running.url,
+    url: graphqlUrl,
     base,
     database,
     databaseName: parseDatabaseUrl(url).database,
@@ -79,7 +103,6 @@ export async function startProducts(options: StartOptions = {}) {
     keyPrefix,
     exchange,
     amqp,
-    relay: server.messaging.relay,
     statements,
     /** Counter value from this instance's own /metrics endpoint. */
     async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -88,15 +111,25 @@ export async function startProducts(options: StartOptions = {}) {
       const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
       return line ? Number(line.split(' ').at(-1)) : 0;
     },
-    async stop() {
-      await running.close();
-      await server.messaging.stop();
-      await amqp.close();
-      redis.disconnect();
-      await database.close();
+    /** Closes the server for real (in-flight requests get 100 ms); the clients stay open. */
+    stopServer: () => stopServer(100),
+    /**
+     * A new server on the same port and clients. The sale consumer stays registered on the kept
+     * amqp client (consumers are never cancelled); the relay is the new server's.
+     */
+    async startServer() {
+      if (current) return;
+      current = await serve(port);
+      if (messaging) current.server.messaging.relay.start();
     },
-    /** Removes this run's queues and exchange from RabbitMQ (once, after the last replica stopped). */
-    deleteTopology: () => deleteAmqpTopology(exchange, PRODUCTS_QUEUES),
+    stop,
+    deleteTopology,
+    /** `stop()`, then removes this instance's Redis keys and RabbitMQ topology (databases: `dropTestDatabases`). */
+    async close() {
+      await stop();
+      await deleteKeys(keyPrefix);
+      await deleteTopology();
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_SECRET, IDENTITY_HEADER, signAccessToken, signIdentityAssertion } from '@bth/platform';
 import { SOCKET, dropTestDatabases, errorCodes, graphql, serviceToken } from '@bth/testkit';
 import { checkInvariant } from '../src/scripts/check-invariant.js';
-import { ADMIN, USER, asAdmin, asUser, createProduct, deleteKeys, inventory, startProducts, stockOf, type Products } from './harness.js';
+import { ADMIN, USER, asAdmin, asUser, createProduct, inventory, startProducts, stockOf, type Products } from './harness.js';
 
 let products: Products;
 
@@ -12,9 +12,7 @@ beforeAll(async () => {
   products = await startProducts({ name: 'inventory' });
 });
 afterAll(async () => {
-  await products?.stop();
-  if (products) await deleteKeys(products.keyPrefix);
-  await products?.deleteTopology();
+  await products?.close();
   await dropTestDatabases();
 });
 

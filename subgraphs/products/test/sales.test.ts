@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ChannelModel } from 'amqplib';
 import { createAmqp, deadLetterQueueName, type AmqpClient, type AmqpMessage } from '@bth/platform';
 import { dropTestDatabases, graphql, silentLogger, waitFor } from '@bth/testkit';
-import { asAdmin, createProduct, deleteKeys, inventory, startProducts, stockOf, type Products } from './harness.js';
+import { asAdmin, createProduct, inventory, startProducts, stockOf, type Products } from './harness.js';
 
 /**
  * Sales as inventory sees them: the `sale.started` / `sale.ended` messages (published here the
@@ -25,13 +25,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await events?.close();
-  await products?.stop();
-  if (products) await deleteKeys(products.keyPrefix);
+  await products?.close();
   const channel = await admin.createChannel();
   await channel.deleteQueue(`${products.exchange}.probe.sold-out`);
   await channel.deleteQueue(deadLetterQueueName(products.exchange, 'probe.sold-out'));
   await admin.close();
-  await products?.deleteTopology();
   await dropTestDatabases();
 });
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, errorCodes, graphql, serviceToken } from '@bth/testkit';
-import { createProduct, deleteKeys, startProducts, stockOf, type Products } from '../../products/test/harness.js';
+import { startOrders, type Orders } from '../../orders/test/harness.js';
+import { createProduct, startProducts, stockOf, type Products } from '../../products/test/harness.js';
 import { newMember, startWishlists } from './harness.js';
-import { startOrders } from './upstreams.js';
 
 /**
  * Wishlists against the real products and orders subgraphs, all in-process: existence checks go
@@ -11,21 +11,19 @@ import { startOrders } from './upstreams.js';
  * reserves stock in products' inventory.
  */
 type Wishlists = Awaited<ReturnType<typeof startWishlists>>;
-type Orders = Awaited<ReturnType<typeof startOrders>>;
 let products: Products;
 let orders: Orders;
 let wishlists: Wishlists;
 
 beforeAll(async () => {
   products = await startProducts();
-  orders = await startOrders({ inventoryUrls: [products.base] });
+  // No scheduler: these tests need placing only, and no timer should outlive them.
+  orders = await startOrders({ inventoryUrls: [products.base] }, { scheduler: false });
   wishlists = await startWishlists({ productsUrls: [products.url], ordersInternalUrl: orders.base });
 });
 afterAll(async () => {
   await orders?.stop();
-  await products?.stop();
-  if (products) await deleteKeys(products.keyPrefix);
-  await products?.deleteTopology();
+  await products?.close();
   // Last: drops every database of this run (products', orders' and ours).
   await wishlists?.stop();
 });
@@ -161,7 +159,7 @@ describe('wishlists with the real products and orders', () => {
     const id = await createProduct(products, { stock: 10 });
     await add(member, id, 3);
     const before = await mine(member);
-    const doomed = await startOrders({ inventoryUrls: [products.base], database: orders.database });
+    const doomed = await startOrders({ inventoryUrls: [products.base] }, { database: orders.database, scheduler: false });
     const viaDoomed = await wishlists.withUpstreams({ productsUrls: [products.url], ordersInternalUrl: doomed.base });
     try {
       await doomed.stop();
@@ -181,7 +179,7 @@ describe('wishlists with the real products and orders', () => {
     const id = await createProduct(products, { stock: 10 });
     await add(member, id, 1);
     const before = await mine(member);
-    const blind = await startOrders({ inventoryUrls: [await deadUrl()], database: orders.database });
+    const blind = await startOrders({ inventoryUrls: [await deadUrl()] }, { database: orders.database, scheduler: false });
     const viaBlind = await wishlists.withUpstreams({ productsUrls: [products.url], ordersInternalUrl: blind.base });
     try {
       const response = await order(member, randomUUID(), viaBlind.url);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, errorCodes, graphql } from '@bth/testkit';
-import { createProduct, deleteKeys, startProducts, type Products } from '../../products/test/harness.js';
+import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
 import { newMember, startWishlists } from './harness.js';
 
 /**
@@ -18,9 +18,7 @@ beforeAll(async () => {
   wishlists = await startWishlists({ productsUrls: [await deadUrl('/graphql'), products.url], ordersInternalUrl: await deadUrl() });
 });
 afterAll(async () => {
-  await products?.stop();
-  if (products) await deleteKeys(products.keyPrefix);
-  await products?.deleteTopology();
+  await products?.close();
   // Last: drops every database of this run (products' and ours).
   await wishlists?.stop();
 });
