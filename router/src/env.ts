@@ -1,12 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { assertProductionSecrets, envBool, envFragments, loadEnv, z } from '@bth/platform';
-
-const urlList = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value) => value.split(',').map((u) => u.trim()).filter(Boolean))
-    .pipe(z.array(z.url()).min(1));
+import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`. Every subgraph URL may list several replicas, comma-separated. */
 export function readEnv() {
@@ -17,14 +10,14 @@ export function readEnv() {
     ...envFragments.internalAuth,
     ...envFragments.accessToken,
     SUPERGRAPH_PATH: z.string().default(fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url))),
-    USERS_URL: urlList('http://127.0.0.1:4001/graphql'),
-    PRODUCTS_URL: urlList('http://127.0.0.1:4002/graphql,http://127.0.0.1:4012/graphql'),
-    WISHLISTS_URL: urlList('http://127.0.0.1:4003/graphql'),
-    ORDERS_URL: urlList('http://127.0.0.1:4004/graphql'),
-    EVENTS_URL: urlList('http://127.0.0.1:4005/graphql'),
+    USERS_URL: envUrlList('http://127.0.0.1:4001/graphql'),
+    PRODUCTS_URL: envUrlList('http://127.0.0.1:4002/graphql,http://127.0.0.1:4012/graphql'),
+    WISHLISTS_URL: envUrlList('http://127.0.0.1:4003/graphql'),
+    ORDERS_URL: envUrlList('http://127.0.0.1:4004/graphql'),
+    EVENTS_URL: envUrlList('http://127.0.0.1:4005/graphql'),
     // Sandbox (landing page + introspection): on for local development, off in production.
     ENABLE_SANDBOX: envBool.optional(),
-    CORS_ORIGINS: z.string().default('https://studio.apollographql.com,https://sandbox.embed.apollographql.com'),
+    CORS_ORIGINS: envList('https://studio.apollographql.com,https://sandbox.embed.apollographql.com'),
     // Limits: generous for real clients (the deepest app query is ~6 levels), tight for abuse.
     MAX_DEPTH: z.coerce.number().int().min(1).default(10),
     MAX_ALIASES: z.coerce.number().int().min(0).default(30),

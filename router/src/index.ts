@@ -14,7 +14,7 @@ runMain(async () => {
       internalSecret: env.INTERNAL_JWT_SECRET,
       accessTokenSecret: env.ACCESS_TOKEN_SECRET,
       sandbox: env.sandbox,
-      corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      corsOrigins: env.CORS_ORIGINS,
       maxDepth: env.MAX_DEPTH,
       maxAliases: env.MAX_ALIASES,
       maxBodyBytes: env.MAX_BODY_BYTES,

@@ -94,7 +94,18 @@ export const envFragments = {
   },
 } as const;
 
-export { bool as envBool, DEV_SECRET, z };
+/** A comma-separated list with a default; blanks around items and empty items are dropped. */
+function list(fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0));
+}
+
+/** Comma-separated URLs (the replicas of one service, in turn and failover order); at least one. */
+const urlList = (fallback: string) => list(fallback).pipe(z.array(z.url()).min(1, 'name at least one URL'));
+
+export { bool as envBool, list as envList, urlList as envUrlList, DEV_SECRET, z };
 
 /**
  * Refuses the development defaults in production: a deploy that forgot a secret or key must not

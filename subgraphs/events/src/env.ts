@@ -1,10 +1,4 @@
-import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform';
-
-/** A comma-separated list of URLs, e.g. the products replicas; calls rotate over them. */
-const urlList = z
-  .string()
-  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
-  .pipe(z.array(z.url()).min(1, 'name at least one URL'));
+import { assertProductionSecrets, envFragments, envUrlList, loadEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`; everything else receives the typed `EventsEnv`. */
 export function readEnv() {
@@ -15,7 +9,7 @@ export function readEnv() {
     ...envFragments.amqp,
     ...envFragments.internalAuth,
     // GraphQL endpoints of the products replicas, asked for a product's regular price.
-    PRODUCTS_URL: urlList.default(['http://127.0.0.1:4002/graphql', 'http://127.0.0.1:4012/graphql']),
+    PRODUCTS_URL: envUrlList('http://127.0.0.1:4002/graphql,http://127.0.0.1:4012/graphql'),
     // Per replica: the price lookup is a cached primary-key read; 2 s without an answer means that
     // replica is down or stuck, and the next one still answers the admin within a few seconds.
     PRODUCTS_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),

@@ -1,4 +1,4 @@
-import { assertProductionSecrets, devDefault, envFragments, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, devDefault, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
 
 const PAYMENT_METHODS = ['CARD', 'VIRTUAL_ACCOUNT', 'TRANSFER', 'MOBILE'] as const;
 
@@ -14,11 +14,7 @@ export function readEnv() {
     // AES-256-GCM key for the shipping address and phone at rest: 32 bytes, base64. Local default only.
     DATA_ENCRYPTION_KEY: z.base64().default(devDefault('ZGV2LW9ubHktb3JkZXJzLWtleS0zMi1ieXRlcy0hISE=')),
     // Every products replica serves inventory; requests are spread round-robin and fail over on refusal.
-    INVENTORY_URLS: z
-      .string()
-      .default('http://127.0.0.1:4002,http://127.0.0.1:4012')
-      .transform((value) => value.split(',').map((url) => url.trim()).filter((url) => url.length > 0))
-      .pipe(z.array(z.url()).min(1)),
+    INVENTORY_URLS: envUrlList('http://127.0.0.1:4002,http://127.0.0.1:4012'),
     // Per attempt: products waits up to 5 s (its LOCK_WAIT_TIMEOUT_SECONDS) for a hot row, plus 2 s for
     // the transaction and the hop. Longer than that bound so a busy row answers LOCK_TIMEOUT
     // (known: nothing reserved) instead of our timer firing (unknown outcome, reconciler needed).
@@ -34,11 +30,7 @@ export function readEnv() {
     RECONCILE_PENDING_AFTER_SECONDS: seconds(30),
     SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
     // Simulated payment provider: charges with these methods are declined (e.g. `MOBILE`), for tests and demos.
-    PAYMENT_SIMULATOR_DECLINE_METHOD: z
-      .string()
-      .default('')
-      .transform((value) => value.split(',').map((m) => m.trim()).filter((m) => m.length > 0))
-      .pipe(z.array(z.enum(PAYMENT_METHODS))),
+    PAYMENT_SIMULATOR_DECLINE_METHOD: envList('').pipe(z.array(z.enum(PAYMENT_METHODS))),
   });
   assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'DATA_ENCRYPTION_KEY']);
   return env;

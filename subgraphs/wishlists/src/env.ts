@@ -1,10 +1,4 @@
-import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform';
-
-/** A comma-separated list of URLs, e.g. the products replicas; order is the failover order. */
-const urlList = z
-  .string()
-  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
-  .pipe(z.array(z.url()).min(1, 'name at least one URL'));
+import { assertProductionSecrets, envFragments, envUrlList, loadEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`; everything else receives the typed `WishlistsEnv`. */
 export function readEnv() {
@@ -14,7 +8,7 @@ export function readEnv() {
     ...envFragments.mysql('bth_wishlists'),
     ...envFragments.internalAuth,
     // GraphQL endpoints of the products replicas, asked directly whether a product exists.
-    PRODUCTS_URL: urlList.default(['http://127.0.0.1:4002/graphql', 'http://127.0.0.1:4012/graphql']),
+    PRODUCTS_URL: envUrlList('http://127.0.0.1:4002/graphql,http://127.0.0.1:4012/graphql'),
     // Base URL of the orders service's internal API (`/internal/orders/place`).
     ORDERS_INTERNAL_URL: z.url().default('http://127.0.0.1:4004'),
   });
