@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
+import { datetime } from 'drizzle-orm/mysql-core';
 import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
 import type { Logger } from './logger.js';
 
@@ -33,6 +34,12 @@ export interface DatabaseOptions {
    */
   lockWaitTimeoutSeconds?: number;
 }
+
+/**
+ * A DATETIME(3) column read and written as a JS `Date`: every time is stored in UTC (the pool's
+ * `timezone: 'Z'`) with milliseconds, the same in every service's tables.
+ */
+export const timestampColumn = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
 
 /** Splits `mysql://…/name?…` into the server URL (no database) and the database name. */
 export function parseDatabaseUrl(url: string): { serverUrl: string; database: string } {

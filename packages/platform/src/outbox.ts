@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm';
-import { bigint, char, datetime, int, mysqlTable, text, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, char, int, mysqlTable, text, varchar } from 'drizzle-orm/mysql-core';
 import type { AmqpClient } from './amqp.js';
-import { isDuplicateKey, type Database, type Migration, type Transaction } from './db.js';
+import { isDuplicateKey, timestampColumn, type Database, type Migration, type Transaction } from './db.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -17,7 +17,6 @@ import type { Metrics } from './metrics.js';
  * A service that publishes or consumes passes `messagingMigration` to `migrate`, which creates the
  * three tables in its own database. This module is the only code that reads or writes them.
  */
-const at = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
 
 export const outbox = mysqlTable('outbox', {
   id: bigint('id', { mode: 'number' }).autoincrement().primaryKey(),
@@ -26,8 +25,8 @@ export const outbox = mysqlTable('outbox', {
   aggregateId: char('aggregate_id', { length: 36 }).notNull(),
   /** JSON text of the message body. */
   payload: text('payload').notNull(),
-  createdAt: at('created_at').notNull(),
-  publishedAt: at('published_at'),
+  createdAt: timestampColumn('created_at').notNull(),
+  publishedAt: timestampColumn('published_at'),
   attempts: int('attempts').notNull().default(0),
   lastError: varchar('last_error', { length: 500 }),
 });
@@ -41,7 +40,7 @@ export const outboxRelayLease = mysqlTable('outbox_relay_lease', {
 export const inbox = mysqlTable('inbox', {
   messageId: varchar('message_id', { length: 64 }).primaryKey(),
   consumer: varchar('consumer', { length: 64 }).notNull(),
-  processedAt: at('processed_at').notNull(),
+  processedAt: timestampColumn('processed_at').notNull(),
 });
 
 export type OutboxRow = typeof outbox.$inferSelect;

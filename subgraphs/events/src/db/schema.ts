@@ -1,4 +1,5 @@
-import { char, datetime, index, int, mysqlEnum, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+import { timestampColumn } from '@bth/platform';
+import { char, index, int, mysqlEnum, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
 
 /**
  * Kept in sync by hand with `drizzle/0000_init.sql` (the migration is the source of truth). The
@@ -7,7 +8,6 @@ import { char, datetime, index, int, mysqlEnum, mysqlTable, varchar } from 'driz
 export const SALE_EVENT_STATUSES = ['SCHEDULED', 'LIVE', 'ENDED', 'CANCELLED'] as const;
 export type SaleEventStatus = (typeof SALE_EVENT_STATUSES)[number];
 
-const at = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
 
 export const saleEvents = mysqlTable(
   'sale_events',
@@ -19,14 +19,14 @@ export const saleEvents = mysqlTable(
     salePrice: int('sale_price').notNull(),
     quantity: int('quantity').notNull(),
     perUserLimit: int('per_user_limit').notNull(),
-    startsAt: at('starts_at').notNull(),
-    endsAt: at('ends_at').notNull(),
+    startsAt: timestampColumn('starts_at').notNull(),
+    endsAt: timestampColumn('ends_at').notNull(),
     status: mysqlEnum('status', SALE_EVENT_STATUSES).notNull(),
-    openedAt: at('opened_at'),
-    closedAt: at('closed_at'),
-    soldOutAt: at('sold_out_at'),
-    createdAt: at('created_at').notNull(),
-    updatedAt: at('updated_at').notNull(),
+    openedAt: timestampColumn('opened_at'),
+    closedAt: timestampColumn('closed_at'),
+    soldOutAt: timestampColumn('sold_out_at'),
+    createdAt: timestampColumn('created_at').notNull(),
+    updatedAt: timestampColumn('updated_at').notNull(),
   },
   (t) => [
     index('sale_events_status_starts_idx').on(t.status, t.startsAt),

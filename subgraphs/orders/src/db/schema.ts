@@ -1,8 +1,8 @@
+import { timestampColumn } from '@bth/platform';
 import { sql } from 'drizzle-orm';
-import { bigint, char, datetime, index, int, mysqlEnum, mysqlTable, primaryKey, smallint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, char, index, int, mysqlEnum, mysqlTable, primaryKey, smallint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 import { ORDER_STATUSES } from '../order-status.js';
 
-const at = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
 
 export const PAYMENT_METHODS = ['CARD', 'VIRTUAL_ACCOUNT', 'TRANSFER', 'MOBILE'] as const;
 export const RETURN_REASONS = ['JUST_CANCEL', 'UNLIKE', 'SIDE_EFFECT', 'MISS_ORDER', 'SHIPPING_DELAY'] as const;
@@ -29,14 +29,14 @@ export const orders = mysqlTable(
     shippingEnc: varchar('shipping_enc', { length: 1024 }).notNull(),
     // JSON of the typed refusal (InsufficientStock …), so an idempotent replay answers the same.
     rejection: varchar('rejection', { length: 500 }),
-    paymentDueAt: at('payment_due_at'),
-    paidAt: at('paid_at'),
-    deliveredAt: at('delivered_at'),
+    paymentDueAt: timestampColumn('payment_due_at'),
+    paidAt: timestampColumn('paid_at'),
+    deliveredAt: timestampColumn('delivered_at'),
     returnReason: mysqlEnum('return_reason', RETURN_REASONS),
-    returnRequestedAt: at('return_requested_at'),
-    statusChangedAt: at('status_changed_at').notNull(),
-    createdAt: at('created_at').notNull(),
-    updatedAt: at('updated_at').notNull(),
+    returnRequestedAt: timestampColumn('return_requested_at'),
+    statusChangedAt: timestampColumn('status_changed_at').notNull(),
+    createdAt: timestampColumn('created_at').notNull(),
+    updatedAt: timestampColumn('updated_at').notNull(),
   },
   (t) => [
     uniqueIndex('orders_user_idempotency_unique').on(t.userId, t.idempotencyClaim),
@@ -69,7 +69,7 @@ export const orderEvents = mysqlTable(
     id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
     orderId: char('order_id', { length: 36 }).notNull(),
     status: mysqlEnum('status', ORDER_STATUSES).notNull(),
-    at: at('at').notNull(),
+    at: timestampColumn('at').notNull(),
   },
   (t) => [index('order_events_order_idx').on(t.orderId, t.id)],
 );
@@ -97,8 +97,8 @@ export const payments = mysqlTable(
     ),
     declineReason: varchar('decline_reason', { length: 200 }),
     providerRef: varchar('provider_ref', { length: 100 }),
-    createdAt: at('created_at').notNull(),
-    updatedAt: at('updated_at').notNull(),
+    createdAt: timestampColumn('created_at').notNull(),
+    updatedAt: timestampColumn('updated_at').notNull(),
   },
   (t) => [
     uniqueIndex('payments_order_key_unique').on(t.orderId, t.idempotencyKey),
@@ -115,7 +115,7 @@ export const refunds = mysqlTable('refunds', {
   amount: bigint('amount', { mode: 'number' }).notNull(),
   reason: mysqlEnum('reason', ['CANCELLED', 'RETURNED']).notNull(),
   providerRef: varchar('provider_ref', { length: 100 }).notNull(),
-  createdAt: at('created_at').notNull(),
+  createdAt: timestampColumn('created_at').notNull(),
 });
 
 export type OrderRow = typeof orders.$inferSelect;

@@ -1,5 +1,6 @@
+import { timestampColumn } from '@bth/platform';
 import { sql } from 'drizzle-orm';
-import { bigint, char, datetime, index, int, mysqlEnum, mysqlTable, primaryKey, smallint, tinyint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, char, index, int, mysqlEnum, mysqlTable, primaryKey, smallint, tinyint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 
 /** Kept in sync by hand with `drizzle/0000_init.sql` (the migration is the source of truth). */
 export const PRODUCT_FUNCTIONS = [
@@ -25,7 +26,6 @@ export type LedgerKind = (typeof LEDGER_KINDS)[number];
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 export type SaleStatus = (typeof SALE_STATUSES)[number];
 
-const at = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
 
 export const products = mysqlTable(
   'products',
@@ -41,10 +41,10 @@ export const products = mysqlTable(
     stock: int('stock').notNull(),
     saleEventId: char('sale_event_id', { length: 36 }),
     salePrice: int('sale_price'),
-    saleEndsAt: at('sale_ends_at'),
-    createdAt: at('created_at').notNull(),
-    updatedAt: at('updated_at').notNull(),
-    deletedAt: at('deleted_at'),
+    saleEndsAt: timestampColumn('sale_ends_at'),
+    createdAt: timestampColumn('created_at').notNull(),
+    updatedAt: timestampColumn('updated_at').notNull(),
+    deletedAt: timestampColumn('deleted_at'),
     /** 1 while live, NULL once deleted: the unique key below then ignores deleted rows. */
     live: tinyint('live').generatedAlwaysAs(sql`IF(deleted_at IS NULL, 1, NULL)`, { mode: 'stored' }),
   },
@@ -65,7 +65,7 @@ export const stockLedger = mysqlTable(
     kind: mysqlEnum('kind', LEDGER_KINDS).notNull(),
     quantityDelta: int('quantity_delta').notNull(),
     reason: varchar('reason', { length: 200 }),
-    createdAt: at('created_at').notNull(),
+    createdAt: timestampColumn('created_at').notNull(),
   },
   (t) => [uniqueIndex('stock_ledger_order_product_kind').on(t.orderId, t.productId, t.kind), index('stock_ledger_product_idx').on(t.productId)],
 );
@@ -76,8 +76,8 @@ export const reservations = mysqlTable(
     orderId: char('order_id', { length: 36 }).primaryKey(),
     userId: char('user_id', { length: 36 }),
     status: mysqlEnum('status', RESERVATION_STATUSES).notNull(),
-    createdAt: at('created_at').notNull(),
-    updatedAt: at('updated_at').notNull(),
+    createdAt: timestampColumn('created_at').notNull(),
+    updatedAt: timestampColumn('updated_at').notNull(),
   },
   (t) => [index('reservations_user_idx').on(t.userId)],
 );
@@ -105,11 +105,11 @@ export const sales = mysqlTable(
     salePrice: int('sale_price').notNull(),
     quantity: int('quantity').notNull(),
     perUserLimit: int('per_user_limit').notNull(),
-    startsAt: at('starts_at').notNull(),
-    endsAt: at('ends_at').notNull(),
+    startsAt: timestampColumn('starts_at').notNull(),
+    endsAt: timestampColumn('ends_at').notNull(),
     status: mysqlEnum('status', SALE_STATUSES).notNull(),
     sold: int('sold').notNull().default(0),
-    updatedAt: at('updated_at').notNull(),
+    updatedAt: timestampColumn('updated_at').notNull(),
   },
   (t) => [index('sales_product_status_idx').on(t.productId, t.status)],
 );

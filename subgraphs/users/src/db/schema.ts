@@ -1,4 +1,5 @@
-import { char, datetime, mysqlEnum, mysqlTable, varchar, index } from 'drizzle-orm/mysql-core';
+import { timestampColumn } from '@bth/platform';
+import { char, mysqlEnum, mysqlTable, varchar, index } from 'drizzle-orm/mysql-core';
 
 /**
  * Personal data columns (`*_enc`) hold AES-256-GCM ciphertext (see crypto.ts), never plaintext.
@@ -16,8 +17,8 @@ export const users = mysqlTable('users', {
   postalCodeEnc: varchar('postal_code_enc', { length: 512 }).notNull(),
   addressEnc: varchar('address_enc', { length: 1024 }).notNull(),
   role: mysqlEnum('role', ['USER', 'ADMIN']).notNull().default('USER'),
-  createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
-  updatedAt: datetime('updated_at', { mode: 'date', fsp: 3 }).notNull(),
+  createdAt: timestampColumn('created_at').notNull(),
+  updatedAt: timestampColumn('updated_at').notNull(),
 });
 
 /** A login session: one refresh-token family. Revoking it ends every token of the family. */
@@ -26,9 +27,9 @@ export const sessions = mysqlTable(
   {
     id: char('id', { length: 36 }).primaryKey(),
     userId: char('user_id', { length: 36 }).notNull(),
-    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
-    expiresAt: datetime('expires_at', { mode: 'date', fsp: 3 }).notNull(),
-    revokedAt: datetime('revoked_at', { mode: 'date', fsp: 3 }),
+    createdAt: timestampColumn('created_at').notNull(),
+    expiresAt: timestampColumn('expires_at').notNull(),
+    revokedAt: timestampColumn('revoked_at'),
   },
   (t) => [index('sessions_user_idx').on(t.userId)],
 );
@@ -40,8 +41,8 @@ export const refreshTokens = mysqlTable(
     id: char('id', { length: 36 }).primaryKey(),
     sessionId: char('session_id', { length: 36 }).notNull(),
     tokenHash: char('token_hash', { length: 64 }).notNull(),
-    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
-    usedAt: datetime('used_at', { mode: 'date', fsp: 3 }),
+    createdAt: timestampColumn('created_at').notNull(),
+    usedAt: timestampColumn('used_at'),
   },
   (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
 );

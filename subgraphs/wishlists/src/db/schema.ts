@@ -1,5 +1,6 @@
+import { timestampColumn } from '@bth/platform';
 import { sql } from 'drizzle-orm';
-import { char, check, datetime, index, int, json, mysqlTable, primaryKey, varchar } from 'drizzle-orm/mysql-core';
+import { char, check, index, int, json, mysqlTable, primaryKey, varchar } from 'drizzle-orm/mysql-core';
 
 /**
  * One row per member who ever had a wishlist. It holds no data of its own: every change to a
@@ -9,7 +10,7 @@ import { char, check, datetime, index, int, json, mysqlTable, primaryKey, varcha
  */
 export const wishlists = mysqlTable('wishlists', {
   userId: char('user_id', { length: 36 }).primaryKey(),
-  createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
+  createdAt: timestampColumn('created_at').notNull(),
 });
 
 /** One row per (member, product): adding the same product again changes the quantity. */
@@ -19,8 +20,8 @@ export const wishlistItems = mysqlTable(
     userId: char('user_id', { length: 36 }).notNull(),
     productId: char('product_id', { length: 36 }).notNull(),
     quantity: int('quantity').notNull(),
-    addedAt: datetime('added_at', { mode: 'date', fsp: 3 }).notNull(),
-    updatedAt: datetime('updated_at', { mode: 'date', fsp: 3 }).notNull(),
+    addedAt: timestampColumn('added_at').notNull(),
+    updatedAt: timestampColumn('updated_at').notNull(),
   },
   (t) => [
     primaryKey({ name: 'wishlist_items_pk', columns: [t.userId, t.productId] }),
@@ -44,7 +45,7 @@ export const wishlistOrders = mysqlTable(
     orderId: char('order_id', { length: 36 }).notNull(),
     /** The lines taken out of the wishlist, for support and audits (MariaDB returns JSON as text). */
     lines: json('order_lines').$type<Array<{ productId: string; quantity: number }>>().notNull(),
-    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
+    createdAt: timestampColumn('created_at').notNull(),
   },
   (t) => [primaryKey({ name: 'wishlist_orders_pk', columns: [t.userId, t.idempotencyKey] })],
 );
