@@ -18,6 +18,8 @@ export interface UsersDeps {
     dataEncryptionKey: string;
     blindIndexKey: string;
     exposeInternals: boolean;
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
   };
   logger: Logger;
   metrics: Metrics;
@@ -66,6 +68,7 @@ export function createServer(deps: UsersDeps) {
     logger,
     metrics: deps.metrics,
     exposeInternals: config.exposeInternals,
+    exposeInternalErrors: config.exposeInternalErrors,
     readiness: {
       mariadb: () => deps.database.ping(),
       redis: async () => void (await redis.ping()),
