@@ -180,7 +180,9 @@ export function isConnectionFailure(error: unknown): boolean {
  * `connect ECONNREFUSED` behind drizzle's `Failed query`), for the one log line of an unexpected error.
  */
 export function errorCauses(error: unknown): { error: unknown; cause?: unknown } {
-  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  // Duck-typed: a GraphQLError may come from another copy of graphql-js (the gateway's, a test's).
+  const wrapped = (error as { originalError?: unknown } | null)?.originalError;
+  const original = wrapped instanceof Error ? wrapped : error;
   let cause: unknown = original;
   // Bounded: a cause chain is a few links deep; 8 stops a cycle.
   for (let i = 0; i < 8; i++) {
