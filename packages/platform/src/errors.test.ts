@@ -66,6 +66,7 @@ describe('error contract', () => {
     ['Redis reconnecting', new Error("Stream isn't writeable and enableOfflineQueue options is false")],
     ['Redis gone', new Error('Connection is closed.')],
     ['RabbitMQ gone', new Error('amqp not connected')],
+    ['a dead RabbitMQ channel', new Error('Channel closed')],
     ['every address refused', new AggregateError([connectError('ECONNREFUSED')], 'connect failed')],
   ])('answers %s as a retryable SERVICE_UNAVAILABLE without internals', (_what, error) => {
     expect(isConnectionFailure(error)).toBe(true);
@@ -81,6 +82,7 @@ describe('error contract', () => {
   it.each([
     ['an ENOENT that is no connection (a missing file: a bug)', Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT', syscall: 'open' })],
     ['a SQL error', failedQuery(Object.assign(new Error("Unknown column 'x'"), { code: 'ER_BAD_FIELD_ERROR' }))],
+    ['a channel closed by the broker for a missing exchange (a topology bug)', new Error("Channel closed by server: 404 (NOT-FOUND) with message \"NOT_FOUND - no exchange 'x'\"")],
     ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'id')")],
   ])('keeps %s INTERNAL_SERVER_ERROR', (_what, error) => {
     expect(isConnectionFailure(error)).toBe(false);

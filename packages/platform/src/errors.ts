@@ -141,7 +141,9 @@ const CONNECTION_MESSAGES = [
   /^Stream isn't writeable and enableOfflineQueue options is false/, // ioredis while reconnecting
   /^Reached the max retries per request limit/, // ioredis MaxRetriesPerRequestError
   /^amqp not connected$/, // platform amqp client between reconnects
-  /^(Channel|Connection) closed/, // amqplib
+  // amqplib on a dead channel or connection; not "Channel closed by server: 404 …", a topology bug.
+  /^Channel closed$/,
+  /^Connection closed\b/,
 ];
 
 /**
