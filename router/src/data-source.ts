@@ -33,7 +33,8 @@ function isGraphQLResponse(text: string): boolean {
  * (RemoteGraphQLDataSource.errorFromResponse), which loses the code, reason, retryable and
  * fieldErrors and shows the subgraph's URL. A non-2xx answer whose body is a GraphQL response is
  * handed on as a 200 one, so the gateway processes its data and errors as usual; any other non-2xx
- * answer (a proxy's HTML page, an empty 502) is UPSTREAM_UNAVAILABLE without internals. The
+ * answer (a proxy's HTML page, an empty 502) fails the call, which `SubgraphDataSource` logs and
+ * answers as UPSTREAM_UNAVAILABLE without internals. The
  * router's status plugin sets the client's status from the errors afterwards.
  */
 export function graphQLAnswersOnly(name: string, fetcher: Fetcher): Fetcher {
@@ -45,7 +46,8 @@ export function graphQLAnswersOnly(name: string, fetcher: Fetcher): Fetcher {
     if (isJson(response.headers.get('content-type')) && isGraphQLResponse(text)) {
       return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } }) as unknown as FetcherResponse;
     }
-    throw unavailable(name);
+    // Not for the client: the data source logs it and answers UPSTREAM_UNAVAILABLE.
+    throw new Error(`HTTP ${response.status} without a GraphQL response from ${name}: ${text.slice(0, 200)}`);
   };
 }
 
