@@ -5,8 +5,9 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
  *
  * Expected business outcomes (sold out, over a limit, sale not live) are NOT errors: they are
  * typed results in the schema. Everything below is a thrown `AppError`. Anything thrown that is
- * not an `AppError` (or one of GraphQL's own parse/validation errors) is masked as
- * INTERNAL_SERVER_ERROR before it leaves a service, so no internals ever reach a client.
+ * not an `AppError` (or one of GraphQL's own parse/validation errors) is answered, before it
+ * leaves a service, as SERVICE_UNAVAILABLE when its cause is a broken connection to MariaDB, Redis
+ * or RabbitMQ and as INTERNAL_SERVER_ERROR otherwise, so no internals ever reach a client.
  */
 export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -209,7 +210,7 @@ const PRIVATE_EXTENSIONS = new Set(['stacktrace', 'exception', 'response', 'http
 /**
  * Apollo `formatError`: keeps coded errors (minus private extensions), answers a connection failure
  * as a retryable SERVICE_UNAVAILABLE, masks everything else as INTERNAL_SERVER_ERROR. Logging is the
- * job of `errorLoggingPlugin`, which has the request id. `exposeInternals` (development only) keeps
+ * job of `errorContractPlugin` (subgraph.ts), which has the request id. `exposeInternals` (development only) keeps
  * the original message of unexpected errors, never the stack.
  */
 export function createErrorFormatter(options: { exposeInternals: boolean }) {
