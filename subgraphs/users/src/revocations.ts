@@ -23,6 +23,12 @@ export interface RevocationCacheDeps {
 
 /** How often each replica checks that the marker is still there: bounds how long a flushed (not restarted) Redis sends the router to `users`, for one EXISTS per interval. */
 const MARKER_CHECK_INTERVAL_MS = 5_000;
+/**
+ * A local SET pipeline takes about a millisecond; past 500 ms Redis is stalled, and logout or a
+ * password change (already committed in MariaDB) must still answer. The router then finds no marker
+ * once the DEL below lands, or cannot reach Redis, and asks users.
+ */
+const ANNOUNCE_DEADLINE_MS = 500;
 
 export function createRevocationCache(deps: RevocationCacheDeps) {
   const { repository, redis, logger } = deps;
@@ -89,15 +95,23 @@ export function createRevocationCache(deps: RevocationCacheDeps) {
      */
     async announce(sessionIds: string[]): Promise<void> {
       if (sessionIds.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
       try {
         const pipeline = redis.pipeline();
         for (const id of sessionIds) pipeline.set(revokedSessionKey(id), '1', 'EX', deps.accessTokenTtlSeconds);
-        for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${ANNOUNCE_DEADLINE_MS} ms`)), ANNOUNCE_DEADLINE_MS);
+        });
+        for (const [error] of (await Promise.race([pipeline.exec(), deadline])) ?? []) if (error) throw error;
       } catch (error) {
         dirty = true;
         logger.warn('could not cache revoked sessions; marking the cache incomplete', { error: (error as Error).message });
-        await redis.del(REVOCATIONS_COMPLETE_KEY).catch(() => undefined);
+        // Not awaited: a stalled Redis must not hold the logout. Queued on the same connection, the
+        // DEL runs after the SETs above and before the reseed's marker.
+        void redis.del(REVOCATIONS_COMPLETE_KEY).catch(() => undefined);
         void reseed();
+      } finally {
+        clearTimeout(timer);
       }
     },
 
