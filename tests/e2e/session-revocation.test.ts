@@ -48,6 +48,19 @@ async function cacheHolds(sessionOf: string): Promise<{ complete: boolean; revok
   }
 }
 
+/** Fails the test instead of hanging it when the router does not answer within `ms`. */
+async function within<T>(ms: number, pending: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([pending, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const sessionOf = (accessToken: string): string => JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).sid;
 
 /**
@@ -104,6 +117,24 @@ describe('session revocation survives Redis', () => {
     // The token that made the change was seen live a moment ago; the router reuses that for at most 1 s.
     await waitFor(async () => reason(await me(live.accessToken)) === 'SESSION_REVOKED', 3_000, 100);
     expectRevoked(await me(live.accessToken));
+  });
+
+  it('While Redis hangs (SIGSTOP), then requests are still answered within a second: revoked refused, live accepted, and a logout still applies', async () => {
+    const loggedOut = await loggedOutMember();
+    const live = await signUp();
+    const leaving = await signUp();
+    redis.pause();
+    try {
+      expectRevoked(await within(1_000, me(loggedOut.accessToken)));
+      expectAccepted(await within(1_000, me(live.accessToken)), live);
+      expect((await within(1_000, stack.gql(`mutation { logout }`, {}, leaving.accessToken))).data).toEqual({ logout: true });
+      // The logout's own request was seen live a moment ago; the router reuses that for at most 1 s.
+      await waitFor(async () => reason(await within(1_000, me(leaving.accessToken))) === 'SESSION_REVOKED', 3_000, 100);
+    } finally {
+      redis.resume();
+    }
+    expectRevoked(await me(leaving.accessToken));
+    expectAccepted(await me(live.accessToken), live);
   });
 
   it('While Redis and users are both down, then a token is refused with a retryable code, not accepted, and works again once they are back', async () => {

@@ -23,6 +23,9 @@ export interface PrivateRedis {
   stop(): Promise<void>;
   /** SIGKILL and wait for the exit: a crash. */
   kill(): Promise<void>;
+  /** SIGSTOP: a hung server (connections accepted, nothing answered) until `resume()`. */
+  pause(): void;
+  resume(): void;
   /** kill() then start(): the server comes back empty. */
   restart(): Promise<void>;
   /** Stops it and removes its directory (call in afterAll). */
@@ -58,6 +61,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const url = `redis://127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), 'bth-redis-'));
   let child: ChildProcess | null = null;
+  let paused = false;
 
   async function end(signal: NodeJS.Signals) {
     const running = child;
@@ -67,6 +71,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     }
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
     running.kill(signal);
+    // A frozen process acts on SIGTERM only once it runs again.
+    if (paused) handle.resume();
     await exited;
     child = null;
   }
@@ -96,6 +102,12 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
         await end('SIGKILL');
         throw error;
       }
+    },
+    pause() {
+      if (child?.kill('SIGSTOP')) paused = true;
+    },
+    resume() {
+      if (paused && child?.kill('SIGCONT')) paused = false;
     },
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
