@@ -7,10 +7,13 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import {
   IDENTITY_HEADER,
   REQUEST_ID_HEADER,
+  SESSIONS_AUDIENCE,
+  SESSIONS_STATUS_PATH,
   createErrorFormatter,
   createHttpServer,
   operationLoggingPlugin,
   sendGraphQLError,
+  serviceTokenSource,
   type Logger,
   type Metrics,
   type Redis,
@@ -18,6 +21,7 @@ import {
 import { createAuthenticator, type RequestIdentity } from './auth.js';
 import { createLimitChecker } from './limits.js';
 import { createReplicaPool, type ReplicaPool } from './replicas.js';
+import { createRevocationCheck } from './revocation.js';
 
 export interface RouterContext extends RequestIdentity {
   requestId: string;
@@ -99,8 +103,12 @@ export function createRouter(deps: RouterDeps) {
   const authenticate = createAuthenticator({
     accessTokenSecret: config.accessTokenSecret,
     internalSecret: config.internalSecret,
-    redis: deps.redis,
-    logger,
+    sessionVerdict: createRevocationCheck({
+      redis: deps.redis,
+      logger,
+      statusUrls: (config.subgraphUrls.users ?? []).map((url) => new URL(SESSIONS_STATUS_PATH, url).href),
+      serviceToken: serviceTokenSource(config.internalSecret, 'router', SESSIONS_AUDIENCE),
+    }),
   });
   const checkLimits = createLimitChecker(config);
 
@@ -134,7 +142,7 @@ export function createRouter(deps: RouterDeps) {
     context: async ({ req, requestId }) => {
       const childLogger = logger.child({ requestId });
       const authorization = req.headers.authorization;
-      const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined);
+      const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined, requestId);
       return { ...auth, requestId, logger: childLogger };
     },
   });
