@@ -5,7 +5,7 @@ import { createRouter } from './server.js';
 runMain(async () => {
   const env = readEnv();
   const logger = createLogger({ service: 'router' }, env.LOG_LEVEL);
-  // Redis only serves the session-revocation check here; the router starts (and works) without it.
+  // Redis only caches the session-revocation check here (users answers when it cannot); the router starts and works without it.
   const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, logger });
   const router = createRouter({
     config: {

@@ -5,11 +5,14 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
+  SESSIONS_AUDIENCE,
+  SESSIONS_STATUS_PATH,
   createErrorFormatter,
   createHttpServer,
   errorContractPlugin,
   operationLoggingPlugin,
   sendGraphQLError,
+  serviceTokenSource,
   type Logger,
   type Metrics,
   type Redis,
@@ -18,6 +21,7 @@ import { createAuthenticator, type RequestIdentity } from './auth.js';
 import { SubgraphDataSource } from './data-source.js';
 import { createLimitChecker } from './limits.js';
 import { createReplicaPool, type ReplicaPool } from './replicas.js';
+import { createRevocationCheck } from './revocation.js';
 
 export interface RouterContext extends RequestIdentity {
   requestId: string;
@@ -91,8 +95,12 @@ export function createRouter(deps: RouterDeps) {
   const authenticate = createAuthenticator({
     accessTokenSecret: config.accessTokenSecret,
     internalSecret: config.internalSecret,
-    redis: deps.redis,
-    logger,
+    sessionVerdict: createRevocationCheck({
+      redis: deps.redis,
+      logger,
+      statusUrls: (config.subgraphUrls.users ?? []).map((url) => new URL(SESSIONS_STATUS_PATH, url).href),
+      serviceToken: serviceTokenSource(config.internalSecret, 'router', SESSIONS_AUDIENCE),
+    }),
   });
   const checkLimits = createLimitChecker(config);
 
@@ -126,7 +134,7 @@ export function createRouter(deps: RouterDeps) {
     context: async ({ req, requestId }) => {
       const childLogger = logger.child({ requestId });
       const authorization = req.headers.authorization;
-      const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined);
+      const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined, requestId);
       return { ...auth, requestId, logger: childLogger };
     },
   });
