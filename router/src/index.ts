@@ -1,4 +1,4 @@
-import { createLogger, createMetrics, createRedis, onShutdown, runMain } from '@bth/platform';
+import { createLogger, createMetrics, createRedis, exposeInternalErrors, onShutdown, runMain } from '@bth/platform';
 import { readEnv } from './env.js';
 import { createRouter } from './server.js';
 
@@ -19,6 +19,7 @@ runMain(async () => {
       maxAliases: env.MAX_ALIASES,
       maxBodyBytes: env.MAX_BODY_BYTES,
       maxOperations: env.MAX_OPERATIONS,
+      exposeInternalErrors: exposeInternalErrors(env),
     },
     logger,
     metrics: createMetrics('router'),

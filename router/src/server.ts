@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
-  IDENTITY_HEADER,
-  REQUEST_ID_HEADER,
   SESSIONS_AUDIENCE,
   SESSIONS_STATUS_PATH,
   createErrorFormatter,
   createHttpServer,
+  errorContractPlugin,
   operationLoggingPlugin,
   sendGraphQLError,
   serviceTokenSource,
@@ -19,6 +18,7 @@ import {
   type Redis,
 } from '@bth/platform';
 import { createAuthenticator, type RequestIdentity } from './auth.js';
+import { SubgraphDataSource } from './data-source.js';
 import { createLimitChecker } from './limits.js';
 import { createReplicaPool, type ReplicaPool } from './replicas.js';
 import { createRevocationCheck } from './revocation.js';
@@ -40,19 +40,12 @@ export interface RouterDeps {
     maxAliases: number;
     maxBodyBytes: number;
     maxOperations: number;
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
   };
   logger: Logger;
   metrics: Metrics;
   redis: Redis;
-}
-
-/** Passes the request id and the signed identity assertion to every subgraph fetch. */
-class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<RouterContext>) {
-    const headers = request.http!.headers;
-    if (context.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
-    if (context.assertion) headers.set(IDENTITY_HEADER, context.assertion);
-  }
 }
 
 export function createRouter(deps: RouterDeps) {
@@ -74,7 +67,7 @@ export function createRouter(deps: RouterDeps) {
   const graphNames = [...supergraphSdl.matchAll(/@join__graph\(name: "(\w+)"/g)].map((m) => m[1]!);
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name }) => new SubgraphDataSource({ fetcher: poolFor(name).fetcher }),
+    buildService: ({ name }) => new SubgraphDataSource<RouterContext>(name, poolFor(name).fetcher),
     logger: {
       debug: (m) => logger.debug(String(m)),
       info: (m) => logger.debug(String(m)),
@@ -90,13 +83,12 @@ export function createRouter(deps: RouterDeps) {
     // Our onShutdown owns SIGTERM/SIGINT and stops Apollo in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: true,
-    formatError: createErrorFormatter({
-      exposeInternals: false,
-      onInternal: (error) => logger.error('unexpected error', { error }),
-    }),
+    formatError: createErrorFormatter({ exposeInternals: config.exposeInternalErrors ?? false }),
     plugins: [
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       operationLoggingPlugin<RouterContext>(metrics),
+      // A subgraph's errors (they carry `serviceName`) were logged by that subgraph with the same request id.
+      errorContractPlugin<RouterContext>(logger, (error) => error.extensions?.serviceName !== undefined),
     ],
   });
 

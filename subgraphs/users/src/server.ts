@@ -20,6 +20,8 @@ export interface UsersDeps {
     dataEncryptionKey: string;
     blindIndexKey: string;
     exposeInternals: boolean;
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
   };
   logger: Logger;
   metrics: Metrics;
@@ -71,6 +73,7 @@ export function createServer(deps: UsersDeps) {
     logger,
     metrics: deps.metrics,
     exposeInternals: config.exposeInternals,
+    exposeInternalErrors: config.exposeInternalErrors,
     readiness: {
       mariadb: () => deps.database.ping(),
       redis: async () => void (await redis.ping()),
