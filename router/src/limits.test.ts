@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parse } from 'graphql';
+import { OperationTypeNode, parse } from 'graphql';
 import { DEFAULT_LIMITS, countJsonValues, createLimitChecker, measure, mostRepeatedField } from './limits.js';
 
 /** `query { ...x0 } fragment x0 on Query { ...x1 ...x1 } … fragment x<n> on Query { __typename }`: 2^n fields in ~40n bytes. */
@@ -58,7 +58,7 @@ describe('countJsonValues', () => {
 describe('createLimitChecker', () => {
   const check = createLimitChecker(
     { ...DEFAULT_LIMITS, maxDepth: 3, maxAliases: 1, maxOperations: 2, maxFields: 20, maxDirectives: 2, maxRepeatedField: 3, maxVariables: 2, maxVariableValues: 10 },
-    new Set(['query', 'mutation'] as const),
+    new Set([OperationTypeNode.QUERY, OperationTypeNode.MUTATION]),
   );
 
   it('refuses each limit with its name, maximum and actual value', () => {
