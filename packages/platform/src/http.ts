@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger.js';
@@ -287,7 +287,16 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     return 'graphql';
   }
 
+  // Node starts its header clock at a request's first byte, so a connection that sends nothing
+  // would be held open forever; it gets the same time as headers to start its first request.
+  const silentConnections = new WeakMap<Socket, NodeJS.Timeout>();
+  const onConnection = (socket: Socket) => {
+    const timer = setTimeout(() => socket.destroy(), timeouts.headersMs);
+    silentConnections.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    clearTimeout(silentConnections.get(req.socket));
     inFlight += 1;
     const started = process.hrtime.bigint();
     // A body this large is never read or drained whole, so the socket will close after the answer.
@@ -317,6 +326,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     },
     onRequest,
   );
+  server.on('connection', onConnection);
   // Keep-alive longer than the router's agent idle timeout so the client, not us, closes idle sockets.
   server.keepAliveTimeout = 65_000;
 
