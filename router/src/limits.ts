@@ -172,11 +172,14 @@ export function mostRepeatedField(document: DocumentNode): number {
   return most;
 }
 
-/** Counts JSON values without recursion: a deeply nested value must not overflow the stack. */
-export function countJsonValues(value: unknown, stopAfter: number): number {
+/**
+ * Counts JSON values without recursion: a deeply nested value must not overflow the stack. Linear
+ * in what JSON.parse already built, which the body limit bounds.
+ */
+export function countJsonValues(value: unknown): number {
   let count = 0;
   const stack: unknown[] = [value];
-  while (stack.length && count <= stopAfter) {
+  while (stack.length) {
     const next = stack.pop();
     count += 1;
     if (next !== null && typeof next === 'object') for (const item of Array.isArray(next) ? next : Object.values(next)) stack.push(item);
@@ -280,7 +283,7 @@ export function createLimitChecker(limits: OperationLimits, rootTypes: ReadonlyS
     const persisted = (envelope.extensions as { persistedQuery?: { version?: unknown } } | null | undefined)?.persistedQuery;
     if (persisted && typeof persisted === 'object' && persisted.version !== 1) return badRequest('Only version 1 of persisted queries is supported');
     if (envelope.variables !== null && typeof envelope.variables === 'object') {
-      const values = countJsonValues(envelope.variables, limits.maxVariableValues + 1);
+      const values = countJsonValues(envelope.variables);
       // The object holding the variables is not a value the client chose.
       if (values - 1 > limits.maxVariableValues) return limitRefusal('variableValues', 'Values in variables', limits.maxVariableValues, values - 1);
     }

@@ -222,8 +222,9 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       } catch (error) {
         if (error instanceof ClientGone) return 'aborted';
         if (error instanceof BodyTimeout) res.setHeader('connection', 'close');
-        const status = error instanceof BodyTooLarge ? 413 : error instanceof BodyTimeout ? 408 : 400;
-        sendJson(res, status, { error: { code: 'BAD_REQUEST', message: status === 400 ? 'Invalid JSON body' : 'The body was too large or too slow' } });
+        const [status, message] =
+          error instanceof BodyTooLarge ? [413, 'The body is too large'] : error instanceof BodyTimeout ? [408, 'The body did not arrive in time'] : [400, 'Invalid JSON body'];
+        sendJson(res, status, { error: { code: 'BAD_REQUEST', message } });
         return url.pathname;
       }
       const result = await route.handler({ body, query: url.searchParams, headers: req.headers, requestId });
