@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { Kind, OperationTypeNode, parse, type GraphQLFormattedError } from 'graphql';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
@@ -19,7 +20,7 @@ import {
 } from '@bth/platform';
 import { createAuthenticator, type RequestIdentity } from './auth.js';
 import { SubgraphDataSource } from './data-source.js';
-import { createLimitChecker } from './limits.js';
+import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';
 import { createReplicaPool, type ReplicaPool } from './replicas.js';
 import { createRevocationCheck } from './revocation.js';
 
@@ -42,7 +43,7 @@ export interface RouterDeps {
     maxOperations: number;
     /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
     exposeInternalErrors?: boolean;
-  };
+  } & Partial<OperationLimits>;
   logger: Logger;
   metrics: Metrics;
   redis: Redis;
@@ -76,14 +77,17 @@ export function createRouter(deps: RouterDeps) {
     },
   });
 
+  const formatError = createErrorFormatter({ exposeInternals: config.exposeInternalErrors ?? false });
   const apollo = new ApolloServer<RouterContext>({
     gateway,
     introspection: config.sandbox,
+    // Production must not spell out field names an attacker could not introspect ("Did you mean …").
+    hideSchemaDetailsFromClientErrors: !config.sandbox,
     includeStacktraceInErrorResponses: false,
     // Our onShutdown owns SIGTERM/SIGINT and stops Apollo in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: true,
-    formatError: createErrorFormatter({ exposeInternals: config.exposeInternalErrors ?? false }),
+    formatError: config.sandbox ? formatError : (formatted, error) => withoutSuggestions(formatError(formatted, error)),
     plugins: [
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       operationLoggingPlugin<RouterContext>(metrics),
@@ -102,7 +106,19 @@ export function createRouter(deps: RouterDeps) {
       serviceToken: serviceTokenSource(config.internalSecret, 'router', SESSIONS_AUDIENCE),
     }),
   });
-  const checkLimits = createLimitChecker(config);
+  const checkLimits = createLimitChecker(
+    {
+      maxDepth: config.maxDepth,
+      maxAliases: config.maxAliases,
+      maxOperations: config.maxOperations,
+      maxFields: config.maxFields ?? DEFAULT_LIMITS.maxFields,
+      maxDirectives: config.maxDirectives ?? DEFAULT_LIMITS.maxDirectives,
+      maxRepeatedField: config.maxRepeatedField ?? DEFAULT_LIMITS.maxRepeatedField,
+      maxVariables: config.maxVariables ?? DEFAULT_LIMITS.maxVariables,
+      maxVariableValues: config.maxVariableValues ?? DEFAULT_LIMITS.maxVariableValues,
+    },
+    rootOperationTypes(supergraphSdl),
+  );
 
   const http = createHttpServer<RouterContext>({
     apollo,
@@ -124,11 +140,11 @@ export function createRouter(deps: RouterDeps) {
         if (down.length) throw new Error(`no live replica for: ${down.join(', ')}`);
       },
     },
+    // Cost limits and envelope mistakes are answered here, before Apollo validates or plans.
     beforeGraphQL: (req: IncomingMessage, res, body) => {
-      const query = req.method === 'GET' ? { query: new URL(req.url ?? '/', 'http://x').searchParams.get('query') } : body;
-      const violation = checkLimits(query);
-      if (!violation) return false;
-      sendGraphQLError(res, 400, 'OPERATION_LIMIT_EXCEEDED', violation.message, { limit: violation.limit, max: violation.max, actual: violation.actual });
+      const refusal = checkLimits(req.method === 'GET' ? envelopeFromUrl(req.url) : body);
+      if (!refusal) return false;
+      sendGraphQLError(res, refusal.status, refusal.code, refusal.message, refusal.limit ?? {});
       return true;
     },
     context: async ({ req, requestId }) => {
@@ -155,6 +171,34 @@ export function createRouter(deps: RouterDeps) {
       };
     },
   };
+}
+
+/** The operation types the supergraph has a root for (it declares no subscriptions). */
+function rootOperationTypes(supergraphSdl: string): Set<OperationTypeNode> {
+  const types = new Set<OperationTypeNode>();
+  for (const def of parse(supergraphSdl, { noLocation: true }).definitions) {
+    if (def.kind === Kind.SCHEMA_DEFINITION) for (const root of def.operationTypes) types.add(root.operation);
+  }
+  return types.size ? types : new Set([OperationTypeNode.QUERY]);
+}
+
+/** A GET request's operation as Apollo reads it; unparseable JSON parameters are left for Apollo's 400. */
+function envelopeFromUrl(url: string | undefined): RequestEnvelope {
+  const params = new URL(url ?? '/', 'http://x').searchParams;
+  const json = (name: string): unknown => {
+    const text = params.get(name);
+    try {
+      return text === null ? undefined : JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  };
+  return { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: json('variables'), extensions: json('extensions') };
+}
+
+/** Strips "Did you mean …?" from errors Apollo's own suggestion hiding misses (variable coercion). */
+function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return { ...formatted, message: formatted.message.replace(/ ?Did you mean .+?\?$/, '') };
 }
 
 async function probe(graphqlUrl: string): Promise<void> {
