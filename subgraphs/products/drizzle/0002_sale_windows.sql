@@ -7,8 +7,8 @@ ALTER TABLE sales
   -- The events subgraph's version of the terms (its row's updated_at, epoch ms): an older
   -- `sale.updated` arriving after a newer one never rolls the terms back.
   ADD COLUMN revision BIGINT NOT NULL DEFAULT 0,
-  -- The listing's onSale filter and the catalogue read the windows of a product by end.
-  ADD KEY sales_product_ends_idx (product_id, ends_at);
+  -- The next sale start or end of all open sales (how long an onSale listing page may be cached).
+  ADD KEY sales_status_ends_idx (status, ends_at);
 
 -- The sale shown on a product is now derived from `sales` at read time (price by the clock), so
 -- the copy on the product row, which only a message could change, goes. What stays is the end of

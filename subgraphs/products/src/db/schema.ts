@@ -111,7 +111,7 @@ export const sales = mysqlTable(
     updatedAt: timestampColumn('updated_at').notNull(),
     revision: bigint('revision', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [index('sales_product_status_idx').on(t.productId, t.status), index('sales_product_ends_idx').on(t.productId, t.endsAt)],
+  (t) => [index('sales_product_status_idx').on(t.productId, t.status), index('sales_status_ends_idx').on(t.status, t.endsAt)],
 );
 
 export const salePurchases = mysqlTable(
