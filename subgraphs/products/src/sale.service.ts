@@ -48,7 +48,7 @@ export function createSaleService(deps: { repository: SaleRepository; cache: Pro
     const parsed = saleMessageSchema.safeParse(message.payload);
     if (!parsed.success) throw new PoisonMessageError(`not a sale message: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
     const sale = parsed.data;
-    const expected = SALE_MESSAGE_STATUSES[message.routingKey] ?? [];
+    const expected = Object.hasOwn(SALE_MESSAGE_STATUSES, message.routingKey) ? SALE_MESSAGE_STATUSES[message.routingKey]! : [];
     if (!expected.includes(sale.status)) throw new PoisonMessageError(`${message.routingKey} with status ${sale.status}`);
     if (sale.endsAt.getTime() <= sale.startsAt.getTime()) throw new PoisonMessageError(`${message.routingKey} with an empty window`);
     return { ...sale, eventId: sale.eventId.toLowerCase(), productId: sale.productId.toLowerCase() };
@@ -95,7 +95,7 @@ export function createSaleService(deps: { repository: SaleRepository; cache: Pro
   return {
     /** The `products.sales` consumer. Throws to have the message redelivered (database trouble). */
     async apply(message: AmqpMessage): Promise<void> {
-      if (!(message.routingKey in SALE_MESSAGE_STATUSES)) throw new PoisonMessageError(`unexpected routing key ${message.routingKey}`);
+      if (!Object.hasOwn(SALE_MESSAGE_STATUSES, message.routingKey)) throw new PoisonMessageError(`unexpected routing key ${message.routingKey}`);
       const sale = parse(message);
       const change = await applyInTransaction(message.messageId, message.routingKey, sale);
       if (change.kind === 'NONE') {
