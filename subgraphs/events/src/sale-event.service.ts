@@ -178,15 +178,16 @@ export function createSaleEventService(deps: {
       const key = normaliseId(id);
       const current = key ? await repository.findById(key) : undefined;
       if (!key || !current) throw errors.notFound('Sale event');
-      if (!isEditable(current, now())) return notEditable(current, 'edit', now());
+      const asked = now();
+      if (!isEditable(current, asked)) return notEditable(current, 'edit', asked);
       const regularPrice = input.salePrice != null ? await products.regularPrice(current.productId) : undefined;
       const result = await repository.transaction(async (tx): Promise<UpdateSaleEventResult> => {
         await tx.lockProduct(current.productId);
         const locked = await tx.lockById(key);
         if (!locked) throw errors.notFound('Sale event');
-        // Merged with the locked row, so a concurrent edit of another field is not overwritten.
         const at = now();
         if (!isEditable(locked, at)) return notEditable(locked, 'edit', at);
+        // Merged with the locked row, so a concurrent edit of another field is not overwritten.
         const { errors: fieldErrors, terms } = validateUpdateSaleEvent(locked, input, at);
         if (regularPrice !== undefined) checkAgainstProduct(fieldErrors, terms.salePrice, regularPrice);
         checkNoOverlap(fieldErrors, terms, await tx.findBlocking(locked.productId, locked.id));
