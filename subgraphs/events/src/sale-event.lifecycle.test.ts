@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SaleEventStatus } from './db/schema.js';
-import { cancelDecision, dueTransition, isActiveAt, isEditable } from './sale-event.lifecycle.js';
+import { cancelDecision, dueTransition, effectiveStatus, isActiveAt, isEditable } from './sale-event.lifecycle.js';
 
 const START = new Date('2026-11-25T14:00:00.000Z');
 const END = new Date('2026-11-25T15:00:00.000Z');
@@ -36,26 +36,43 @@ describe('dueTransition', () => {
 });
 
 describe('edits and cancels', () => {
-  it('edits only a scheduled event', () => {
-    expect(isEditable('SCHEDULED')).toBe(true);
-    for (const status of ['LIVE', 'ENDED', 'CANCELLED'] as const) expect(isEditable(status)).toBe(false);
+  it('edits only a scheduled event before its start (products sells on its terms from then on)', () => {
+    expect(isEditable(event('SCHEDULED'), ms(START, -1))).toBe(true);
+    expect(isEditable(event('SCHEDULED'), START)).toBe(false);
+    for (const status of ['LIVE', 'ENDED', 'CANCELLED'] as const) expect(isEditable(event(status), ms(START, -1))).toBe(false);
   });
 
   it('cancels scheduled and live events, repeats a cancel harmlessly, refuses an ended one', () => {
-    expect(cancelDecision('SCHEDULED')).toBe('CANCEL');
-    expect(cancelDecision('LIVE')).toBe('CANCEL');
-    expect(cancelDecision('CANCELLED')).toBe('ALREADY_CANCELLED');
-    expect(cancelDecision('ENDED')).toBe('NOT_EDITABLE');
+    expect(cancelDecision(event('SCHEDULED'), START)).toBe('CANCEL');
+    expect(cancelDecision(event('LIVE'), START)).toBe('CANCEL');
+    expect(cancelDecision(event('CANCELLED'), START)).toBe('ALREADY_CANCELLED');
+    expect(cancelDecision(event('ENDED'), START)).toBe('NOT_EDITABLE');
+    // Over by the clock, though the scheduler has not closed it yet.
+    expect(cancelDecision(event('LIVE'), END)).toBe('NOT_EDITABLE');
   });
 });
 
-describe('isActiveAt', () => {
-  it('is true only for a live event inside its half-open window', () => {
-    expect(isActiveAt(event('LIVE'), START)).toBe(true);
-    expect(isActiveAt(event('LIVE'), ms(END, -1))).toBe(true);
-    expect(isActiveAt(event('LIVE'), END)).toBe(false);
-    expect(isActiveAt(event('LIVE'), ms(START, -1))).toBe(false);
-    expect(isActiveAt(event('SCHEDULED'), START)).toBe(false);
+describe('isActiveAt (the clock rule products applies too)', () => {
+  it('is true for a scheduled or live event inside its half-open window, whether or not the scheduler has ticked', () => {
+    for (const status of ['SCHEDULED', 'LIVE'] as const) {
+      expect(isActiveAt(event(status), START)).toBe(true);
+      expect(isActiveAt(event(status), ms(END, -1))).toBe(true);
+      expect(isActiveAt(event(status), END)).toBe(false);
+      expect(isActiveAt(event(status), ms(START, -1))).toBe(false);
+    }
     expect(isActiveAt(event('ENDED'), START)).toBe(false);
+    expect(isActiveAt(event('CANCELLED'), START)).toBe(false);
+  });
+});
+
+describe('effectiveStatus', () => {
+  it('moves a stored status on by the clock: LIVE exactly from the start, ENDED exactly from the end', () => {
+    expect(effectiveStatus(event('SCHEDULED'), ms(START, -1))).toBe('SCHEDULED');
+    expect(effectiveStatus(event('SCHEDULED'), START)).toBe('LIVE');
+    expect(effectiveStatus(event('SCHEDULED'), END)).toBe('ENDED');
+    expect(effectiveStatus(event('LIVE'), ms(END, -1))).toBe('LIVE');
+    expect(effectiveStatus(event('LIVE'), END)).toBe('ENDED');
+    expect(effectiveStatus(event('CANCELLED'), START)).toBe('CANCELLED');
+    expect(effectiveStatus(event('ENDED'), START)).toBe('ENDED');
   });
 });

@@ -32,14 +32,17 @@ export function dueTransition(event: Timed, now: Date): DueTransition | null {
   return null;
 }
 
-/** Only a scheduled event can be edited: once announced, products has acted on its terms. */
-export const isEditable = (status: SaleEventStatus) => status === 'SCHEDULED';
+/**
+ * Only a scheduled event that has not reached its start can be edited: from `startsAt` products
+ * sells on the terms it was sent, whether or not the scheduler has ticked yet.
+ */
+export const isEditable = (event: Timed, now: Date) => event.status === 'SCHEDULED' && now.getTime() < event.startsAt.getTime();
 
 /** What `cancelSaleEvent` does in each status. A repeated cancel is not an error (double click). */
 export type CancelDecision = 'CANCEL' | 'ALREADY_CANCELLED' | 'NOT_EDITABLE';
 
-export function cancelDecision(status: SaleEventStatus): CancelDecision {
-  switch (status) {
+export function cancelDecision(event: Timed, now: Date): CancelDecision {
+  switch (effectiveStatus(event, now)) {
     case 'SCHEDULED':
     case 'LIVE':
       return 'CANCEL';
@@ -50,6 +53,22 @@ export function cancelDecision(status: SaleEventStatus): CancelDecision {
   }
 }
 
-/** On sale right now: LIVE and `now` inside the half-open window (a late close never shows). */
+/**
+ * On sale right now: SCHEDULED or LIVE and `now` inside the half-open window. The same clock rule
+ * as products' (subgraphs/products/src/sale-window.ts), so `Product.activeSale`, the price shown
+ * and what an order is accepted at agree at every instant, whether the scheduler has ticked and
+ * the broker has delivered or not.
+ */
 export const isActiveAt = (event: Timed, now: Date) =>
-  event.status === 'LIVE' && event.startsAt.getTime() <= now.getTime() && now.getTime() < event.endsAt.getTime();
+  (event.status === 'SCHEDULED' || event.status === 'LIVE') && event.startsAt.getTime() <= now.getTime() && now.getTime() < event.endsAt.getTime();
+
+/**
+ * The status a client is shown: the stored one, moved on by the clock where the scheduler has not
+ * caught up yet (it ticks about once a second, and not at all while it is down), so a sale reads
+ * LIVE exactly from `startsAt` and ENDED exactly from `endsAt`.
+ */
+export function effectiveStatus(event: Timed, now: Date): SaleEventStatus {
+  if (event.status !== 'SCHEDULED' && event.status !== 'LIVE') return event.status;
+  if (now.getTime() >= event.endsAt.getTime()) return 'ENDED';
+  return isActiveAt(event, now) ? 'LIVE' : event.status;
+}

@@ -1,5 +1,6 @@
 import { isUuid } from '@bth/platform';
 import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
+import { effectiveStatus } from './sale-event.lifecycle.js';
 
 /**
  * A sale event as resolvers see it (the row minus bookkeeping). `__typename` picks the member of
@@ -22,7 +23,8 @@ export interface SaleEventView {
   createdAt: Date;
 }
 
-export const toView = (row: SaleEventRow): SaleEventView => ({
+/** `status` is the one the clock says at `now` (see `effectiveStatus`), not the stored one. */
+export const toView = (row: SaleEventRow, now: Date): SaleEventView => ({
   __typename: 'SaleEvent',
   id: row.id,
   name: row.name,
@@ -32,7 +34,7 @@ export const toView = (row: SaleEventRow): SaleEventView => ({
   perUserLimit: row.perUserLimit,
   startsAt: row.startsAt,
   endsAt: row.endsAt,
-  status: row.status,
+  status: effectiveStatus(row, now),
   openedAt: row.openedAt,
   closedAt: row.closedAt,
   soldOutAt: row.soldOutAt,

@@ -24,13 +24,13 @@ function reads(db: Executor) {
       return db.select().from(saleEvents).where(inArray(saleEvents.id, [...ids]));
     },
 
-    /** LIVE events of these products in one query (the index on product_id, status). */
-    async findLiveByProducts(productIds: readonly string[]): Promise<SaleEventRow[]> {
+    /** SCHEDULED and LIVE events of these products in one query (the index on product_id, status). */
+    async findOpenByProducts(productIds: readonly string[]): Promise<SaleEventRow[]> {
       if (productIds.length === 0) return [];
       return db
         .select()
         .from(saleEvents)
-        .where(and(inArray(saleEvents.productId, [...productIds]), eq(saleEvents.status, 'LIVE')))
+        .where(and(inArray(saleEvents.productId, [...productIds]), inArray(saleEvents.status, BLOCKING_STATUSES)))
         .orderBy(asc(saleEvents.startsAt));
     },
 

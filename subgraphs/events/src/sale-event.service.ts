@@ -13,7 +13,7 @@ import {
 } from '@bth/platform';
 import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
 import type { ProductsClient } from './products.client.js';
-import { cancelDecision, dueTransition, isActiveAt, isEditable } from './sale-event.lifecycle.js';
+import { cancelDecision, dueTransition, effectiveStatus, isActiveAt, isEditable } from './sale-event.lifecycle.js';
 import {
   encodeCursor,
   toView,
@@ -33,7 +33,7 @@ import {
   type CreateSaleEventInput,
   type UpdateSaleEventInput,
 } from './sale-event.validation.js';
-import { SALE_ENDED, SALE_SOLD_OUT, SALE_STARTED, saleOutboxMessage, saleSoldOutSchema } from './sale.messages.js';
+import { SALE_ENDED, SALE_SCHEDULED, SALE_SOLD_OUT, SALE_STARTED, SALE_UPDATED, saleOutboxMessage, saleSoldOutSchema } from './sale.messages.js';
 
 /** The queue `sale.sold_out` arrives on, and the inbox name its message ids are recorded under. */
 export const SOLD_OUT_CONSUMER = 'events.sales';
@@ -61,15 +61,16 @@ const normaliseId = (id: string) => {
   return isUuid(lower) ? lower : null;
 };
 
-function notEditable(row: SaleEventRow, change: 'edit' | 'cancel'): SaleEventNotEditable {
+function notEditable(row: SaleEventRow, change: 'edit' | 'cancel', now: Date): SaleEventNotEditable {
+  const status = effectiveStatus(row, now);
   return {
     __typename: 'SaleEventNotEditable',
     message:
       change === 'edit'
-        ? `Only a scheduled event can be edited; this one is ${row.status}`
-        : `This event is ${row.status} and can no longer be cancelled`,
+        ? `Only a scheduled event can be edited before it starts; this one is ${status}`
+        : `This event is ${status} and can no longer be cancelled`,
     eventId: row.id,
-    status: row.status,
+    status,
   };
 }
 
@@ -123,7 +124,8 @@ export function createSaleEventService(deps: {
 
   async function loadByIds(ids: readonly string[]): Promise<Array<SaleEventView | null>> {
     const rows = await repository.findByIds(ids);
-    const byId = new Map(rows.map((row) => [row.id, toView(row)]));
+    const at = now();
+    const byId = new Map(rows.map((row) => [row.id, toView(row, at)]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
@@ -160,10 +162,12 @@ export function createSaleEventService(deps: {
           updatedAt: at,
         };
         await tx.insert(created);
+        await tx.enqueue([saleOutboxMessage(created, SALE_SCHEDULED)], at);
         return created;
       });
+      onMessagesQueued();
       logger.info('sale event scheduled', { eventId: row.id, productId: row.productId, startsAt: row.startsAt, endsAt: row.endsAt });
-      return toView(row);
+      return toView(row, at);
     },
 
     /**
@@ -175,22 +179,28 @@ export function createSaleEventService(deps: {
       const key = normaliseId(id);
       const current = key ? await repository.findById(key) : undefined;
       if (!key || !current) throw errors.notFound('Sale event');
-      if (!isEditable(current.status)) return notEditable(current, 'edit');
+      const asked = now();
+      if (!isEditable(current, asked)) return notEditable(current, 'edit', asked);
       const regularPrice = input.salePrice != null ? await products.regularPrice(current.productId) : undefined;
-      return repository.transaction(async (tx): Promise<UpdateSaleEventResult> => {
+      const result = await repository.transaction(async (tx): Promise<UpdateSaleEventResult> => {
         await tx.lockProduct(current.productId);
         const locked = await tx.lockById(key);
         if (!locked) throw errors.notFound('Sale event');
-        if (!isEditable(locked.status)) return notEditable(locked, 'edit');
-        // Merged with the locked row, so a concurrent edit of another field is not overwritten.
         const at = now();
+        if (!isEditable(locked, at)) return notEditable(locked, 'edit', at);
+        // Merged with the locked row, so a concurrent edit of another field is not overwritten.
         const { errors: fieldErrors, terms } = validateUpdateSaleEvent(locked, input, at);
         if (regularPrice !== undefined) checkAgainstProduct(fieldErrors, terms.salePrice, regularPrice);
         checkNoOverlap(fieldErrors, terms, await tx.findBlocking(locked.productId, locked.id));
         fieldErrors.throwIfAny();
         if (!(await tx.updateTerms(locked.id, terms, at))) throw new Error(`sale event ${locked.id} changed under its lock`);
-        return toView({ ...locked, ...terms, updatedAt: at });
+        const updated: SaleEventRow = { ...locked, ...terms, updatedAt: at };
+        // Products sells by these terms from `startsAt` on, so it hears of every change at once.
+        await tx.enqueue([saleOutboxMessage(updated, SALE_UPDATED)], at);
+        return toView(updated, at);
       });
+      if (result.__typename === 'SaleEvent') onMessagesQueued();
+      return result;
     },
 
     async cancelSaleEvent(identity: Identity | null, id: string): Promise<CancelSaleEventResult> {
@@ -200,19 +210,19 @@ export function createSaleEventService(deps: {
       const outcome = await repository.transaction(async (tx): Promise<{ result: CancelSaleEventResult; queued: boolean }> => {
         const row = await tx.lockById(key);
         if (!row) throw errors.notFound('Sale event');
-        switch (cancelDecision(row.status)) {
+        const at = now();
+        switch (cancelDecision(row, at)) {
           case 'ALREADY_CANCELLED':
-            return { result: toView(row), queued: false };
+            return { result: toView(row, at), queued: false };
           case 'NOT_EDITABLE':
-            return { result: notEditable(row, 'cancel'), queued: false };
+            return { result: notEditable(row, 'cancel', at), queued: false };
           case 'CANCEL': {
-            const at = now();
             // The row is locked, so the conditional update cannot miss; it still guards the status.
             if (!(await tx.transition(row.id, row.status, 'CANCELLED', { closedAt: at }, at))) throw new Error(`sale event ${row.id} changed under its lock`);
             const cancelled: SaleEventRow = { ...row, status: 'CANCELLED', closedAt: at, updatedAt: at };
             // Also for a SCHEDULED event: products keeps it as a tombstone, so a stray start is ignored.
             await tx.enqueue([saleOutboxMessage(cancelled, SALE_ENDED, 'CANCELLED')], at);
-            return { result: toView(cancelled), queued: true };
+            return { result: toView(cancelled, at), queued: true };
           }
         }
       });
@@ -233,7 +243,8 @@ export function createSaleEventService(deps: {
       const page = validatePage(args.first, args.after);
       page.errors.throwIfAny();
       const rows = await repository.list({ status: args.status ?? null, after: page.after, limit: page.first + 1 });
-      const edges = rows.slice(0, page.first).map((row) => ({ cursor: encodeCursor(row), node: toView(row) }));
+      const at = now();
+      const edges = rows.slice(0, page.first).map((row) => ({ cursor: encodeCursor(row), node: toView(row, at) }));
       return {
         edges,
         nodes: edges.map((edge) => edge.node),
@@ -249,9 +260,9 @@ export function createSaleEventService(deps: {
           const at = now();
           const valid = productIds.map((id) => normaliseId(id)).filter((id): id is string => id !== null);
           const active = new Map<string, SaleEventView>();
-          // Soonest start first; the overlap rule allows only one live event per product anyway.
-          for (const row of await repository.findLiveByProducts([...new Set(valid)])) {
-            if (isActiveAt(row, at) && !active.has(row.productId)) active.set(row.productId, toView(row));
+          // Soonest start first; the overlap rule allows only one active event per product anyway.
+          for (const row of await repository.findOpenByProducts([...new Set(valid)])) {
+            if (isActiveAt(row, at) && !active.has(row.productId)) active.set(row.productId, toView(row, at));
           }
           return productIds.map((id) => active.get(id.toLowerCase()) ?? null);
         }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SaleEventRow } from './db/schema.js';
-import { SALE_ENDED, saleMessage, saleOutboxMessage, saleSoldOutSchema } from './sale.messages.js';
+import { SALE_ENDED, SALE_SCHEDULED, SALE_UPDATED, saleMessage, saleOutboxMessage, saleSoldOutSchema } from './sale.messages.js';
 
 const row: SaleEventRow = {
   id: '5c1f3c1e-7a0e-4b7e-8a39-2b8f6b0d9e01',
@@ -31,6 +31,7 @@ describe('sale messages', () => {
       startsAt: '2026-11-25T14:00:00.000Z',
       endsAt: '2026-11-25T15:00:00.000Z',
       status: 'LIVE',
+      revision: row.updatedAt.getTime(),
     });
   });
 
@@ -39,8 +40,16 @@ describe('sale messages', () => {
     expect(message).toMatchObject({ routingKey: 'sale.ended', aggregateId: row.id, payload: { status: 'ENDED', reason: 'MISSED' } });
   });
 
-  it('refuses to announce a scheduled event', () => {
-    expect(() => saleMessage({ ...row, status: 'SCHEDULED' })).toThrow();
+  it('announces a scheduled event with its whole window, and each change of terms with a newer revision', () => {
+    const scheduled = { ...row, status: 'SCHEDULED' as const, openedAt: null, updatedAt: row.createdAt };
+    expect(saleOutboxMessage(scheduled, SALE_SCHEDULED)).toMatchObject({
+      routingKey: 'sale.scheduled',
+      aggregateId: row.id,
+      payload: { status: 'SCHEDULED', startsAt: '2026-11-25T14:00:00.000Z', endsAt: '2026-11-25T15:00:00.000Z', revision: row.createdAt.getTime() },
+    });
+    const updated = saleOutboxMessage({ ...scheduled, salePrice: 3_900, updatedAt: new Date('2026-11-21T09:00:00.000Z') }, SALE_UPDATED);
+    expect(updated.payload).toMatchObject({ salePrice: 3_900 });
+    expect((updated.payload as { revision: number }).revision).toBeGreaterThan(row.createdAt.getTime());
   });
 
   it('reads sale.sold_out strictly', () => {

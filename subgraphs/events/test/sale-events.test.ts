@@ -266,6 +266,44 @@ describe('public reads', () => {
     }
   });
 
+  it('When the scheduler has not ticked, then status and activeSale already follow the clock, and products is told the window when it is scheduled and at each change', async () => {
+    const clock = await startEvents({ name: 'events_clock', exchange, productsUrls: [products.url], scheduler: false, messaging: false });
+    try {
+      const productId = await createProduct(products, { price: 10_000 });
+      const event = await createEvent(clock, eventInput(productId, 1_500, 1_500));
+      const ACTIVE = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { activeSale { id status } } } }`;
+      const view = async () => {
+        const [active, stored] = await Promise.all([
+          graphql(clock.url, ACTIVE, { r: [{ __typename: 'Product', id: productId }] }),
+          graphql(clock.url, EVENT, { id: event.id }),
+        ]);
+        return { active: active.data!._entities[0].activeSale, status: stored.data!.saleEvent.status };
+      };
+      expect(await view()).toEqual({ active: null, status: 'SCHEDULED' });
+      const renamed = await graphql(clock.url, UPDATE, { id: event.id, input: { salePrice: 3_900 } }, await asAdmin());
+      expect(renamed.data?.updateSaleEvent).toMatchObject({ __typename: 'SaleEvent', salePrice: 3_900 });
+      const outbox = await clock.rows<{ routing_key: string; payload: string }>('SELECT routing_key, payload FROM outbox WHERE aggregate_id = ? ORDER BY id', [event.id]);
+      const payloads = outbox.map((row) => ({ key: row.routing_key, ...(JSON.parse(row.payload) as { status: string; salePrice: number; startsAt: string; endsAt: string; revision: number }) }));
+      expect(payloads).toMatchObject([
+        { key: 'sale.scheduled', status: 'SCHEDULED', salePrice: 4_900, startsAt: event.startsAt, endsAt: event.endsAt },
+        { key: 'sale.updated', status: 'SCHEDULED', salePrice: 3_900, startsAt: event.startsAt, endsAt: event.endsAt },
+      ]);
+      expect(payloads[1]!.revision).toBeGreaterThan(payloads[0]!.revision);
+
+      await waitFor(async () => Date.now() >= new Date(event.startsAt).getTime(), 5_000);
+      expect(await view()).toEqual({ active: { id: event.id, status: 'LIVE' }, status: 'LIVE' });
+      const late = await graphql(clock.url, UPDATE, { id: event.id, input: { salePrice: 2_900 } }, await asAdmin());
+      expect(late.data?.updateSaleEvent).toMatchObject({ __typename: 'SaleEventNotEditable', status: 'LIVE' });
+
+      await waitFor(async () => Date.now() >= new Date(event.endsAt).getTime(), 5_000);
+      expect(await view()).toEqual({ active: null, status: 'ENDED' });
+      // Nothing moved in the table: the clock alone decided.
+      expect((await clock.event(event.id)).status).toBe('SCHEDULED');
+    } finally {
+      await clock.stop();
+    }
+  });
+
   it('When several products are resolved through _entities, then activeSale of all of them costs one query', async () => {
     const [onSale, upcoming, plain] = await Promise.all([createProduct(products), createProduct(products), createProduct(products)]);
     const live = await createEvent(events, eventInput(onSale, 1_000, HOUR));

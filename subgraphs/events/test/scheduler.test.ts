@@ -82,9 +82,11 @@ describe('sale event scheduler', () => {
       startsAt: event.startsAt,
       endsAt: event.endsAt,
       status: 'LIVE',
+      revision: expect.any(Number),
     });
     expect(end!.payload).toMatchObject({ eventId: event.id, status: 'ENDED', reason: 'ENDED' });
-    expect((await outboxRows(instance, event.id)).map((r) => r.routing_key)).toEqual(['sale.started', 'sale.ended']);
+    // The schedule itself was announced first (products sells by its window from then on).
+    expect((await outboxRows(instance, event.id)).map((r) => r.routing_key)).toEqual(['sale.scheduled', 'sale.started', 'sale.ended']);
   });
 
   describe('with RabbitMQ behind a cuttable proxy', () => {
@@ -105,7 +107,10 @@ describe('sale event scheduler', () => {
       const event = await createEvent(instance, eventInput(productId, 1_000, 4_000));
       await waitFor(() => statusIs(instance, event.id, 'LIVE'), 10_000);
       await instance.relay.drain();
-      expect((await outboxRows(instance, event.id)).map((r) => [r.routing_key, r.published_at])).toEqual([['sale.started', null]]);
+      expect((await outboxRows(instance, event.id)).map((r) => [r.routing_key, r.published_at])).toEqual([
+        ['sale.scheduled', null],
+        ['sale.started', null],
+      ]);
       expect(probe.about(event.id)).toEqual([]);
       // The broker is not part of readiness: the API and the scheduler work without it.
       expect((await fetch(`${instance.base}/health/ready`)).status).toBe(200);
@@ -133,7 +138,7 @@ describe('sale event scheduler', () => {
     for (const event of created) await waitFor(() => statusIs(first, event.id, 'ENDED'), 15_000);
     for (const event of created) await waitFor(() => probe.about(event.id, 'sale.ended').length > 0);
     for (const event of created) {
-      expect((await outboxRows(first, event.id)).map((r) => r.routing_key)).toEqual(['sale.started', 'sale.ended']);
+      expect((await outboxRows(first, event.id)).map((r) => r.routing_key)).toEqual(['sale.scheduled', 'sale.started', 'sale.ended']);
       expect(probe.about(event.id).map((m) => m.routingKey)).toEqual(['sale.started', 'sale.ended']);
     }
     // Each row was sent in one attempt (marked when the publishing relay's lease transaction commits).

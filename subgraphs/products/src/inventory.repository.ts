@@ -13,6 +13,7 @@ import {
   type ReservationRow,
   type SaleRow,
 } from './db/schema.js';
+import { OPEN_SALE_STATUSES } from './sale-window.js';
 
 /** Statements that run inside one inventory transaction (see `InventoryRepository.transaction`). */
 function transactionQueries(tx: Transaction) {
@@ -78,13 +79,14 @@ function transactionQueries(tx: Transaction) {
     },
 
     /**
-     * The sales named by the lines and the live sale of each product. Read without a lock of
+     * The sales named by the lines and the open (scheduled or live) sales of each product; the
+     * clock rule decides which is live. Read without a lock of
      * their own: the caller holds the product rows, and every writer of a sale row holds its
      * product row first (see drizzle/0001_sales.sql).
      */
     async findSales(eventIds: readonly string[], productIds: readonly string[]): Promise<SaleRow[]> {
       const named = eventIds.length ? inArray(sales.eventId, [...eventIds]) : undefined;
-      const live = productIds.length ? and(inArray(sales.productId, [...productIds]), eq(sales.status, 'LIVE')) : undefined;
+      const live = productIds.length ? and(inArray(sales.productId, [...productIds]), inArray(sales.status, OPEN_SALE_STATUSES)) : undefined;
       if (!named && !live) return [];
       return tx.select().from(sales).where(or(named, live));
     },

@@ -115,12 +115,33 @@ describe('planReservation with a sale', () => {
 });
 
 describe('isSaleLive', () => {
-  it('is live from startsAt inclusive to endsAt exclusive, and only while LIVE', () => {
+  it('is live from startsAt inclusive to endsAt exclusive, and only while SCHEDULED or LIVE', () => {
     const s = sale();
     expect(isSaleLive(s, s.startsAt)).toBe(true);
     expect(isSaleLive(s, new Date(s.endsAt.getTime() - 1))).toBe(true);
     expect(isSaleLive(s, s.endsAt)).toBe(false);
     expect(isSaleLive({ ...s, status: 'ENDED' }, now)).toBe(false);
+    expect(isSaleLive({ ...s, status: 'CANCELLED' }, now)).toBe(false);
+  });
+});
+
+describe('a sale products learned of when it was scheduled (no sale.started yet)', () => {
+  const scheduled = sale({ status: 'SCHEDULED' });
+  const at = (date: Date, offset = 0) => ({ ...ctx([product('a', 20)], [scheduled]), now: new Date(date.getTime() + offset) });
+  const line = [{ productId: 'a', quantity: 1, saleEventId: 'e1' }];
+
+  it('sells at the sale price from startsAt to just before endsAt, by the clock alone', () => {
+    expect(planReservation(line, at(scheduled.startsAt, -1))).toEqual({ ok: false, rejection: { outcome: 'SALE_NOT_LIVE', productId: 'a', saleEventId: 'e1' } });
+    expect(planReservation(line, at(scheduled.startsAt))).toMatchObject({ ok: true, lines: [{ unitPrice: 4_900, saleEventId: 'e1' }] });
+    expect(planReservation(line, at(scheduled.endsAt, -1))).toMatchObject({ ok: true, lines: [{ unitPrice: 4_900 }] });
+    expect(planReservation(line, at(scheduled.endsAt))).toEqual({ ok: false, rejection: { outcome: 'SALE_NOT_LIVE', productId: 'a', saleEventId: 'e1' } });
+  });
+
+  it('holds its unsold units back from regular lines only inside the window', () => {
+    const regular = [{ productId: 'a', quantity: 15 }];
+    expect(planReservation(regular, at(scheduled.startsAt, -1))).toMatchObject({ ok: true });
+    expect(planReservation(regular, at(scheduled.startsAt))).toMatchObject({ ok: false, rejection: { outcome: 'INSUFFICIENT_STOCK', available: 10 } });
+    expect(planReservation(regular, at(scheduled.endsAt))).toMatchObject({ ok: true });
   });
 });
 

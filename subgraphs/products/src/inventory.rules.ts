@@ -1,4 +1,7 @@
 import type { ProductRow, SaleRow } from './db/schema.js';
+import { isSaleLive } from './sale-window.js';
+
+export { isSaleLive };
 
 /**
  * Pure decisions of a reservation, taken on rows the caller already holds FOR UPDATE (the product
@@ -7,7 +10,7 @@ import type { ProductRow, SaleRow } from './db/schema.js';
  *
  * Sale rules (README "Sales"):
  * - A line that names a `saleEventId` buys sale units: the sale must be live for that product
- *   now (else SALE_NOT_LIVE), the member may hold at most `perUserLimit` sale units across their
+ *   now by the clock rule of sale-window.ts (else SALE_NOT_LIVE), the member may hold at most `perUserLimit` sale units across their
  *   orders (else PURCHASE_LIMIT_EXCEEDED), and enough sale units must be left (else
  *   SALE_SOLD_OUT, with how many are). It is charged the sale price.
  * - A line without one buys at the regular price, from the stock the live sale (if any) has not
@@ -44,16 +47,11 @@ export type ReservationPlan = { ok: true; lines: PricedLine[] } | { ok: false; r
 
 export interface ReservationContext {
   products: ReadonlyMap<string, LockedProduct>;
-  /** Every sale named by a line, and the live sale of each locked product, by event id. */
+  /** Every sale named by a line, and the open (scheduled or live) sales of each locked product, by event id. */
   sales: ReadonlyMap<string, SaleState>;
   /** Sale units the buyer already holds, by event id. */
   purchased: ReadonlyMap<string, number>;
   now: Date;
-}
-
-/** Live: announced as started, not ended or cancelled, and the clock inside its window. */
-export function isSaleLive(sale: Pick<SaleState, 'status' | 'startsAt' | 'endsAt'>, now: Date): boolean {
-  return sale.status === 'LIVE' && sale.startsAt.getTime() <= now.getTime() && now.getTime() < sale.endsAt.getTime();
 }
 
 /** The live sale of a product, if any (events never schedules two at once for one product). */

@@ -154,10 +154,10 @@ export function createInventoryService(deps: {
         const inserted = await q.insertReservation({ orderId, userId: request.userId, status: 'RESERVED', createdAt: at, updatedAt: at });
         if (!inserted) return { result: await recordedOutcome(q, orderId), touched: [] };
         const locked = await q.lockProducts(lockOrder(request.lines.map((l) => l.productId)));
-        // Sale rows are read only when a line names a sale or a product has one running (its
-        // row says so), so an ordinary order costs no extra statement.
+        // Sale rows are read only when a line names a sale or a product has an open sale ahead
+        // (its row says until when), so an ordinary order costs no extra statement.
         const saleIds = lockOrder(request.lines.flatMap((l) => (l.saleEventId ? [l.saleEventId] : [])));
-        const onSale = locked.filter((row) => row.saleEventId !== null).map((row) => row.id);
+        const onSale = locked.filter((row) => row.salesUntil !== null && row.salesUntil > at).map((row) => row.id);
         const sales = await q.findSales(saleIds, onSale);
         const plan = planReservation(request.lines, {
           products: new Map(locked.map((row) => [row.id, row])),
@@ -241,7 +241,8 @@ export function createInventoryService(deps: {
         if (stock > LIMITS.stock) return { result: 'TOO_MUCH', touched: [] };
         await q.changeStock(id, delta, at);
         await q.insertLedger([{ productId: id, orderId: null, kind: 'ADJUSTMENT', quantityDelta: delta, reason: checked.reason, createdAt: at }]);
-        return { result: { kind: 'ADJUSTED', product: toProductView({ ...row, stock, updatedAt: at }) }, touched: [id] };
+        const open = (await q.findSales([], [id])).filter((sale) => sale.endsAt > at);
+        return { result: { kind: 'ADJUSTED', product: toProductView({ ...row, stock, updatedAt: at }, open) }, touched: [id] };
       });
       if (result === 'NOT_FOUND') throw errors.notFound('Product');
       if (result === 'TOO_MUCH') throw errors.badInput([{ field: 'delta', message: `The stock may not exceed ${LIMITS.stock} units` }]);

@@ -176,11 +176,17 @@ export function createProductCache(options: ProductCacheOptions) {
       return { page, generation };
     },
 
-    /** `generation` is the one read before the SELECT, so a page computed across a write is born stale. */
-    async putListing(query: ListingQuery, generation: string | null, page: ListingPage): Promise<void> {
+    /**
+     * `generation` is the one read before the SELECT, so a page computed across a write is born
+     * stale. `until` (a sale's next start or end, for onSale pages) bounds the page's life: the
+     * entry carries it and readers check it against their own clock, the TTL only cleans up.
+     */
+    async putListing(query: ListingQuery, generation: string | null, page: ListingPage, until: Date | null = null): Promise<void> {
       if (generation === null) return;
-      const value = JSON.stringify({ g: generation, page });
-      await bestEffort(logger, 'listing cache write', () => redis.set(cacheKeys.listing(listingHash(query)), value, 'EX', options.listingTtlSeconds), null);
+      const ttlMs = Math.min(options.listingTtlSeconds * 1000, until ? until.getTime() - Date.now() : Infinity);
+      if (ttlMs <= 0) return;
+      const value = JSON.stringify({ g: generation, page, ...(until ? { u: until.getTime() } : {}) });
+      await bestEffort(logger, 'listing cache write', () => redis.set(cacheKeys.listing(listingHash(query)), value, 'PX', Math.ceil(ttlMs)), null);
     },
 
     /**
@@ -208,8 +214,9 @@ export function createProductCache(options: ProductCacheOptions) {
 function decodeEntry(raw: string | null, epoch: string): ProductView | null {
   if (!raw) return null;
   try {
-    const entry = JSON.parse(raw) as { e?: unknown; p?: unknown };
-    return entry.e === epoch && entry.p ? parseProduct(entry.p) : null;
+    const entry = JSON.parse(raw) as { e?: unknown; p?: { sales?: unknown } };
+    // An entry written before views carried their sale windows would hide a live sale: a miss.
+    return entry.e === epoch && entry.p && Array.isArray(entry.p.sales) ? parseProduct(entry.p) : null;
   } catch {
     return null;
   }
@@ -218,7 +225,8 @@ function decodeEntry(raw: string | null, epoch: string): ProductView | null {
 function decodeListing(raw: string | null, generation: string): ListingPage | null {
   if (!raw) return null;
   try {
-    const entry = JSON.parse(raw) as { g?: unknown; page?: ListingPage };
+    const entry = JSON.parse(raw) as { g?: unknown; page?: ListingPage; u?: unknown };
+    if (typeof entry.u === 'number' && Date.now() >= entry.u) return null;
     return entry.g === generation && entry.page ? entry.page : null;
   } catch {
     return null;

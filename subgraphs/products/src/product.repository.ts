@@ -1,7 +1,8 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, not, or, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, exists, gt, inArray, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
 import { isDuplicateKey, type Database } from '@bth/platform';
-import { products, stockLedger, type NewProductRow, type ProductFunction, type ProductRow, type ProductType } from './db/schema.js';
+import { products, sales, stockLedger, type NewProductRow, type ProductFunction, type ProductRow, type ProductType } from './db/schema.js';
 import type { ProductOrder, SortKey } from './listing-cursor.js';
+import { OPEN_SALE_STATUSES, type SaleWindow } from './sale-window.js';
 
 export interface ListingFilter {
   function: ProductFunction | null;
@@ -13,15 +14,20 @@ export type ListedRow = Pick<ProductRow, 'id' | 'createdAt' | 'price' | 'name'>;
 
 const live = isNull(products.deletedAt);
 
-/** Same rule as `isOnSale` in product.model.ts; never NULL, so NOT() of it is safe. */
-const onSaleAt = (now: Date) =>
-  and(isNotNull(products.saleEventId), isNotNull(products.salePrice), or(isNull(products.saleEndsAt), gt(products.saleEndsAt, now))) as SQL;
+/** Same clock rule as `isSaleLive` in sale-window.ts; EXISTS is never NULL, so NOT() of it is safe. */
+const onSaleAt = (db: Database, now: Date) =>
+  exists(
+    db
+      .select({ one: sql`1` })
+      .from(sales)
+      .where(and(eq(sales.productId, products.id), inArray(sales.status, OPEN_SALE_STATUSES), lte(sales.startsAt, now), gt(sales.endsAt, now))),
+  );
 
-function listingWhere(filter: ListingFilter, now: Date): SQL[] {
+function listingWhere(db: Database, filter: ListingFilter, now: Date): SQL[] {
   const conditions: SQL[] = [live];
   if (filter.function) conditions.push(eq(products.function, filter.function));
   if (filter.type) conditions.push(eq(products.type, filter.type));
-  if (filter.onSale !== null) conditions.push(filter.onSale ? onSaleAt(now) : not(onSaleAt(now)));
+  if (filter.onSale !== null) conditions.push(filter.onSale ? onSaleAt(db, now) : not(onSaleAt(db, now)));
   return conditions;
 }
 
@@ -75,6 +81,38 @@ export function createProductRepository(db: Database) {
         .where(and(inArray(products.id, [...ids]), live));
     },
 
+    /** Windows of the products' open sales not over at `now` (the catalogue prices them by the clock). */
+    async findOpenSales(productIds: readonly string[], now: Date): Promise<Array<SaleWindow & { productId: string }>> {
+      if (productIds.length === 0) return [];
+      return db
+        .select({
+          productId: sales.productId,
+          eventId: sales.eventId,
+          salePrice: sales.salePrice,
+          startsAt: sales.startsAt,
+          endsAt: sales.endsAt,
+          status: sales.status,
+        })
+        .from(sales)
+        .where(and(inArray(sales.productId, [...productIds]), inArray(sales.status, OPEN_SALE_STATUSES), gt(sales.endsAt, now)))
+        .orderBy(asc(sales.startsAt));
+    },
+
+    /**
+     * The next instant after `now` at which any open sale opens or closes (null: none will): an
+     * `onSale` listing computed now is right only until then.
+     */
+    async nextSaleEdge(now: Date): Promise<Date | null> {
+      // Parameter and result go through the column's own mapping (UTC DATETIME), like every other query.
+      const at = sql.param(now, sales.startsAt);
+      const next = sql`MIN(IF(${sales.startsAt} > ${at}, ${sales.startsAt}, ${sales.endsAt}))`.mapWith(sales.startsAt);
+      const [row] = await db
+        .select({ next })
+        .from(sales)
+        .where(and(inArray(sales.status, OPEN_SALE_STATUSES), gt(sales.endsAt, now)));
+      return row?.next ?? null;
+    },
+
     async findLiveIdByName(name: string, producer: string): Promise<string | undefined> {
       const [row] = await db
         .select({ id: products.id })
@@ -116,7 +154,7 @@ export function createProductRepository(db: Database) {
 
     /** One page of sort keys (limit + 1 rows tells the caller whether another page follows). */
     async listPage(filter: ListingFilter, order: ProductOrder, afterKey: SortKey | null, limit: number, now: Date): Promise<ListedRow[]> {
-      const conditions = listingWhere(filter, now);
+      const conditions = listingWhere(db, filter, now);
       if (afterKey) conditions.push(after(order, afterKey));
       return db
         .select({ id: products.id, createdAt: products.createdAt, price: products.price, name: products.name })
@@ -130,7 +168,7 @@ export function createProductRepository(db: Database) {
       const [row] = await db
         .select({ n: count() })
         .from(products)
-        .where(and(...listingWhere(filter, now)));
+        .where(and(...listingWhere(db, filter, now)));
       return row?.n ?? 0;
     },
   };

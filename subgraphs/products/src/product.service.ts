@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { errors, isUuid, requireAdmin, type Identity } from '@bth/platform';
-import type { ProductFunction, ProductType } from './db/schema.js';
+import type { ProductFunction, ProductRow, ProductType } from './db/schema.js';
 import { encodeCursor, sortKeyOf, type ProductOrder } from './listing-cursor.js';
 import type { ListingPage, ListingQuery, ProductCache } from './product-cache.js';
 import { toProductView, type ProductView } from './product.model.js';
@@ -52,10 +52,16 @@ export function createProductService(deps: { repository: ProductRepository; cach
   async function loadBatch(ids: readonly string[]): Promise<Array<ProductView | null>> {
     const cached = await cache.getProducts(ids);
     if (cached.misses.length === 0) return ids.map((id) => cached.found.get(id) ?? null);
-    const rows = (await repository.findLiveByIds(cached.misses)).map(toProductView);
+    const rows = await withSales(await repository.findLiveByIds(cached.misses));
     await cache.putProducts(rows, cached.token);
     const loaded = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => cached.found.get(id) ?? loaded.get(id) ?? null);
+  }
+
+  /** The rows as views, each with its open sales' windows (one SELECT for all of them). */
+  async function withSales(rows: ProductRow[]): Promise<ProductView[]> {
+    const windows = await repository.findOpenSales(rows.map((row) => row.id), now());
+    return rows.map((row) => toProductView(row, windows.filter((w) => w.productId === row.id).map(({ productId: _productId, ...window }) => window)));
   }
 
   async function duplicate(name: string, producer: string): Promise<SaveProductResult> {
@@ -98,7 +104,10 @@ export function createProductService(deps: { repository: ProductRepository; cach
           hasNextPage: rows.length > page.first,
           totalCount,
         };
-        await cache.putListing(query, cached.generation, listing);
+        // Which products are on sale changes at every sale's start and end with no write to
+        // invalidate the page, so an onSale page is kept only until the next such edge.
+        const until = filter.onSale === null ? null : await repository.nextSaleEdge(at);
+        await cache.putListing(query, cached.generation, listing, until);
       }
       const products = await loader.loadMany(listing.ids);
       const edges: ProductConnection['edges'] = [];
@@ -125,7 +134,7 @@ export function createProductService(deps: { repository: ProductRepository; cach
       await cache.invalidate([row.id], { listings: true });
       return {
         kind: 'SAVED',
-        product: { ...row, saleEventId: null, salePrice: null, saleEndsAt: null },
+        product: { ...row, sales: [] },
       };
     },
 
@@ -143,7 +152,7 @@ export function createProductService(deps: { repository: ProductRepository; cach
         return duplicate(changes.name ?? current?.name ?? '', changes.producer ?? current?.producer ?? '');
       }
       await cache.invalidate([key], { listings: true });
-      return { kind: 'SAVED', product: toProductView(updated) };
+      return { kind: 'SAVED', product: (await withSales([updated]))[0]! };
     },
 
     /** Soft delete: orders and the ledger keep pointing at the row; it is no longer found, listed or reservable. */

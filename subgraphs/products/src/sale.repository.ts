@@ -1,8 +1,7 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, max, sql } from 'drizzle-orm';
 import { claimInbox, type Database, type Transaction } from '@bth/platform';
 import { products, sales, type SaleRow } from './db/schema.js';
-
-type SaleStatus = SaleRow['status'];
+import { OPEN_SALE_STATUSES } from './sale-window.js';
 
 /** Statements of one message-applying transaction (see `SaleRepository.transaction`). */
 function saleQueries(tx: Transaction) {
@@ -28,24 +27,17 @@ function saleQueries(tx: Transaction) {
       await tx.insert(sales).values(row);
     },
 
-    async setSaleStatus(eventId: string, status: SaleStatus, now: Date): Promise<void> {
-      await tx.update(sales).set({ status, updatedAt: now }).where(eq(sales.eventId, eventId));
+    async updateSale(eventId: string, changes: Partial<Omit<SaleRow, 'eventId' | 'productId' | 'sold'>>): Promise<void> {
+      await tx.update(sales).set(changes).where(eq(sales.eventId, eventId));
     },
 
-    /** What the catalogue shows while the sale runs (price, end) and what the onSale filter reads. */
-    async showSale(productId: string, sale: Pick<SaleRow, 'eventId' | 'salePrice' | 'endsAt'>, now: Date): Promise<void> {
-      await tx
-        .update(products)
-        .set({ saleEventId: sale.eventId, salePrice: sale.salePrice, saleEndsAt: sale.endsAt, updatedAt: now })
-        .where(eq(products.id, productId));
-    },
-
-    /** Only if this sale is the one shown: a late `ended` of an old sale must not hide a newer one. */
-    async hideSale(productId: string, eventId: string, now: Date): Promise<void> {
-      await tx
-        .update(products)
-        .set({ saleEventId: null, salePrice: null, saleEndsAt: null, updatedAt: now })
-        .where(and(eq(products.id, productId), eq(products.saleEventId, eventId)));
+    /** The end of the product's last open sale, which tells reservations whether to read its sales. */
+    async refreshSalesUntil(productId: string): Promise<void> {
+      const until = tx
+        .select({ until: max(sales.endsAt) })
+        .from(sales)
+        .where(and(eq(sales.productId, productId), inArray(sales.status, OPEN_SALE_STATUSES)));
+      await tx.update(products).set({ salesUntil: sql`(${until})` }).where(eq(products.id, productId));
     },
   };
 }

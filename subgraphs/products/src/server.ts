@@ -9,7 +9,7 @@ import { createProductCache } from './product-cache.js';
 import { createProductRepository } from './product.repository.js';
 import { createProductService } from './product.service.js';
 import { resolvers } from './resolvers/index.js';
-import { SALE_ENDED, SALE_STARTED } from './sale.messages.js';
+import { SALE_MESSAGE_STATUSES } from './sale.messages.js';
 import { createSaleRepository } from './sale.repository.js';
 import { createSaleService } from './sale.service.js';
 
@@ -28,7 +28,7 @@ export interface ProductsDeps {
   metrics: Metrics;
   database: DatabaseClient;
   redis: Redis;
-  /** Sale events arrive through it (`sale.started` / `sale.ended`); `sale.sold_out` leaves through it. */
+  /** Sale events arrive through it (`sale.scheduled`, `sale.updated`, `sale.started`, `sale.ended`); `sale.sold_out` leaves through it. */
   amqp: AmqpClient;
 }
 
@@ -81,7 +81,7 @@ export function createServer(deps: ProductsDeps) {
     messaging: {
       /** Declares the `products.sales` queue (every replica consumes it) and starts the relay. */
       async start() {
-        await deps.amqp.consume({ queue: 'products.sales', bindings: [SALE_STARTED, SALE_ENDED], handler: sales.apply });
+        await deps.amqp.consume({ queue: 'products.sales', bindings: Object.keys(SALE_MESSAGE_STATUSES), handler: sales.apply });
         relay.start();
       },
       stop: () => relay.stop(),

@@ -120,9 +120,7 @@ describe('product cache', () => {
       type: 'PILL',
       nutritionFacts: null,
       stock: 999,
-      saleEventId: null,
-      salePrice: null,
-      saleEndsAt: null,
+      sales: [],
       createdAt: new Date(),
       updatedAt: new Date(),
     });

@@ -214,15 +214,15 @@ describe('catalogue: listing', () => {
     const live = await createProduct(products, saleFilter);
     const ended = await createProduct(products, saleFilter);
     const plain = await createProduct(products, saleFilter);
-    // The events work will set these columns; here they are set directly, before any read is cached.
-    await products.database.pool.execute(
-      'UPDATE products SET sale_event_id = ?, sale_price = 5000, sale_ends_at = ? WHERE id = ?',
-      [randomUUID(), new Date(Date.now() + 3_600_000), live],
-    );
-    await products.database.pool.execute(
-      'UPDATE products SET sale_event_id = ?, sale_price = 5000, sale_ends_at = ? WHERE id = ?',
-      [randomUUID(), new Date(Date.now() - 1_000), ended],
-    );
+    // The sale messages write these rows (see sales.test.ts); here they are set directly, before any read is cached.
+    const window = (productId: string, startsAt: number, endsAt: number) =>
+      products.database.pool.execute(
+        `INSERT INTO sales (event_id, product_id, sale_price, quantity, per_user_limit, starts_at, ends_at, status, updated_at)
+         VALUES (?, ?, 5000, 10, 1, ?, ?, 'SCHEDULED', NOW(3))`,
+        [randomUUID(), productId, new Date(startsAt), new Date(endsAt)],
+      );
+    await window(live, Date.now() - 60_000, Date.now() + 3_600_000);
+    await window(ended, Date.now() - 60_000, Date.now() - 1_000);
     const onSale = await graphql(products.url, LIST, { filter: { ...saleFilter, onSale: true } });
     expect(onSale.data!.products.nodes).toEqual([{ id: live }]);
     const notOnSale = await graphql(products.url, LIST, { filter: { ...saleFilter, onSale: false } });

@@ -6,7 +6,8 @@ import { dropTestDatabases, graphql, silentLogger, waitFor } from '@bth/testkit'
 import { asAdmin, createProduct, inventory, startProducts, stockOf, type Products } from './harness.js';
 
 /**
- * Sales as inventory sees them: the `sale.started` / `sale.ended` messages (published here the
+ * Sales as inventory sees them: the `sale.scheduled` / `sale.updated` / `sale.started` /
+ * `sale.ended` messages (published here the
  * way the events subgraph publishes them, on the real broker), sale pricing, the per-member limit
  * and the sale counters — all in the locked reservation transaction.
  */
@@ -43,7 +44,7 @@ interface SaleSpec {
   endsAt?: Date;
 }
 
-function saleMessage(spec: SaleSpec, status: 'LIVE' | 'ENDED' | 'CANCELLED') {
+function saleMessage(spec: SaleSpec & { revision?: number }, status: 'SCHEDULED' | 'LIVE' | 'ENDED' | 'CANCELLED') {
   return {
     v: 1,
     eventId: spec.eventId,
@@ -54,6 +55,7 @@ function saleMessage(spec: SaleSpec, status: 'LIVE' | 'ENDED' | 'CANCELLED') {
     startsAt: (spec.startsAt ?? new Date(Date.now() - 1_000)).toISOString(),
     endsAt: (spec.endsAt ?? new Date(Date.now() + 3_600_000)).toISOString(),
     status,
+    revision: spec.revision ?? 1,
   };
 }
 
@@ -139,6 +141,70 @@ describe('sale messages', () => {
     } finally {
       await channel.close();
     }
+  });
+});
+
+const ON_SALE = `{ products(first: 100, filter: { onSale: true }) { nodes { id salePrice } } }`;
+const onSaleIds = async () => ((await graphql(products.url, ON_SALE)).data!.products.nodes as Array<{ id: string }>).map((n) => n.id);
+
+/** Announces a sale ahead of its start and waits until inventory knows its window. */
+async function scheduleSale(spec: SaleSpec & { revision?: number }) {
+  await publish('sale.scheduled', saleMessage(spec, 'SCHEDULED'));
+  await waitFor(async () => (await saleStatus(spec.eventId)) === 'SCHEDULED');
+}
+
+/** What a buyer sees and can do at one instant: the price shown, the onSale listing, a sale order. */
+async function observe(productId: string, eventId: string) {
+  const [view, listed, order] = await Promise.all([
+    productView(productId),
+    onSaleIds(),
+    reserve(randomUUID(), [{ productId, quantity: 1, saleEventId: eventId }]),
+  ]);
+  if (order.body.outcome === 'RESERVED') await inventory(products, 'release', { orderId: order.orderId });
+  return { salePrice: view.salePrice, listed: listed.includes(productId), outcome: order.body.outcome as string };
+}
+
+describe('sales by the clock (no sale.started or sale.ended delivered)', () => {
+  it('When a sale was only scheduled, then at startsAt the price, the cached onSale listing and reservations switch together, and at endsAt they switch back', async () => {
+    const productId = await createProduct(products, { price: 12_900, stock: 20 });
+    const eventId = randomUUID();
+    const startsAt = new Date(Date.now() + 2_000);
+    const endsAt = new Date(startsAt.getTime() + 2_000);
+    await scheduleSale({ eventId, productId, salePrice: 7_900, startsAt, endsAt });
+    // Before the start: nothing on sale — and the product and the onSale page are now cached.
+    expect(await observe(productId, eventId)).toEqual({ salePrice: null, listed: false, outcome: 'SALE_NOT_LIVE' });
+
+    await waitFor(async () => Date.now() >= startsAt.getTime(), 5_000);
+    // No message since the schedule: the clock alone opens it, cache or not.
+    expect(await observe(productId, eventId)).toEqual({ salePrice: 7_900, listed: true, outcome: 'RESERVED' });
+    expect((await productView(productId)).saleEndsAt).toBe(endsAt.toISOString());
+    expect(await saleStatus(eventId)).toBe('SCHEDULED');
+
+    await waitFor(async () => Date.now() >= endsAt.getTime(), 5_000);
+    expect(await observe(productId, eventId)).toEqual({ salePrice: null, listed: false, outcome: 'SALE_NOT_LIVE' });
+    expect((await reserve(randomUUID(), [{ productId, quantity: 20 }])).body.outcome).toBe('RESERVED');
+  });
+
+  it('When the terms of a scheduled sale change, then the newer ones hold, an older update arriving late is ignored, and a cancelled sale never opens', async () => {
+    const productId = await createProduct(products, { price: 12_900, stock: 20 });
+    const eventId = randomUUID();
+    const startsAt = new Date(Date.now() - 1_000);
+    await scheduleSale({ eventId, productId, salePrice: 7_900, startsAt, revision: 1 });
+    expect((await productView(productId)).salePrice).toBe(7_900);
+    await publish('sale.updated', saleMessage({ eventId, productId, salePrice: 6_900, startsAt, revision: 3 }, 'SCHEDULED'));
+    await waitFor(async () => (await productView(productId)).salePrice === 6_900);
+    await publish('sale.updated', saleMessage({ eventId, productId, salePrice: 5_900, startsAt, revision: 2 }, 'SCHEDULED'));
+    await publish('sale.ended', saleMessage({ eventId, productId, salePrice: 6_900, startsAt, revision: 4 }, 'CANCELLED'));
+    await waitFor(async () => (await saleStatus(eventId)) === 'CANCELLED');
+    expect(await observe(productId, eventId)).toEqual({ salePrice: null, listed: false, outcome: 'SALE_NOT_LIVE' });
+    // Late copies of earlier news cannot bring it back.
+    await publish('sale.scheduled', saleMessage({ eventId, productId, startsAt, revision: 9 }, 'SCHEDULED'));
+    await publish('sale.started', saleMessage({ eventId, productId, startsAt, revision: 9 }, 'LIVE'));
+    const marker = randomUUID();
+    await publish('sale.ended', saleMessage({ eventId: marker, productId }, 'ENDED'));
+    await waitFor(async () => (await saleStatus(marker)) === 'ENDED');
+    expect(await saleStatus(eventId)).toBe('CANCELLED');
+    expect(await observe(productId, eventId)).toEqual({ salePrice: null, listed: false, outcome: 'SALE_NOT_LIVE' });
   });
 });
 

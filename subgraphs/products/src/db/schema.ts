@@ -18,7 +18,7 @@ export const PRODUCT_FUNCTIONS = [
 export const PRODUCT_TYPES = ['CAPSULE', 'POWDER', 'DRINK', 'SPRAY', 'PILL'] as const;
 export const LEDGER_KINDS = ['INITIAL', 'ADJUSTMENT', 'RESERVATION', 'RELEASE', 'RESTOCK'] as const;
 export const RESERVATION_STATUSES = ['RESERVED', 'RELEASED', 'RESTOCKED'] as const;
-export const SALE_STATUSES = ['LIVE', 'ENDED', 'CANCELLED'] as const;
+export const SALE_STATUSES = ['SCHEDULED', 'LIVE', 'ENDED', 'CANCELLED'] as const;
 
 export type ProductFunction = (typeof PRODUCT_FUNCTIONS)[number];
 export type ProductType = (typeof PRODUCT_TYPES)[number];
@@ -39,9 +39,8 @@ export const products = mysqlTable(
     type: mysqlEnum('type', PRODUCT_TYPES).notNull(),
     nutritionFacts: varchar('nutrition_facts', { length: 250 }),
     stock: int('stock').notNull(),
-    saleEventId: char('sale_event_id', { length: 36 }),
-    salePrice: int('sale_price'),
-    saleEndsAt: timestampColumn('sale_ends_at'),
+    /** End of the product's last open sale (see drizzle/0002_sale_windows.sql); maintained by the sale consumer. */
+    salesUntil: timestampColumn('sales_until'),
     createdAt: timestampColumn('created_at').notNull(),
     updatedAt: timestampColumn('updated_at').notNull(),
     deletedAt: timestampColumn('deleted_at'),
@@ -96,7 +95,7 @@ export const reservationLines = mysqlTable(
   (t) => [primaryKey({ columns: [t.orderId, t.productId] }), index('reservation_lines_product_idx').on(t.productId)],
 );
 
-/** See `drizzle/0001_sales.sql`. */
+/** See `drizzle/0001_sales.sql` and `drizzle/0002_sale_windows.sql`. */
 export const sales = mysqlTable(
   'sales',
   {
@@ -110,8 +109,9 @@ export const sales = mysqlTable(
     status: mysqlEnum('status', SALE_STATUSES).notNull(),
     sold: int('sold').notNull().default(0),
     updatedAt: timestampColumn('updated_at').notNull(),
+    revision: bigint('revision', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [index('sales_product_status_idx').on(t.productId, t.status)],
+  (t) => [index('sales_product_status_idx').on(t.productId, t.status), index('sales_status_ends_idx').on(t.status, t.endsAt)],
 );
 
 export const salePurchases = mysqlTable(

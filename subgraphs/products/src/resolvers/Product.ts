@@ -1,9 +1,9 @@
 import type { ProductsContext } from '../context.js';
-import { isOnSale, type ProductView } from '../product.model.js';
+import { currentSale, type ProductView } from '../product.model.js';
 
-/** Sale fields show only while the sale is live (a cached row may outlive the sale's end). */
+/** Sale fields by the clock at read time (a cached view carries the windows, not a price). */
 export const Product = {
   __resolveReference: (ref: { id: string }, ctx: ProductsContext) => ctx.products.getProduct(ref.id, ctx.loaders.product),
-  salePrice: (product: ProductView) => (isOnSale(product, new Date()) ? product.salePrice : null),
-  saleEndsAt: (product: ProductView) => (isOnSale(product, new Date()) ? product.saleEndsAt : null),
+  salePrice: (product: ProductView) => currentSale(product, new Date())?.salePrice ?? null,
+  saleEndsAt: (product: ProductView) => currentSale(product, new Date())?.endsAt ?? null,
 };
