@@ -1,4 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@bth/platform';
 import { ROOT } from '../../scripts/stack.mjs';
@@ -64,7 +66,8 @@ function send(agent: Agent, url: URL, bad: BadInputCase, token: string | undefin
     path += bad.search ?? '';
   }
   if (token && !headers.authorization) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  const chunked = bad.kind === 'raw' && bad.chunked === true;
+  if (body !== undefined && !chunked) headers['content-length'] = String(Buffer.byteLength(body));
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, path, method, headers, agent, signal: AbortSignal.timeout(CASE_TIMEOUT_MS) }, (res) => {
       const chunks: Buffer[] = [];
@@ -73,7 +76,13 @@ function send(agent: Agent, url: URL, bad: BadInputCase, token: string | undefin
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end(body);
+    if (chunked && body !== undefined) {
+      const bytes = Buffer.from(body);
+      for (let at = 0; at < bytes.length; at += 65_536) req.write(bytes.subarray(at, at + 65_536));
+      req.end();
+    } else {
+      req.end(body);
+    }
   });
 }
 
@@ -153,6 +162,7 @@ describe('generated bad-input battery', () => {
     const before = await rowCounts(stack);
     const failures: string[] = [];
     const outcomes = new Map<string, number>();
+    const answers: string[] = [];
     const ordinary: BadInputCase = { kind: 'graphql', name: 'ordinary', role: 'anonymous', body: { query: '{ __typename }' } };
     let next = 0;
     const started = performance.now();
@@ -166,6 +176,7 @@ describe('generated bad-input battery', () => {
             try {
               const answer = await send(agent, url, bad, tokens[bad.role]);
               outcomes.set(outcomeOf(answer), (outcomes.get(outcomeOf(answer)) ?? 0) + 1);
+              answers.push(`${outcomeOf(answer)}\t${bad.role}\t${bad.name}\t${answer.text.slice(0, 300)}`);
               const problems = problemsOf(answer);
               if (problems.length > 0) failures.push(`${bad.name} (${bad.role}): ${problems.join(', ')} :: ${answer.text.slice(0, 300)}`);
             } catch (error) {
@@ -184,6 +195,9 @@ describe('generated bad-input battery', () => {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    // Every answer, for reading after a run (what each case got, not only the failures).
+    mkdirSync(join(ROOT, 'tests', '.reports'), { recursive: true });
+    writeFileSync(join(ROOT, 'tests', '.reports', 'bad-input-answers.tsv'), `${answers.sort().join('\n')}\n`);
     const after = await rowCounts(stack);
     const written = Object.keys(after).filter((table) => after[table] !== before[table]).map((table) => `${table}: ${before[table] ?? 0} -> ${after[table]}`);
     console.log(`bad-input battery: ${battery.length} cases in ${seconds.toFixed(1)} s, ${failures.length} failed, rows written: ${written.join('; ') || 'none'}`);

@@ -44,6 +44,8 @@ export interface RawCase {
   search?: string;
   headers: Record<string, string>;
   body?: string | Buffer;
+  /** Sent with `Transfer-Encoding: chunked` (no length known up front), in 64 KB pieces. */
+  chunked?: boolean;
 }
 
 export type BadInputCase = GraphQLCase | RawCase;
@@ -396,6 +398,8 @@ function argumentCases(kind: 'query' | 'mutation', field: GraphQLField<unknown, 
     slots(arg.type, [arg.name], found);
     for (const slot of found) {
       for (const variant of variantsFor(slot.type, schema)) {
+        // A list item cannot be "left out"; an empty list is its own variant.
+        if (variant.value === MISSING && typeof slot.path[slot.path.length - 1] === 'number') continue;
         const args = withValue(base, slot.path, variant.value);
         const label = `${field.name}(${slot.path.join('.')}) ${variant.name}`;
         if (!variant.variableOnly) {
@@ -474,6 +478,9 @@ function envelopeCases(): BadInputCase[] {
   cases.push(post('huge batch (1000 operations)', JSON.stringify(Array.from({ length: 1_000 }, () => ({ query: ok })))));
   cases.push(post('batch of bad members', JSON.stringify([{ query: 5 }, null, 'x', { query: ok, variables: 7 }])));
   cases.push(post('empty batch', '[]'));
+  const twoMegabytes = JSON.stringify({ query: ok, variables: { padding: 'x'.repeat(2 * 1024 * 1024) } });
+  cases.push(post('2 MB body with its length', twoMegabytes));
+  cases.push({ ...post('2 MB chunked body', twoMegabytes), chunked: true });
   for (const mutation of ['mutation { logout }', 'mutation { deleteProduct(id: "x") }']) {
     cases.push(get(`GET mutation ${mutation}`, `?query=${encodeURIComponent(mutation)}`));
     cases.push(get(`GET mutation with preflight ${mutation}`, `?query=${encodeURIComponent(mutation)}`, { 'apollo-require-preflight': 'true' }));
