@@ -139,3 +139,11 @@ describe('validatePage', () => {
     expect(fields(validatePage(10, Buffer.from('[1,"x"]').toString('base64url')).errors)).toEqual(['after']);
   });
 });
+
+describe('sale event names', () => {
+  it('When the name holds control or direction characters, then it is a field error', () => {
+    for (const name of ['Flash\u0000sale', 'abc\u202Edcba', 'x\uD800y']) {
+      expect(validateCreateSaleEvent({ ...valid, name }, NOW).errors.list.map((e) => e.field), JSON.stringify(name)).toEqual(['name']);
+    }
+  });
+});
