@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@bth/platform';
 import { ROOT } from '../../scripts/stack.mjs';
-import { UNKNOWN_ID, generateBattery, hasBase, loadSupergraph, publicOperations, type BadInputCase, type Role } from '../support/bad-input.js';
+import { UNKNOWN_ID, generateBattery, hasBase, loadSupergraph, plainTextCases, publicOperations, type BadInputCase, type Role } from '../support/bad-input.js';
 import { startStack, type Member, type Stack } from '../support/stack.js';
 
 /**
@@ -133,12 +133,16 @@ async function rowCounts(stack: Stack): Promise<Record<string, number>> {
 let stack: Stack;
 let member: Member;
 let admin: Member;
+/** A real product, for the cases whose input is valid but for one text field. */
+const PRICE = 10_000;
+let productId: string;
 beforeAll(async () => {
   stack = await startStack({ productsReplicas: 1 });
   [admin, member] = await Promise.all([stack.signUpAdmin(), stack.signUp()]);
   // A member's wishlist row is created on first use, by any wishlist mutation, even one that changes
   // nothing (removing a product that is not there). Made here so the battery's counts start after it.
   await stack.gql(`mutation($id: ID!) { removeFromWishlist(productId: $id) { __typename } }`, { id: UNKNOWN_ID }, member.accessToken);
+  productId = await stack.createProduct(admin, { stock: 10, price: PRICE });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -159,6 +163,7 @@ describe('generated bad-input battery', () => {
   it('When every bad input is sent, then each is refused with a code, shows nothing internal, writes nothing and the connection still answers', async () => {
     const url = new URL(stack.routerUrl);
     const tokens: Record<Role, string | undefined> = { anonymous: undefined, member: member.accessToken, admin: admin.accessToken };
+    const cases = [...battery, ...plainTextCases(schema, { id: productId, price: PRICE })];
     const before = await rowCounts(stack);
     const failures: string[] = [];
     const outcomes = new Map<string, number>();
@@ -171,8 +176,8 @@ describe('generated bad-input battery', () => {
         // One kept-alive socket per worker: the follow-up request goes where the bad one went.
         const agent = new Agent({ keepAlive: true, maxSockets: 1 });
         try {
-          while (next < battery.length) {
-            const bad = battery[next++]!;
+          while (next < cases.length) {
+            const bad = cases[next++]!;
             try {
               const answer = await send(agent, url, bad, tokens[bad.role]);
               outcomes.set(outcomeOf(answer), (outcomes.get(outcomeOf(answer)) ?? 0) + 1);
@@ -200,7 +205,7 @@ describe('generated bad-input battery', () => {
     writeFileSync(join(ROOT, 'tests', '.reports', 'bad-input-answers.tsv'), `${answers.sort().join('\n')}\n`);
     const after = await rowCounts(stack);
     const written = Object.keys(after).filter((table) => after[table] !== before[table]).map((table) => `${table}: ${before[table] ?? 0} -> ${after[table]}`);
-    console.log(`bad-input battery: ${battery.length} cases in ${seconds.toFixed(1)} s, ${failures.length} failed, rows written: ${written.join('; ') || 'none'}`);
+    console.log(`bad-input battery: ${cases.length} cases in ${seconds.toFixed(1)} s, ${failures.length} failed, rows written: ${written.join('; ') || 'none'}`);
     console.log(`outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([outcome, n]) => `${outcome} ×${n}`).join(', ')}`);
     if (failures.length > 0) console.log(failures.join('\n'));
     expect(written).toEqual([]);

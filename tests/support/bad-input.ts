@@ -503,5 +503,60 @@ export function generateBattery(schema: GraphQLSchema): BadInputCase[] {
   return cases;
 }
 
+/** Values that pass every length rule and GraphQL's String, and must still be refused as text. */
+const UNPRINTABLE: Variant[] = [
+  { name: 'NUL and escape sequence', value: 'Battery\u0000\u001b[31m' },
+  { name: 'right-to-left override', value: 'Battery \u202Edcba' },
+  { name: 'lone surrogate', value: 'Battery \uD800' },
+];
+
+/**
+ * Cases WITHOUT an anchor: the input is valid except for one text field that others will read
+ * (a product name, a shipping address), holding a control character, a direction override or a
+ * lone surrogate. Only a text rule stands between them and a new row, so "nothing written" tests
+ * that rule. Made once the stack has a real product (its id and price) to refer to.
+ */
+export function plainTextCases(schema: GraphQLSchema, product: { id: string; price: number }): BadInputCase[] {
+  const mutation = schema.getMutationType()!.getFields();
+  const bases: Array<{ field: string; role: Role; args: Record<string, unknown>; slots: Array<Array<string | number>> }> = [
+    {
+      field: 'createProduct',
+      role: 'admin',
+      args: { input: { name: 'Battery product', producer: 'Battery', price: 1_000, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', nutritionFacts: 'none', stock: 5 } },
+      slots: [['input', 'name'], ['input', 'producer'], ['input', 'nutritionFacts']],
+    },
+    { field: 'adjustStock', role: 'admin', args: { productId: product.id, delta: 1, reason: 'Battery count' }, slots: [['reason']] },
+    {
+      field: 'createSaleEvent',
+      role: 'admin',
+      args: { input: { name: 'Battery sale', productId: product.id, salePrice: Math.floor(product.price / 2), quantity: 1, perUserLimit: 1, startsAt: FUTURE, endsAt: LATER } },
+      slots: [['input', 'name']],
+    },
+    {
+      field: 'placeOrder',
+      role: 'member',
+      args: { input: { lines: [{ productId: product.id, quantity: 1 }], shipping: { postalCode: '06236', address: 'Teheran-ro 123', phone: '01012345678' }, idempotencyKey: 'battery-plain-text-0001' } },
+      slots: [['input', 'shipping', 'address']],
+    },
+  ];
+  const cases: BadInputCase[] = [];
+  for (const base of bases) {
+    const field = mutation[base.field]!;
+    const selection = selectionFor(field);
+    for (const path of base.slots) {
+      for (const variant of UNPRINTABLE) {
+        const args = withValue(base.args, path, variant.value);
+        const declared = field.args.map((a) => `$${a.name}: ${a.type.toString()}`).join(', ');
+        const used = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
+        const printed = Object.entries(args).map(([k, v]) => `${k}: ${printLiteral(v, field.args.find((a) => a.name === k)?.type)}`);
+        const label = `${base.field}(${path.join('.')}) ${variant.name}, otherwise valid`;
+        cases.push({ kind: 'graphql', name: `${label} [literal]`, role: base.role, body: { query: `mutation { ${base.field}(${printed.join(', ')})${selection} }` } });
+        cases.push({ kind: 'graphql', name: `${label} [variable]`, role: base.role, body: { query: `mutation Battery(${declared}) { ${base.field}(${used})${selection} }`, variables: args } });
+      }
+    }
+  }
+  return cases;
+}
+
 /** Operations whose doomed base is hand-written; a new mutation without one fails the battery. */
 export const hasBase = (name: string) => name in BASES;
