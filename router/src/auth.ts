@@ -1,4 +1,5 @@
-import { AppError, bestEffort, revokedSessionKey, signIdentityAssertion, verifyAccessToken, type Identity, type Logger, type Redis } from '@bth/platform';
+import { AppError, signIdentityAssertion, verifyAccessToken, type Identity } from '@bth/platform';
+import type { Verdict } from './revocation.js';
 
 /**
  * Turns the `Authorization` header into an identity and the assertion subgraphs trust.
@@ -12,16 +13,20 @@ export interface RequestIdentity {
   assertion: string | null;
 }
 
-export function createAuthenticator(deps: { accessTokenSecret: string; internalSecret: string; redis: Redis; logger: Logger }) {
-  return async function authenticate(authorization: string | undefined): Promise<RequestIdentity> {
+export function createAuthenticator(deps: {
+  accessTokenSecret: string;
+  internalSecret: string;
+  /** Logout and password change revoke sessions before their access tokens expire (see revocation.ts). */
+  sessionVerdict: (sessionId: string, requestId: string) => Promise<Verdict>;
+}) {
+  return async function authenticate(authorization: string | undefined, requestId: string): Promise<RequestIdentity> {
     if (!authorization) return { identity: null, assertion: null };
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization.trim());
     if (!match) throw new AppError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <access token>"', { reason: 'TOKEN_INVALID' });
     const identity = await verifyAccessToken(deps.accessTokenSecret, match[1]!);
-    // Logout and password change revoke sessions before their access tokens expire. If Redis is
-    // unreachable we accept the token (it still expires within 15 minutes) rather than fail everyone.
-    const revoked = await bestEffort(deps.logger, 'revocation check', () => deps.redis.exists(revokedSessionKey(identity.sessionId)), 0);
-    if (revoked) throw new AppError('UNAUTHENTICATED', 'This session has ended; sign in again', { reason: 'SESSION_REVOKED' });
+    if ((await deps.sessionVerdict(identity.sessionId, requestId)) === 'REVOKED') {
+      throw new AppError('UNAUTHENTICATED', 'This session has ended; sign in again', { reason: 'SESSION_REVOKED' });
+    }
     return { identity, assertion: await signIdentityAssertion(deps.internalSecret, identity) };
   };
 }

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_LIMITS } from './limits.js';
 import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`. Every subgraph URL may list several replicas, comma-separated. */
@@ -23,6 +24,12 @@ export function readEnv() {
     MAX_ALIASES: z.coerce.number().int().min(0).default(30),
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
     MAX_OPERATIONS: z.coerce.number().int().min(1).default(5),
+    // Cost limits on the operation with fragments expanded; why each default: limits.ts DEFAULT_LIMITS.
+    MAX_FIELDS: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxFields),
+    MAX_DIRECTIVES: z.coerce.number().int().min(0).default(DEFAULT_LIMITS.maxDirectives),
+    MAX_REPEATED_FIELD: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxRepeatedField),
+    MAX_VARIABLES: z.coerce.number().int().min(0).default(DEFAULT_LIMITS.maxVariables),
+    MAX_VARIABLE_VALUES: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxVariableValues),
   });
   assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'ACCESS_TOKEN_SECRET']);
   return {

@@ -1,11 +1,11 @@
-import { createLogger, createMetrics, createRedis, onShutdown, runMain } from '@bth/platform';
+import { createLogger, createMetrics, createRedis, exposeInternalErrors, onShutdown, runMain } from '@bth/platform';
 import { readEnv } from './env.js';
 import { createRouter } from './server.js';
 
 runMain(async () => {
   const env = readEnv();
   const logger = createLogger({ service: 'router' }, env.LOG_LEVEL);
-  // Redis only serves the session-revocation check here; the router starts (and works) without it.
+  // Redis only caches the session-revocation check here (users answers when it cannot); the router starts and works without it.
   const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, logger });
   const router = createRouter({
     config: {
@@ -19,6 +19,12 @@ runMain(async () => {
       maxAliases: env.MAX_ALIASES,
       maxBodyBytes: env.MAX_BODY_BYTES,
       maxOperations: env.MAX_OPERATIONS,
+      exposeInternalErrors: exposeInternalErrors(env),
+      maxFields: env.MAX_FIELDS,
+      maxDirectives: env.MAX_DIRECTIVES,
+      maxRepeatedField: env.MAX_REPEATED_FIELD,
+      maxVariables: env.MAX_VARIABLES,
+      maxVariableValues: env.MAX_VARIABLE_VALUES,
     },
     logger,
     metrics: createMetrics('router'),

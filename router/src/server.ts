@@ -1,23 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { Kind, OperationTypeNode, parse, type GraphQLFormattedError } from 'graphql';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
-  IDENTITY_HEADER,
-  REQUEST_ID_HEADER,
+  SESSIONS_AUDIENCE,
+  SESSIONS_STATUS_PATH,
   createErrorFormatter,
   createHttpServer,
+  errorContractPlugin,
   operationLoggingPlugin,
   sendGraphQLError,
+  serviceTokenSource,
   type Logger,
   type Metrics,
   type Redis,
 } from '@bth/platform';
 import { createAuthenticator, type RequestIdentity } from './auth.js';
-import { createLimitChecker } from './limits.js';
+import { SubgraphDataSource } from './data-source.js';
+import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';
 import { createReplicaPool, type ReplicaPool } from './replicas.js';
+import { createRevocationCheck } from './revocation.js';
 
 export interface RouterContext extends RequestIdentity {
   requestId: string;
@@ -36,19 +41,12 @@ export interface RouterDeps {
     maxAliases: number;
     maxBodyBytes: number;
     maxOperations: number;
-  };
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
+  } & Partial<OperationLimits>;
   logger: Logger;
   metrics: Metrics;
   redis: Redis;
-}
-
-/** Passes the request id and the signed identity assertion to every subgraph fetch. */
-class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<RouterContext>) {
-    const headers = request.http!.headers;
-    if (context.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
-    if (context.assertion) headers.set(IDENTITY_HEADER, context.assertion);
-  }
 }
 
 export function createRouter(deps: RouterDeps) {
@@ -70,7 +68,7 @@ export function createRouter(deps: RouterDeps) {
   const graphNames = [...supergraphSdl.matchAll(/@join__graph\(name: "(\w+)"/g)].map((m) => m[1]!);
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name }) => new SubgraphDataSource({ fetcher: poolFor(name).fetcher }),
+    buildService: ({ name }) => new SubgraphDataSource<RouterContext>(name, poolFor(name).fetcher),
     logger: {
       debug: (m) => logger.debug(String(m)),
       info: (m) => logger.debug(String(m)),
@@ -79,30 +77,48 @@ export function createRouter(deps: RouterDeps) {
     },
   });
 
+  const formatError = createErrorFormatter({ exposeInternals: config.exposeInternalErrors ?? false });
   const apollo = new ApolloServer<RouterContext>({
     gateway,
     introspection: config.sandbox,
+    // Production must not spell out field names an attacker could not introspect ("Did you mean …").
+    hideSchemaDetailsFromClientErrors: !config.sandbox,
     includeStacktraceInErrorResponses: false,
     // Our onShutdown owns SIGTERM/SIGINT and stops Apollo in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: true,
-    formatError: createErrorFormatter({
-      exposeInternals: false,
-      onInternal: (error) => logger.error('unexpected error', { error }),
-    }),
+    formatError: config.sandbox ? formatError : (formatted, error) => withoutSuggestions(formatError(formatted, error)),
     plugins: [
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       operationLoggingPlugin<RouterContext>(metrics),
+      // A subgraph's errors (they carry `serviceName`) were logged by that subgraph with the same request id.
+      errorContractPlugin<RouterContext>(logger, (error) => error.extensions?.serviceName !== undefined),
     ],
   });
 
   const authenticate = createAuthenticator({
     accessTokenSecret: config.accessTokenSecret,
     internalSecret: config.internalSecret,
-    redis: deps.redis,
-    logger,
+    sessionVerdict: createRevocationCheck({
+      redis: deps.redis,
+      logger,
+      statusUrls: (config.subgraphUrls.users ?? []).map((url) => new URL(SESSIONS_STATUS_PATH, url).href),
+      serviceToken: serviceTokenSource(config.internalSecret, 'router', SESSIONS_AUDIENCE),
+    }),
   });
-  const checkLimits = createLimitChecker(config);
+  const checkLimits = createLimitChecker(
+    {
+      maxDepth: config.maxDepth,
+      maxAliases: config.maxAliases,
+      maxOperations: config.maxOperations,
+      maxFields: config.maxFields ?? DEFAULT_LIMITS.maxFields,
+      maxDirectives: config.maxDirectives ?? DEFAULT_LIMITS.maxDirectives,
+      maxRepeatedField: config.maxRepeatedField ?? DEFAULT_LIMITS.maxRepeatedField,
+      maxVariables: config.maxVariables ?? DEFAULT_LIMITS.maxVariables,
+      maxVariableValues: config.maxVariableValues ?? DEFAULT_LIMITS.maxVariableValues,
+    },
+    rootOperationTypes(supergraphSdl),
+  );
 
   const http = createHttpServer<RouterContext>({
     apollo,
@@ -124,17 +140,17 @@ export function createRouter(deps: RouterDeps) {
         if (down.length) throw new Error(`no live replica for: ${down.join(', ')}`);
       },
     },
+    // Cost limits and envelope mistakes are answered here, before Apollo validates or plans.
     beforeGraphQL: (req: IncomingMessage, res, body) => {
-      const query = req.method === 'GET' ? { query: new URL(req.url ?? '/', 'http://x').searchParams.get('query') } : body;
-      const violation = checkLimits(query);
-      if (!violation) return false;
-      sendGraphQLError(res, 400, 'OPERATION_LIMIT_EXCEEDED', violation.message, { limit: violation.limit, max: violation.max, actual: violation.actual });
+      const refusal = checkLimits(req.method === 'GET' ? envelopeFromUrl(req.url) : body);
+      if (!refusal) return false;
+      sendGraphQLError(res, refusal.status, refusal.code, refusal.message, refusal.limit ?? {});
       return true;
     },
     context: async ({ req, requestId }) => {
       const childLogger = logger.child({ requestId });
       const authorization = req.headers.authorization;
-      const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined);
+      const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined, requestId);
       return { ...auth, requestId, logger: childLogger };
     },
   });
@@ -155,6 +171,34 @@ export function createRouter(deps: RouterDeps) {
       };
     },
   };
+}
+
+/** The operation types the supergraph has a root for (it declares no subscriptions). */
+function rootOperationTypes(supergraphSdl: string): Set<OperationTypeNode> {
+  const types = new Set<OperationTypeNode>();
+  for (const def of parse(supergraphSdl, { noLocation: true }).definitions) {
+    if (def.kind === Kind.SCHEMA_DEFINITION) for (const root of def.operationTypes) types.add(root.operation);
+  }
+  return types.size ? types : new Set([OperationTypeNode.QUERY]);
+}
+
+/** A GET request's operation as Apollo reads it; unparseable JSON parameters are left for Apollo's 400. */
+function envelopeFromUrl(url: string | undefined): RequestEnvelope {
+  const params = new URL(url ?? '/', 'http://x').searchParams;
+  const json = (name: string): unknown => {
+    const text = params.get(name);
+    try {
+      return text === null ? undefined : JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  };
+  return { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: json('variables'), extensions: json('extensions') };
+}
+
+/** Strips "Did you mean …?" from errors Apollo's own suggestion hiding misses (variable coercion). */
+function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return { ...formatted, message: formatted.message.replace(/ ?Did you mean .+?\?$/, '') };
 }
 
 async function probe(graphqlUrl: string): Promise<void> {

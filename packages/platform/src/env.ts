@@ -67,6 +67,9 @@ export const envFragments = {
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     HOST: z.string().default('127.0.0.1'),
+    // Development only (refused in production by `exposeInternalErrors`): answer unexpected errors
+    // with their original message instead of "Internal server error". Never a stack trace.
+    EXPOSE_INTERNAL_ERRORS: bool.optional(),
   },
   port: (fallback: number) => ({ PORT: z.coerce.number().int().min(0).max(65535).default(fallback) }),
   mysql: (database: string) => ({
@@ -119,4 +122,14 @@ export function assertProductionSecrets(env: { NODE_ENV: string } & Record<strin
     return typeof value === 'string' && devDefaults.has(value);
   });
   refuseEnvironment(weak.map((name) => `${name}: must be set in production (the development default is public)`));
+}
+
+/**
+ * Whether unexpected errors keep their original message (EXPOSE_INTERNAL_ERRORS). Off unless asked
+ * for; refused in production, where a message such as `Failed query: select …` must never leave.
+ */
+export function exposeInternalErrors(env: { NODE_ENV: string; EXPOSE_INTERNAL_ERRORS?: boolean }): boolean {
+  const asked = env.EXPOSE_INTERNAL_ERRORS === true;
+  if (asked && env.NODE_ENV === 'production') refuseEnvironment(['EXPOSE_INTERNAL_ERRORS: not allowed in production (it would show internal error messages to clients)']);
+  return asked;
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger.js';
@@ -31,7 +31,41 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   corsOrigins?: string[];
   /** Handles a request before GraphQL runs; return true when it already answered (e.g. limits). */
   beforeGraphQL?: (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean;
+  /** Slow-client cut-offs; production uses the defaults, tests pass short ones. */
+  timeouts?: Partial<HttpTimeouts>;
 }
+
+export interface HttpTimeouts {
+  /** From a request's first byte until its headers are complete. */
+  headersMs: number;
+  /** From the headers until the body is complete. */
+  bodyMs: number;
+  /** How often Node checks every connection against `headersMs` (it cuts up to this much late). */
+  checkIntervalMs: number;
+  /** How long an unread body may take to drain after an early answer before the socket is closed. */
+  drainMs: number;
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+  // Real clients send headers in one packet; 10 s covers a stalled mobile link, while a slow-loris
+  // client sending a byte at a time holds its socket no longer than this.
+  headersMs: 10_000,
+  // Bodies are at most the body limit (64 KB at the router): 15 s is ~35 kbit/s, slower than any
+  // link a buyer would use, and bounds how long a client trickling a body keeps a request open.
+  bodyMs: 15_000,
+  // Checking every open connection once a second is cheap and cuts within a second of the limit.
+  checkIntervalMs: 1_000,
+  // A client that overshoots a limit by a little still gets a reusable connection; 5 s of reading
+  // it is enough at any real link speed for the drain cap below.
+  drainMs: 5_000,
+};
+
+/**
+ * After an early answer (413, 404, …) the rest of the body is read and dropped so the next
+ * request on the socket can be parsed; past this many bytes the socket is closed instead. 1 MiB
+ * lets an oversized form or upload finish on a usable connection; more would be wasted reading.
+ */
+const MAX_DRAIN_BYTES = 1024 * 1024;
 
 export interface RunningHttpServer {
   server: Server;
@@ -42,18 +76,58 @@ export interface RunningHttpServer {
 }
 
 class BodyTooLarge extends Error {}
+class BodyTimeout extends Error {}
+/** The client went away (or Node cut it off) before its body arrived: nobody to answer. */
+class ClientGone extends Error {}
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * Reads the body up to `limit` bytes within `timeoutMs`. It never destroys the request: on
+ * overflow the stream keeps flowing with nobody listening, so the rest is dropped and the
+ * parser stays in step for the next request on the socket (see `drainOrClose`).
+ */
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(new BodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (error: Error | null) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
+      if (error) reject(error);
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) settle(new BodyTooLarge());
+      else chunks.push(chunk);
+    };
+    const onEnd = () => settle(null);
+    const onGone = () => settle(new ClientGone());
+    const timer = setTimeout(() => settle(new BodyTimeout()), timeoutMs);
+    req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
+  });
+}
+
+/**
+ * Called once a response is flushed. A body still unread (an early answer) is drained so the
+ * kept-alive socket can carry the next request; a body larger than MAX_DRAIN_BYTES or slower
+ * than `drainMs` gets the socket closed instead, so nothing waits behind it.
+ */
+function drainOrClose(req: IncomingMessage, drainMs: number): void {
+  if (req.complete || req.socket.destroyed) return;
+  let drained = 0;
+  const close = () => {
+    clearTimeout(timer);
+    req.socket.destroy();
+  };
+  const timer = setTimeout(close, drainMs);
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > MAX_DRAIN_BYTES) close();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -90,6 +164,7 @@ export async function checkReadiness(checks: Record<string, ReadinessCheck>, tim
 export function createHttpServer<TContext extends BaseContext>(options: HttpServerOptions<TContext>) {
   const { apollo, logger, metrics } = options;
   const maxBody = options.maxBodyBytes ?? 1_000_000;
+  const timeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts };
   const routes = new Map((options.routes ?? []).map((r) => [`${r.method} ${r.path}`, r]));
   const cors = new Set(options.corsOrigins ?? []);
   let shuttingDown = false;
@@ -142,10 +217,14 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     if (route) {
       let body: unknown = undefined;
       try {
-        const raw = await readBody(req, maxBody);
+        const raw = await readBody(req, maxBody, timeouts.bodyMs);
         body = raw ? JSON.parse(raw) : undefined;
       } catch (error) {
-        sendJson(res, error instanceof BodyTooLarge ? 413 : 400, { error: { code: 'BAD_REQUEST', message: 'Invalid JSON body' } });
+        if (error instanceof ClientGone) return 'aborted';
+        if (error instanceof BodyTimeout) res.setHeader('connection', 'close');
+        const [status, message] =
+          error instanceof BodyTooLarge ? [413, 'The body is too large'] : error instanceof BodyTimeout ? [408, 'The body did not arrive in time'] : [400, 'Invalid JSON body'];
+        sendJson(res, status, { error: { code: 'BAD_REQUEST', message } });
         return url.pathname;
       }
       const result = await route.handler({ body, query: url.searchParams, headers: req.headers, requestId });
@@ -162,12 +241,18 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     if (req.method === 'POST') {
       let raw: string;
       try {
-        raw = await readBody(req, maxBody);
+        raw = await readBody(req, maxBody, timeouts.bodyMs);
       } catch (error) {
         if (error instanceof BodyTooLarge) {
           sendGraphQLError(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBody} bytes`);
           return 'graphql';
         }
+        if (error instanceof BodyTimeout) {
+          res.setHeader('connection', 'close');
+          sendGraphQLError(res, 408, 'BAD_REQUEST', `The request body did not arrive within ${timeouts.bodyMs} ms`);
+          return 'graphql';
+        }
+        if (error instanceof ClientGone) return 'aborted';
         throw error;
       }
       const type = req.headers['content-type'] ?? '';
@@ -203,9 +288,22 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     return 'graphql';
   }
 
-  const server = createServer((req, res) => {
+  // Node starts its header clock at a request's first byte, so a connection that sends nothing
+  // would be held open forever; it gets the same time as headers to start its first request.
+  const silentConnections = new WeakMap<Socket, NodeJS.Timeout>();
+  const onConnection = (socket: Socket) => {
+    const timer = setTimeout(() => socket.destroy(), timeouts.headersMs);
+    silentConnections.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    clearTimeout(silentConnections.get(req.socket));
     inFlight += 1;
     const started = process.hrtime.bigint();
+    // A body this large is never read or drained whole, so the socket will close after the answer.
+    if (Number(req.headers['content-length'] ?? 0) > maxBody + MAX_DRAIN_BYTES) res.setHeader('connection', 'close');
+    // Registered after Node's own 'finish' handler, which may hand the unread body to _dump().
+    res.once('finish', () => drainOrClose(req, timeouts.drainMs));
     handle(req, res)
       .then((route) => {
         metrics.httpDuration.observe({ route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -219,10 +317,19 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         inFlight -= 1;
         if (inFlight === 0) idle?.();
       });
-  });
+  };
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      // Node's own cut-off for a whole request; a backstop for routes that never read their body.
+      requestTimeout: timeouts.headersMs + timeouts.bodyMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    },
+    onRequest,
+  );
+  server.on('connection', onConnection);
   // Keep-alive longer than the router's agent idle timeout so the client, not us, closes idle sockets.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
 
   return {
     server,

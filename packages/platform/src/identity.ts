@@ -196,8 +196,26 @@ export function requireAdmin(identity: Identity | null): Identity {
 }
 
 /**
- * Revoked sessions, shared between `users` (writes on logout, password change, token reuse) and
- * the router (refuses access tokens of a revoked session). Kept only as long as an access token
- * can live; after that the token has expired anyway.
+ * Revoked sessions. Their source of truth is `users`' MariaDB (`sessions.revoked_at`); Redis only
+ * caches them for the router. `users` writes one key per revoked session on logout, password
+ * change and token reuse, kept only as long as an access token can live (after that the token has
+ * expired anyway).
  */
 export const revokedSessionKey = (sessionId: string) => `session-revoked:${sessionId}`;
+
+/** How long an access token lives: short, because only revocation ends it sooner. Also how long a revocation matters. */
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+
+/**
+ * The "cache is complete" marker. `users` writes it (value: epoch ms when the cache became
+ * complete) only after it has copied every revocation still relevant from MariaDB into Redis, on
+ * start and after every Redis reconnect. An empty Redis (restarted, flushed) has no marker, so the
+ * router can tell "not revoked" from "Redis does not know" and asks `users` in the second case.
+ */
+export const REVOCATIONS_COMPLETE_KEY = 'session-revoked:complete-since';
+
+/** The internal session-status API of `users` (docs/internal-apis.md): service-token audience and path. */
+export const SESSIONS_AUDIENCE = 'sessions';
+export const SESSIONS_STATUS_PATH = '/internal/sessions/status';
+/** What `users` answers per session id: UNKNOWN means no such session was ever stored. */
+export type SessionStatus = 'LIVE' | 'REVOKED' | 'UNKNOWN';

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { DocumentNode } from 'graphql';
+import type { DocumentNode, GraphQLError } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { createErrorFormatter } from './errors.js';
+import { createErrorFormatter, dispositionOf, errorCauses, httpStatusOf } from './errors.js';
 import { createHttpServer, type JsonRoute, type ReadinessCheck } from './http.js';
 import { IDENTITY_HEADER, readIdentityAssertion, type Identity } from './identity.js';
 import type { Logger } from './logger.js';
@@ -27,8 +27,10 @@ export interface SubgraphOptions<TContext extends BaseContext> {
   internalSecret: string;
   logger: Logger;
   metrics: Metrics;
-  /** Development only: show the original message of unexpected errors (never a stack trace). */
+  /** Development only: introspection on. */
   exposeInternals: boolean;
+  /** EXPOSE_INTERNAL_ERRORS (refused in production): show the original message of unexpected errors, never a stack. */
+  exposeInternalErrors?: boolean;
   readiness: Record<string, ReadinessCheck>;
   routes?: JsonRoute[];
   /** Builds the per-request context (per-request DataLoaders belong here). */
@@ -50,12 +52,58 @@ export function operationLoggingPlugin<T extends { logger: Logger; identity: Ide
           // The context is missing when the request failed before it was built (e.g. a bad token).
           if (!contextValue?.logger) return;
           const fields = { operationName, ms: Date.now() - started, userId: contextValue.identity?.userId, codes: codes.length ? codes : undefined };
-          if (codes.includes('INTERNAL_SERVER_ERROR')) contextValue.logger.warn('operation failed', fields);
+          if (codes.includes('INTERNAL_SERVER_ERROR') || codes.includes('SERVICE_UNAVAILABLE')) contextValue.logger.warn('operation failed', fields);
           else contextValue.logger.info('operation', fields);
         },
       };
     },
   };
+}
+
+/**
+ * The error half of the contract, shared by the router and every subgraph:
+ * - every unexpected error (masked by the formatter) is logged once, at error level, with the
+ *   request id and its innermost cause; coded errors are answers, not incidents, and are not;
+ * - an answer without any data takes its HTTP status from its errors (401, 429, 503 …), an answer
+ *   with data is 200 whatever its partial errors, so a status never contradicts the body.
+ * `isLoggedElsewhere` skips errors another process already logged (the router: a subgraph's errors).
+ */
+export function errorContractPlugin<T extends { logger?: Logger }>(
+  fallbackLogger: Logger,
+  isLoggedElsewhere: (error: GraphQLError) => boolean = () => false,
+): ApolloServerPlugin<T> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ contextValue, errors }) {
+          // The context is missing when the request failed before it was built.
+          const logger = contextValue?.logger ?? fallbackLogger;
+          for (const error of errors) {
+            const disposition = dispositionOf(error.extensions?.code, error);
+            if (disposition === 'coded' || isLoggedElsewhere(error)) continue;
+            const fields = { ...errorCauses(error), path: error.path?.join('.') };
+            logger.error(disposition === 'unavailable' ? 'dependency unavailable' : 'unexpected error', fields);
+          }
+        },
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
+          if (!errors?.length) return;
+          if (hasData(data)) {
+            response.http.status = 200;
+            return;
+          }
+          const status = errors.map((e) => httpStatusOf(e.extensions?.code)).find((s) => s !== undefined);
+          if (status !== undefined) response.http.status = status;
+        },
+      };
+    },
+  };
+}
+
+/** Some root field produced a value: part of the operation ran. */
+function hasData(data: Record<string, unknown> | null | undefined): boolean {
+  return !!data && Object.values(data).some((value) => value !== null && value !== undefined);
 }
 
 export function createSubgraph<TContext extends BaseContext>(options: SubgraphOptions<TContext>) {
@@ -67,12 +115,14 @@ export function createSubgraph<TContext extends BaseContext>(options: SubgraphOp
     // Our onShutdown owns SIGTERM/SIGINT and stops Apollo in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     introspection: options.exposeInternals,
-    formatError: createErrorFormatter({
-      exposeInternals: options.exposeInternals,
-      onInternal: (error) => logger.error('unexpected error', { error }),
-    }),
+    formatError: createErrorFormatter({ exposeInternals: options.exposeInternalErrors ?? false }),
     // Inline traces (ftv1) cost time on every request and nothing here reads them.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), operationLoggingPlugin<TContext>(options.metrics)],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      operationLoggingPlugin<TContext>(options.metrics),
+      errorContractPlugin<TContext>(logger),
+    ],
   });
   const http = createHttpServer<TContext>({
     apollo,

@@ -4,6 +4,7 @@ import {
   createDatabase,
   createLogger,
   createMetrics,
+  exposeInternalErrors,
   ensureDatabase,
   messagingMigration,
   migrate,
@@ -43,6 +44,7 @@ runMain(async () => {
     config: {
       internalSecret: env.INTERNAL_JWT_SECRET,
       exposeInternals: env.NODE_ENV !== 'production',
+      exposeInternalErrors: exposeInternalErrors(env),
       productsUrls: env.PRODUCTS_URL,
       productsTimeoutMs: env.PRODUCTS_TIMEOUT_MS,
       schedulerTickMs: env.SCHEDULER_TICK_MS,

@@ -135,8 +135,9 @@ export function createSaleEventService(deps: {
       // Asked before the transaction, so no lock is ever held across a network call.
       const regularPrice = isUuid(event.productId) ? await products.regularPrice(event.productId) : null;
       checkAgainstProduct(fieldErrors, event.salePrice, regularPrice);
-      // The overlap check needs a real product and a real window; without them the list is complete.
-      if (regularPrice === null || event.endsAt.getTime() <= event.startsAt.getTime()) fieldErrors.throwIfAny();
+      // The overlap check needs a real product and a real window (valid dates, end after start);
+      // without them the list is complete. Negated so that a NaN (invalid date) also stops here.
+      if (regularPrice === null || !(event.endsAt.getTime() > event.startsAt.getTime())) fieldErrors.throwIfAny();
       const row = await repository.transaction(async (tx) => {
         await tx.lockProduct(event.productId);
         checkNoOverlap(fieldErrors, event, await tx.findBlocking(event.productId));

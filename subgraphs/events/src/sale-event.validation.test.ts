@@ -28,6 +28,15 @@ const valid: CreateSaleEventInput = {
 const fields = (errors: FieldErrors) => errors.list.map((e) => e.field).sort();
 
 describe('validateCreateSaleEvent', () => {
+  it('names each malformed date (the DateTime scalar passes it on as an Invalid Date) and nothing derived from it', () => {
+    const bad = validateCreateSaleEvent({ ...valid, startsAt: new Date(NaN), endsAt: new Date(NaN) }, NOW);
+    expect(bad.errors.list).toEqual([
+      { field: 'startsAt', message: expect.stringMatching(/ISO-8601/) },
+      { field: 'endsAt', message: expect.stringMatching(/ISO-8601/) },
+    ]);
+    expect(fields(validateCreateSaleEvent({ ...valid, endsAt: new Date(NaN) }, NOW).errors)).toEqual(['endsAt']);
+  });
+
   it('accepts a valid event, trims the name and lower-cases the product id', () => {
     const result = validateCreateSaleEvent({ ...valid, name: '  Flash  ', productId: PRODUCT.toUpperCase() }, NOW);
     expect(result.errors.list).toEqual([]);
@@ -137,6 +146,14 @@ describe('validatePage', () => {
     expect(validatePage(10, encodeCursor(key)).after).toEqual(key);
     expect(fields(validatePage(10, 'garbage').errors)).toEqual(['after']);
     expect(fields(validatePage(10, Buffer.from('[1,"x"]').toString('base64url')).errors)).toEqual(['after']);
+  });
+});
+
+describe('validateUpdateSaleEvent with a malformed date', () => {
+  it('names the field instead of keeping the current value', () => {
+    const current = { name: 'x', salePrice: 1, quantity: 10, perUserLimit: 1, startsAt: at(HOUR), endsAt: at(2 * HOUR) };
+    expect(fields(validateUpdateSaleEvent(current, { startsAt: new Date(NaN) }, NOW).errors)).toEqual(['startsAt']);
+    expect(fields(validateUpdateSaleEvent(current, { endsAt: new Date(NaN) }, NOW).errors)).toEqual(['endsAt']);
   });
 });
 

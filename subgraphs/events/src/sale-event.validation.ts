@@ -1,4 +1,4 @@
-import { FieldErrors, isPlainText, textLength } from '@bth/platform';
+import { FieldErrors, INVALID_DATE_MESSAGE, isPlainText, isValidDate, textLength } from '@bth/platform';
 import { decodeCursor, windowsOverlap, type ListingKey } from './sale-event.model.js';
 
 /**
@@ -46,15 +46,20 @@ function checkTerms(errors: FieldErrors, terms: SaleEventTerms, now: Date, start
   errors.check(isCount(terms.quantity, 1, SALE_EVENT_LIMITS.maxQuantity), 'quantity', `The quantity must be 1 to ${SALE_EVENT_LIMITS.maxQuantity} units`);
   const limitMax = isCount(terms.quantity, 1, SALE_EVENT_LIMITS.maxQuantity) ? terms.quantity : SALE_EVENT_LIMITS.maxQuantity;
   errors.check(isCount(terms.perUserLimit, 1, limitMax), 'perUserLimit', 'The per-member limit must be at least 1 and at most the quantity');
+  // The DateTime scalar lets a malformed date through as an Invalid Date so that it is named here.
+  const startValid = isValidDate(terms.startsAt);
+  const endValid = isValidDate(terms.endsAt);
+  errors.check(startValid, 'startsAt', INVALID_DATE_MESSAGE);
+  errors.check(endValid, 'endsAt', INVALID_DATE_MESSAGE);
   // An unchanged start of a scheduled event may be a moment past (due, not yet opened): not the admin's input.
-  if (startChanged) {
+  if (startChanged && startValid) {
     errors.check(
       terms.startsAt.getTime() >= now.getTime() - SALE_EVENT_LIMITS.pastToleranceMs,
       'startsAt',
       'The start may not be in the past',
     );
   }
-  errors.check(terms.endsAt.getTime() > terms.startsAt.getTime(), 'endsAt', 'The end must be after the start');
+  if (startValid && endValid) errors.check(terms.endsAt.getTime() > terms.startsAt.getTime(), 'endsAt', 'The end must be after the start');
 }
 
 export function validateCreateSaleEvent(input: CreateSaleEventInput, now: Date): { errors: FieldErrors; event: CreateSaleEventInput } {

@@ -15,6 +15,8 @@ export interface EventsDeps {
   config: {
     internalSecret: string;
     exposeInternals: boolean;
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
     /** GraphQL endpoints of the products replicas, asked in turn. */
     productsUrls: string[];
     productsTimeoutMs: number;
@@ -64,6 +66,7 @@ export function createServer(deps: EventsDeps) {
     logger,
     metrics,
     exposeInternals: config.exposeInternals,
+    exposeInternalErrors: config.exposeInternalErrors,
     // RabbitMQ is deliberately not a readiness check: transitions still happen and their messages
     // wait in the outbox until the broker is back, and the API needs only MariaDB.
     readiness: { mariadb: () => deps.database.ping() },

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { createDatabase, createLogger, createMetrics, ensureDatabase, migrate, onShutdown, requireDependency, runMain } from '@bth/platform';
+import { createDatabase, createLogger, createMetrics, ensureDatabase, exposeInternalErrors, migrate, onShutdown, requireDependency, runMain } from '@bth/platform';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';
 
@@ -30,6 +30,7 @@ runMain(async () => {
       internalSecret: env.INTERNAL_JWT_SECRET,
       dataEncryptionKey: env.DATA_ENCRYPTION_KEY,
       exposeInternals: !production,
+      exposeInternalErrors: exposeInternalErrors(env),
       inventoryUrls: env.INVENTORY_URLS,
       inventoryTimeoutMs: env.INVENTORY_TIMEOUT_MS,
       inventoryBreakerResetMs: env.INVENTORY_BREAKER_RESET_MS,

@@ -21,6 +21,8 @@ export interface OrdersDeps {
     internalSecret: string;
     dataEncryptionKey: string;
     exposeInternals: boolean;
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
     inventoryUrls: string[];
     inventoryTimeoutMs: number;
     inventoryBreakerResetMs: number;
@@ -103,6 +105,7 @@ export function createServer(deps: OrdersDeps) {
     logger,
     metrics,
     exposeInternals: config.exposeInternals,
+    exposeInternalErrors: config.exposeInternalErrors,
     readiness: { mariadb: () => deps.database.ping() },
     routes: internalRoutes({ orders, internalSecret: config.internalSecret, logger }),
     extendContext: (base) => ({ ...base, orders, payments, lifecycle, loaders: orders.createLoaders() }),

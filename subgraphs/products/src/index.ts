@@ -3,6 +3,7 @@ import {
   createDatabase,
   createLogger,
   createMetrics,
+  exposeInternalErrors,
   createRedis,
   ensureDatabase,
   onShutdown,
@@ -43,6 +44,7 @@ runMain(async () => {
     config: {
       internalSecret: env.INTERNAL_JWT_SECRET,
       exposeInternals: env.NODE_ENV !== 'production',
+      exposeInternalErrors: exposeInternalErrors(env),
       productCacheTtlSeconds: env.PRODUCT_CACHE_TTL_SECONDS,
       listingCacheTtlSeconds: env.LISTING_CACHE_TTL_SECONDS,
     },

@@ -19,6 +19,8 @@ export interface ProductsDeps {
   config: {
     internalSecret: string;
     exposeInternals: boolean;
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
     productCacheTtlSeconds: number;
     listingCacheTtlSeconds: number;
   };
@@ -65,6 +67,7 @@ export function createServer(deps: ProductsDeps) {
     logger,
     metrics,
     exposeInternals: config.exposeInternals,
+    exposeInternalErrors: config.exposeInternalErrors,
     // Redis is deliberately not a readiness check: it is only a cache here, and a replica that
     // reports "not ready" while Redis is down would take the catalogue and the inventory with it.
     readiness: { mariadb: () => deps.database.ping() },

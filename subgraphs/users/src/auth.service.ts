@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ACCESS_TOKEN_TTL_SECONDS,
   AppError,
   FieldErrors,
   errors,
   signAccessToken,
-  revokedSessionKey,
   signRefreshToken,
   verifyRefreshToken,
   type FieldCipher,
@@ -13,12 +13,13 @@ import {
   type Redis,
 } from '@bth/platform';
 import { DUMMY_PASSWORD_HASH, hashPassword, sha256, verifyPassword } from './crypto.js';
+import type { RevocationCache } from './revocations.js';
 import type { UsersRepository } from './users.repository.js';
 import type { VerificationService } from './verification.service.js';
 import { checkPassword, normaliseEmail, validateSignUp, type SignUpInput } from './validation.js';
 import type { UserRow } from './db/schema.js';
 
-export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+export { ACCESS_TOKEN_TTL_SECONDS };
 export const REFRESH_TOKEN_TTL_SECONDS = 14 * 24 * 60 * 60;
 /** 5 wrong passwords per e-mail in 15 minutes, then wait: slows guessing, barely bothers a person. */
 export const LOGIN_MAX_FAILURES = 5;
@@ -30,6 +31,7 @@ export interface AuthDeps {
   cipher: FieldCipher;
   redis: Redis;
   logger: Logger;
+  revocations: RevocationCache;
   accessTokenSecret: string;
   now?: () => Date;
 }
@@ -85,19 +87,10 @@ export function createAuthService(deps: AuthDeps) {
 
   /**
    * Tells the router that access tokens of these sessions are dead, so logout and a password
-   * change take effect at once rather than when the 15-minute access token expires. Best effort:
-   * the database revocation (which stops refresh) has already committed.
+   * change take effect at once rather than when the 15-minute access token expires. Called after
+   * the MariaDB revocation (the truth, which also stops refresh) has committed; see revocations.ts.
    */
-  async function announceRevoked(sessionIds: string[]) {
-    if (sessionIds.length === 0) return;
-    try {
-      const pipeline = redis.pipeline();
-      for (const id of sessionIds) pipeline.set(revokedSessionKey(id), '1', 'EX', ACCESS_TOKEN_TTL_SECONDS);
-      await pipeline.exec();
-    } catch (error) {
-      logger.warn('could not announce revoked sessions', { error: (error as Error).message });
-    }
-  }
+  const announceRevoked = (sessionIds: string[]) => deps.revocations.announce(sessionIds);
 
   return {
     async signUp(input: SignUpInput): Promise<UserRow> {

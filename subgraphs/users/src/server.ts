@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
 import { createFieldCipher, createSubgraph, type DatabaseClient, type JsonRoute, type Logger, type Metrics, type Redis } from '@bth/platform';
-import { createAuthService } from './auth.service.js';
+import { ACCESS_TOKEN_TTL_SECONDS, createAuthService } from './auth.service.js';
 import type { Mailer } from './mailer.js';
 import { resolvers } from './resolvers/index.js';
+import { createRevocationCache } from './revocations.js';
+import { createSessionRoutes } from './sessions.routes.js';
 import { createUsersRepository } from './users.repository.js';
 import { createUsersService } from './users.service.js';
 import { createVerificationService } from './verification.service.js';
@@ -18,6 +20,8 @@ export interface UsersDeps {
     dataEncryptionKey: string;
     blindIndexKey: string;
     exposeInternals: boolean;
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
   };
   logger: Logger;
   metrics: Metrics;
@@ -40,11 +44,12 @@ export function createServer(deps: UsersDeps) {
     emailIndex: (email) => cipher.blindIndex(email),
     isRegistered: users.isRegistered,
   });
-  const auth = createAuthService({ repository, verification, cipher, redis, logger, accessTokenSecret: config.accessTokenSecret });
+  const revocations = createRevocationCache({ repository, redis, logger, accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS });
+  const auth = createAuthService({ repository, verification, cipher, redis, logger, revocations, accessTokenSecret: config.accessTokenSecret });
 
   // The dev mailbox is reachable only when the mailer is one (never in production, see env.ts).
   const lastCode = mailer.lastCode?.bind(mailer);
-  const routes: JsonRoute[] = lastCode
+  const devRoutes: JsonRoute[] = lastCode
     ? [
         {
           method: 'GET',
@@ -58,7 +63,9 @@ export function createServer(deps: UsersDeps) {
       ]
     : [];
 
-  return createSubgraph<UsersContext>({
+  const routes = [...createSessionRoutes({ revocations, internalSecret: config.internalSecret, logger }), ...devRoutes];
+
+  const subgraph = createSubgraph<UsersContext>({
     name: 'users',
     typeDefs,
     resolvers,
@@ -66,6 +73,7 @@ export function createServer(deps: UsersDeps) {
     logger,
     metrics: deps.metrics,
     exposeInternals: config.exposeInternals,
+    exposeInternalErrors: config.exposeInternalErrors,
     readiness: {
       mariadb: () => deps.database.ping(),
       redis: async () => void (await redis.ping()),
@@ -73,4 +81,20 @@ export function createServer(deps: UsersDeps) {
     routes,
     extendContext: (base) => ({ ...base, auth, users, verification, loaders: { user: users.createLoader() } }),
   });
+  return {
+    ...subgraph,
+    revocations,
+    /** Listens and keeps the router's revocation cache in Redis complete while running. */
+    async listen(port: number, host: string) {
+      const running = await subgraph.listen(port, host);
+      const stopCache = revocations.start();
+      return {
+        ...running,
+        async close(graceMs?: number) {
+          stopCache();
+          await running.close(graceMs);
+        },
+      };
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNull } from 'drizzle-orm';
 import { isDuplicateKey, type Database } from '@bth/platform';
 import { refreshTokens, sessions, users, type UserRow } from './db/schema.js';
 
@@ -89,6 +89,17 @@ export function createUsersRepository(db: Database) {
         await tx.update(sessions).set({ expiresAt: sessionExpiresAt }).where(eq(sessions.id, next.sessionId));
         return true;
       });
+    },
+
+    /** Sessions revoked at or after `since` (the revocations the Redis cache must hold). */
+    async findRevokedSince(since: Date): Promise<Array<{ id: string; revokedAt: Date }>> {
+      const rows = await db.select({ id: sessions.id, revokedAt: sessions.revokedAt }).from(sessions).where(gte(sessions.revokedAt, since));
+      return rows.flatMap((row) => (row.revokedAt ? [{ id: row.id, revokedAt: row.revokedAt }] : []));
+    },
+
+    async findSessionRevocations(ids: readonly string[]): Promise<Array<{ id: string; revokedAt: Date | null }>> {
+      if (ids.length === 0) return [];
+      return db.select({ id: sessions.id, revokedAt: sessions.revokedAt }).from(sessions).where(inArray(sessions.id, [...ids]));
     },
 
     async revokeSession(id: string, now: Date) {

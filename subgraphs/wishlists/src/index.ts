@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { createDatabase, createLogger, createMetrics, ensureDatabase, migrate, onShutdown, requireDependency, runMain } from '@bth/platform';
+import { createDatabase, createLogger, createMetrics, ensureDatabase, exposeInternalErrors, migrate, onShutdown, requireDependency, runMain } from '@bth/platform';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';
 
@@ -20,6 +20,7 @@ runMain(async () => {
       productsUrls: env.PRODUCTS_URL,
       ordersInternalUrl: env.ORDERS_INTERNAL_URL,
       exposeInternals: env.NODE_ENV !== 'production',
+      exposeInternalErrors: exposeInternalErrors(env),
     },
     logger,
     metrics: createMetrics('wishlists'),

@@ -18,6 +18,8 @@ export interface WishlistsDeps {
     /** Base URL of orders' internal API. */
     ordersInternalUrl: string;
     exposeInternals: boolean;
+    /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
+    exposeInternalErrors?: boolean;
   };
   logger: Logger;
   metrics: Metrics;
@@ -44,6 +46,7 @@ export function createServer(deps: WishlistsDeps) {
     logger,
     metrics: deps.metrics,
     exposeInternals: config.exposeInternals,
+    exposeInternalErrors: config.exposeInternalErrors,
     // Products and orders are not readiness checks: without them the wishlist still reads and
     // removes, and the calls that need them answer a clear, retryable UPSTREAM_UNAVAILABLE.
     readiness: { mariadb: () => deps.database.ping() },

@@ -31,7 +31,7 @@ export const sessions = mysqlTable(
     expiresAt: timestampColumn('expires_at').notNull(),
     revokedAt: timestampColumn('revoked_at'),
   },
-  (t) => [index('sessions_user_idx').on(t.userId)],
+  (t) => [index('sessions_user_idx').on(t.userId), index('sessions_revoked_idx').on(t.revokedAt)],
 );
 
 /** Each refresh token issued, stored as a SHA-256 hash; `used_at` set when it is rotated. */
