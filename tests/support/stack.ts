@@ -19,6 +19,25 @@ export interface StackOptions {
   envFor?: Record<string, Record<string, string>>;
   productsReplicas?: number;
   only?: string[];
+  /**
+   * Where `signUp` reads a verification code. Default: the users service's development mailbox,
+   * which production does not have (there, codes go to an SMTP sink: tests/support/smtp-sink.ts).
+   */
+  mailbox?: (email: string) => Promise<string>;
+}
+
+/**
+ * What production requires instead of the public development defaults: fresh random secrets and
+ * keys for every service (refused otherwise by each `assertProductionSecrets`). Pass `env` and
+ * `envFor` to `startStack`, adding the users service's SMTP_URL.
+ */
+export function productionEnv(): { env: Record<string, string>; envFor: Record<string, Record<string, string>> } {
+  const secret = () => randomBytes(32).toString('base64url');
+  const aesKey = () => randomBytes(32).toString('base64');
+  return {
+    env: { NODE_ENV: 'production', INTERNAL_JWT_SECRET: secret(), ACCESS_TOKEN_SECRET: secret() },
+    envFor: { users: { DATA_ENCRYPTION_KEY: aesKey(), BLIND_INDEX_KEY: secret() }, orders: { DATA_ENCRYPTION_KEY: aesKey() } },
+  };
 }
 
 export interface Member {
@@ -239,6 +258,7 @@ export async function startStack(options: StackOptions = {}) {
     graphql<T>(stack.routerUrl, query, variables, accessToken ? { authorization: `Bearer ${accessToken}` } : {});
 
   async function lastCode(email: string): Promise<string> {
+    if (options.mailbox) return options.mailbox(email);
     const response = await fetch(`${stack.service('users').base}/dev/mailbox?email=${encodeURIComponent(email)}`);
     const body = (await response.json()) as { code?: string };
     if (!body.code) throw new Error(`no verification code for ${email}`);
@@ -300,7 +320,8 @@ export async function startStack(options: StackOptions = {}) {
   async function signUpAdmin(): Promise<Member> {
     const member = await signUp({ nickname: 'admin' });
     await run(process.execPath, [join(ROOT, 'subgraphs/users/dist/scripts/create-admin.js'), member.email], {
-      env: { ...process.env, DATABASE_URL: stack.databaseUrl('users'), LOG_LEVEL: 'warn' },
+      // The users service's own settings: the script must derive the same blind index of the e-mail.
+      env: { ...process.env, ...options.env, ...options.envFor?.users, DATABASE_URL: stack.databaseUrl('users'), LOG_LEVEL: 'warn' },
     });
     const tokens = await login(member.email);
     return { ...member, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
@@ -308,7 +329,7 @@ export async function startStack(options: StackOptions = {}) {
 
   /**
    * Signed-in shoppers without the sign-up journey: access tokens signed with the stack's
-   * (development) ACCESS_TOKEN_SECRET, exactly as users signs them, so the router verifies them as
+   * ACCESS_TOKEN_SECRET (the development one unless given), exactly as users signs them, so the router verifies them as
    * any other. For load-shaped tests where hundreds of scrypt sign-ups would only cost time; the
    * sign-up journey itself is tested in users-journey.test.ts.
    */
@@ -316,7 +337,7 @@ export async function startStack(options: StackOptions = {}) {
     return Promise.all(
       Array.from({ length: count }, async () => {
         const userId = randomUUID();
-        return { userId, accessToken: await signAccessToken(DEV_SECRET, { userId, role: 'USER', sessionId: randomUUID() }, 900) };
+        return { userId, accessToken: await signAccessToken(options.env?.ACCESS_TOKEN_SECRET ?? DEV_SECRET, { userId, role: 'USER', sessionId: randomUUID() }, 900) };
       }),
     );
   }

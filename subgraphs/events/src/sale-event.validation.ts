@@ -1,4 +1,4 @@
-import { FieldErrors, INVALID_DATE_MESSAGE, isValidDate, textLength } from '@bth/platform';
+import { FieldErrors, INVALID_DATE_MESSAGE, isPlainText, isValidDate, textLength } from '@bth/platform';
 import { decodeCursor, windowsOverlap, type ListingKey } from './sale-event.model.js';
 
 /**
@@ -41,6 +41,7 @@ const isCount = (n: number, min: number, max: number) => Number.isInteger(n) && 
 function checkTerms(errors: FieldErrors, terms: SaleEventTerms, now: Date, startChanged: boolean): void {
   const nameLength = textLength(terms.name);
   errors.check(nameLength >= 1 && nameLength <= SALE_EVENT_LIMITS.nameLength, 'name', `The name must be 1 to ${SALE_EVENT_LIMITS.nameLength} characters long`);
+  errors.check(isPlainText(terms.name), 'name', 'Only printable text: no control or text-direction characters');
   errors.check(Number.isInteger(terms.salePrice) && terms.salePrice >= 0, 'salePrice', 'The sale price must be 0 won or more');
   errors.check(isCount(terms.quantity, 1, SALE_EVENT_LIMITS.maxQuantity), 'quantity', `The quantity must be 1 to ${SALE_EVENT_LIMITS.maxQuantity} units`);
   const limitMax = isCount(terms.quantity, 1, SALE_EVENT_LIMITS.maxQuantity) ? terms.quantity : SALE_EVENT_LIMITS.maxQuantity;

@@ -59,3 +59,12 @@ describe('order cursor', () => {
     expect(decodeCursor('garbage')).toBeNull();
   });
 });
+
+describe('shipping address text', () => {
+  it('When the address holds control or direction characters, then it is a field error', () => {
+    for (const address of ['Teheran\u0000ro 123', 'Teheran-ro \u202E321', 'x\uDC00y']) {
+      const { errors } = checkPlaceOrder({ lines: [{ productId: A, quantity: 1 }], shipping: { ...shipping, address }, idempotencyKey: 'key-12345' });
+      expect(errors.list.map((e) => e.field), JSON.stringify(address)).toEqual(['shipping.address']);
+    }
+  });
+});

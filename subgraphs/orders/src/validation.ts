@@ -1,4 +1,4 @@
-import { FieldErrors, isMobilePhone, isPostalCode, isUuid, textLength } from '@bth/platform';
+import { FieldErrors, isMobilePhone, isPlainText, isPostalCode, isUuid, textLength } from '@bth/platform';
 
 /**
  * Pure rules for order input. Every broken rule is collected so a client can fix them all in one
@@ -73,6 +73,7 @@ export function checkPlaceOrder(input: PlaceOrderInput): { errors: FieldErrors; 
     'shipping.address',
     `Enter the address (at most ${ORDER_LIMITS.maxAddressLength} characters)`,
   );
+  errors.check(isPlainText(address), 'shipping.address', 'Only printable text: no control or text-direction characters');
   errors.check(isMobilePhone(input.shipping.phone), 'shipping.phone', 'Enter a mobile number such as 01012345678');
   checkIdempotencyKey(errors, 'idempotencyKey', input.idempotencyKey);
   return {

@@ -78,3 +78,16 @@ describe('validatePage', () => {
     expect(fields(validatePage('PRICE_DESC', 10, cursor).errors)).toEqual(['after']);
   });
 });
+
+describe('text a shopper reads', () => {
+  it('When a name, producer, nutrition facts or reason holds control or direction characters, then each is a field error', () => {
+    const result = validateCreateProduct({ ...valid, name: 'Milk\u0000Thistle', producer: 'abc\u202Edcba', nutritionFacts: 'x\uD800y' });
+    expect(fields(result.errors)).toEqual(['name', 'nutritionFacts', 'producer']);
+    expect(fields(validateUpdateProduct({ name: '\u001b[31mred' }).errors)).toEqual(['name']);
+    expect(fields(validateStockAdjustment(1, 'count\u0007ed').errors)).toEqual(['reason']);
+  });
+
+  it('When nutrition facts span lines, then that is allowed', () => {
+    expect(validateCreateProduct({ ...valid, nutritionFacts: 'Silymarin 130 mg\nVitamin E 10 mg' }).errors.list).toEqual([]);
+  });
+});

@@ -1,4 +1,4 @@
-import { FieldErrors, textLength } from '@bth/platform';
+import { FieldErrors, isPlainText, textLength } from '@bth/platform';
 import type { ProductFunction, ProductType } from './db/schema.js';
 import { decodeCursor, type ProductOrder, type SortKey } from './listing-cursor.js';
 
@@ -43,6 +43,8 @@ export interface UpdateProductInput {
   nutritionFacts?: string | null;
 }
 
+const PLAIN_TEXT = 'Only printable text: no control or text-direction characters';
+
 const normaliseFacts = (facts: string | null | undefined) => {
   const trimmed = facts?.trim() ?? '';
   return trimmed === '' ? null : trimmed;
@@ -51,16 +53,19 @@ const normaliseFacts = (facts: string | null | undefined) => {
 function checkName(errors: FieldErrors, name: string) {
   const length = textLength(name);
   errors.check(length >= 1 && length <= LIMITS.nameLength, 'name', `The name must be 1 to ${LIMITS.nameLength} characters long`);
+  errors.check(isPlainText(name), 'name', PLAIN_TEXT);
 }
 function checkProducer(errors: FieldErrors, producer: string) {
   const length = textLength(producer);
   errors.check(length >= 1 && length <= LIMITS.producerLength, 'producer', `The producer must be 1 to ${LIMITS.producerLength} characters long`);
+  errors.check(isPlainText(producer), 'producer', PLAIN_TEXT);
 }
 function checkPrice(errors: FieldErrors, price: number) {
   errors.check(Number.isInteger(price) && price >= 0 && price <= LIMITS.price, 'price', `The price must be 0 to ${LIMITS.price} won`);
 }
 function checkFacts(errors: FieldErrors, facts: string | null) {
   errors.check(facts === null || textLength(facts) <= LIMITS.nutritionFactsLength, 'nutritionFacts', `Nutrition facts may be at most ${LIMITS.nutritionFactsLength} characters long`);
+  errors.check(facts === null || isPlainText(facts, { multiline: true }), 'nutritionFacts', PLAIN_TEXT);
 }
 
 export function validateCreateProduct(input: CreateProductInput): { errors: FieldErrors; fields: ProductFields; stock: number } {
@@ -100,6 +105,7 @@ export function validateStockAdjustment(delta: number, reason: string): { errors
   errors.check(Number.isInteger(delta) && delta !== 0 && Math.abs(delta) <= LIMITS.stock, 'delta', `The change must be a non-zero number of units, at most ${LIMITS.stock} either way`);
   const length = textLength(trimmed);
   errors.check(length >= 1 && length <= LIMITS.reasonLength, 'reason', `Give a reason of 1 to ${LIMITS.reasonLength} characters`);
+  errors.check(isPlainText(trimmed), 'reason', PLAIN_TEXT);
   return { errors, reason: trimmed };
 }
 

@@ -14,6 +14,9 @@ export function readEnv() {
     // HMAC key for the e-mail blind index (lookup without decrypting every row). Local default only.
     BLIND_INDEX_KEY: z.string().min(32).default(devDefault('dev-only-blind-index-key-0123456789abcdef')),
     SMTP_URL: z.url().optional(),
+    // A relay answers each step of the dialogue in well under a second; 5 s bounds how long a member
+    // waits for "code sent" (and holds a request) when the relay hangs, then the answer is retryable.
+    SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     MAIL_FROM: z.string().default('BooTakHae <no-reply@bootakhae.local>'),
     // Development mailbox: logs codes and lets a developer read the last one. Refused in production.
     DEV_MAILBOX: envBool.optional(),

@@ -8,16 +8,38 @@ export interface Mailer {
   lastCode?(email: string): Promise<string | null>;
 }
 
-export function createSmtpMailer(smtpUrl: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl);
+/**
+ * Sends by SMTP. Each phase of the SMTP dialogue (connect, greeting, every later reply) and the
+ * whole send are bounded by `timeoutMs`: nodemailer's defaults (2 min to connect, 30 s for the
+ * greeting, 10 min of socket silence) would hold a member's request, and a router worker, for
+ * minutes when the relay hangs. A send cut off this way is an ordinary failure: the caller drops
+ * the code and answers a retryable UPSTREAM_UNAVAILABLE.
+ */
+export function createSmtpMailer(smtpUrl: string, from: string, timeoutMs: number): Mailer {
+  const transport = nodemailer.createTransport(smtpUrl, {
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
   return {
     async sendVerificationCode(email, code, ttlSeconds) {
-      await transport.sendMail({
-        from,
-        to: email,
-        subject: 'Your BooTakHae verification code',
-        text: `Your verification code is ${code}. It expires in ${Math.round(ttlSeconds / 60)} minutes.`,
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`SMTP send took longer than ${timeoutMs} ms`)), timeoutMs);
       });
+      try {
+        await Promise.race([
+          transport.sendMail({
+            from,
+            to: email,
+            subject: 'Your BooTakHae verification code',
+            text: `Your verification code is ${code}. It expires in ${Math.round(ttlSeconds / 60)} minutes.`,
+          }),
+          deadline,
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

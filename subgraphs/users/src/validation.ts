@@ -1,4 +1,4 @@
-import { FieldErrors, isMobilePhone, isPostalCode, textLength } from '@bth/platform';
+import { FieldErrors, isMobilePhone, isPlainText, isPostalCode, textLength } from '@bth/platform';
 
 /** Pure rules for user input; every broken rule is collected so a form can show them all at once. */
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/;
@@ -8,7 +8,7 @@ const NAME = /^[\p{L}][\p{L}\p{M} .'-]*$/u;
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export function checkEmail(errors: FieldErrors, field: string, email: string): FieldErrors {
-  return errors.check(email.length <= 254 && EMAIL.test(email), field, 'Enter a valid e-mail address');
+  return errors.check(email.length <= 254 && EMAIL.test(email) && isPlainText(email), field, 'Enter a valid e-mail address');
 }
 
 export function checkPassword(errors: FieldErrors, field: string, password: string): FieldErrors {
@@ -30,6 +30,7 @@ export function checkAddress(errors: FieldErrors, postalField: string, postalCod
   errors.check(isPostalCode(postalCode), postalField, 'Enter a 5-digit postal code');
   const length = textLength(address.trim());
   errors.check(length >= 1 && length <= 100, addressField, 'Enter the address (at most 100 characters)');
+  errors.check(isPlainText(address), addressField, 'Only printable text: no control or text-direction characters');
   return errors;
 }
 
@@ -52,6 +53,7 @@ export function validateSignUp(input: SignUpInput): FieldErrors {
   errors.check(textLength(name) >= 2 && textLength(name) <= 50 && NAME.test(name), 'name', 'Enter your name (2 to 50 letters)');
   const nickname = input.nickname.trim();
   errors.check(textLength(nickname) >= 2 && textLength(nickname) <= 30, 'nickname', 'The nickname must be 2 to 30 characters long');
+  errors.check(isPlainText(nickname), 'nickname', 'Only printable text: no control or text-direction characters');
   checkPhone(errors, 'phone', input.phone);
   checkAddress(errors, 'postalCode', input.postalCode, 'address', input.address);
   return errors;

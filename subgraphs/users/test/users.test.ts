@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, errorCodes, graphql, identityHeaders, startTcpProxy, waitFor } from '@bth/testkit';
 import { createSmtpMailer } from '../src/mailer.js';
@@ -271,7 +272,7 @@ describe('users subgraph', () => {
 describe('users subgraph when Redis or the mail server fails', () => {
   it('When the mail cannot be sent, then UPSTREAM_UNAVAILABLE, nothing is left behind and the address may ask again at once', async () => {
     const { port } = new URL(await deadUrl());
-    const replica = await users.startReplica({ mailer: () => createSmtpMailer(`smtp://127.0.0.1:${port}`, 'BooTakHae <no-reply@example.com>') });
+    const replica = await users.startReplica({ mailer: () => createSmtpMailer(`smtp://127.0.0.1:${port}`, 'BooTakHae <no-reply@example.com>', 5_000) });
     try {
       const email = newEmail();
       const index = users.emailIndex(email);
@@ -282,6 +283,28 @@ describe('users subgraph when Redis or the mail server fails', () => {
       expect((await graphql(users.url, REQUEST_CODE, { e: email })).errors).toBeUndefined();
     } finally {
       await replica.stop();
+    }
+  });
+
+  it('When the mail relay accepts the connection but never answers, then UPSTREAM_UNAVAILABLE within the SMTP timeout and the address may ask again', async () => {
+    // A relay that hangs: the TCP connection is accepted, the SMTP greeting never comes.
+    const held = new Set<Socket>();
+    const relay = createNetServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const { port } = relay.address() as AddressInfo;
+    const replica = await users.startReplica({ mailer: () => createSmtpMailer(`smtp://127.0.0.1:${port}`, 'BooTakHae <no-reply@example.com>', 1_000) });
+    try {
+      const email = newEmail();
+      const started = Date.now();
+      const failed = await graphql(replica.url, REQUEST_CODE, { e: email });
+      expect(errorCodes(failed)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      // nodemailer's own greeting timeout is 30 s; the configured 1 s plus the request's own work.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect((await graphql(users.url, REQUEST_CODE, { e: email })).errors).toBeUndefined();
+    } finally {
+      await replica.stop();
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
     }
   });
 

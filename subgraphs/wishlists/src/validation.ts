@@ -1,4 +1,4 @@
-import { FieldErrors, isMobilePhone, isPostalCode, textLength } from '@bth/platform';
+import { FieldErrors, isMobilePhone, isPlainText, isPostalCode, textLength } from '@bth/platform';
 
 /** Pure rules for wishlist input; every broken rule is collected so a client can show them all at once. */
 export const WISHLIST_LIMITS = {
@@ -33,6 +33,7 @@ export function validateOrder(shipping: ShippingInput, idempotencyKey: string): 
   errors.check(isPostalCode(shipping.postalCode), 'shipping.postalCode', 'Enter a 5-digit postal code');
   const length = textLength(shipping.address.trim());
   errors.check(length >= 1 && length <= 100, 'shipping.address', 'Enter the address (at most 100 characters)');
+  errors.check(isPlainText(shipping.address), 'shipping.address', 'Only printable text: no control or text-direction characters');
   errors.check(isMobilePhone(shipping.phone), 'shipping.phone', 'Enter a mobile number such as 01012345678');
   errors.check(IDEMPOTENCY_KEY.test(idempotencyKey), 'idempotencyKey', 'Use 8 to 100 visible ASCII characters (a UUID is a good key)');
   return errors;
