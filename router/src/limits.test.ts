@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OperationTypeNode, parse } from 'graphql';
 import { DEFAULT_LIMITS, countJsonValues, createLimitChecker, measure, mostRepeatedField } from './limits.js';
@@ -80,6 +81,20 @@ describe('createLimitChecker', () => {
     expect(check({ query: 'subscription { a }' })).toMatchObject({ code: 'BAD_REQUEST', message: 'This API has no subscription operations' });
     expect(check([{ query: '{ a }' }, { query: 'query A { a }', operationName: 'B' }])).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^Operation 2 of the batch/) });
     expect(check({ query: 'query A { a } query B { a }', operationName: 'B' })).toBeNull();
+  });
+
+  it('refuses malformed persisted-query extensions (Apollo calls them internal errors) and lets a matching one through', () => {
+    const query = '{ a }';
+    const hash = createHash('sha256').update(query).digest('hex');
+    expect(check({ query, extensions: { persistedQuery: 'abc' } })).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(check({ query, extensions: { persistedQuery: { version: 2, sha256Hash: hash } } })).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(check({ query, extensions: { persistedQuery: { version: 1, sha256Hash: 'nothex' } } })).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(check({ query, extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } })).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'extensions.persistedQuery.sha256Hash does not match the query',
+    });
+    expect(check({ query, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } })).toBeNull();
+    expect(check({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } })).toBeNull();
   });
 
   it('lets valid and otherwise malformed requests through (Apollo answers those with 400 itself)', () => {

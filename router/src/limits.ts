@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   Kind,
   parse,
@@ -279,9 +280,8 @@ export function createLimitChecker(limits: OperationLimits, rootTypes: ReadonlyS
   }
 
   function checkOne(envelope: RequestEnvelope): Refusal | null {
-    // Apollo answers an unknown version with INTERNAL_SERVER_ERROR; it is the client's mistake.
-    const persisted = (envelope.extensions as { persistedQuery?: { version?: unknown } } | null | undefined)?.persistedQuery;
-    if (persisted && typeof persisted === 'object' && persisted.version !== 1) return badRequest('Only version 1 of persisted queries is supported');
+    const persistedMistake = checkPersistedQuery(envelope);
+    if (persistedMistake) return badRequest(persistedMistake);
     if (envelope.variables !== null && typeof envelope.variables === 'object') {
       const values = countJsonValues(envelope.variables);
       // The object holding the variables is not a value the client chose.
@@ -317,4 +317,22 @@ export function createLimitChecker(limits: OperationLimits, rootTypes: ReadonlyS
     }
     return null;
   };
+}
+
+/**
+ * Apollo answers a malformed automatic-persisted-query extension (not an object, another version,
+ * a hash that does not match the query) with INTERNAL_SERVER_ERROR; each is the client's mistake.
+ */
+function checkPersistedQuery(envelope: RequestEnvelope): string | null {
+  const extensions = envelope.extensions;
+  if (extensions === null || typeof extensions !== 'object' || !('persistedQuery' in extensions)) return null;
+  const persisted = (extensions as { persistedQuery?: unknown }).persistedQuery;
+  if (persisted === null || typeof persisted !== 'object') return 'extensions.persistedQuery must be an object';
+  const { version, sha256Hash } = persisted as { version?: unknown; sha256Hash?: unknown };
+  if (version !== 1) return 'Only version 1 of persisted queries is supported';
+  if (typeof sha256Hash !== 'string' || !/^[0-9a-f]{64}$/i.test(sha256Hash)) return 'extensions.persistedQuery.sha256Hash must be a SHA-256 hex digest';
+  if (typeof envelope.query === 'string' && createHash('sha256').update(envelope.query).digest('hex') !== sha256Hash.toLowerCase()) {
+    return 'extensions.persistedQuery.sha256Hash does not match the query';
+  }
+  return null;
 }

@@ -130,6 +130,15 @@ function drainOrClose(req: IncomingMessage, drainMs: number): void {
   req.resume();
 }
 
+/**
+ * A chunked body that was too large has no stated end: draining it might cut the socket halfway
+ * (past MAX_DRAIN_BYTES) while the answer promised keep-alive, and the client's next request on it
+ * would then fail. Saying `connection: close` up front tells the client to open a new one.
+ */
+function closeIfUnbounded(req: IncomingMessage, res: ServerResponse): void {
+  if (req.headers['content-length'] === undefined) res.setHeader('connection', 'close');
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
@@ -222,6 +231,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       } catch (error) {
         if (error instanceof ClientGone) return 'aborted';
         if (error instanceof BodyTimeout) res.setHeader('connection', 'close');
+        if (error instanceof BodyTooLarge) closeIfUnbounded(req, res);
         const [status, message] =
           error instanceof BodyTooLarge ? [413, 'The body is too large'] : error instanceof BodyTimeout ? [408, 'The body did not arrive in time'] : [400, 'Invalid JSON body'];
         sendJson(res, status, { error: { code: 'BAD_REQUEST', message } });
@@ -244,6 +254,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         raw = await readBody(req, maxBody, timeouts.bodyMs);
       } catch (error) {
         if (error instanceof BodyTooLarge) {
+          closeIfUnbounded(req, res);
           sendGraphQLError(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBody} bytes`);
           return 'graphql';
         }
