@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['packages/*/src/**/*.test.ts', 'subgraphs/*/src/**/*.test.ts', 'router/src/**/*.test.ts', 'schema/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'subgraphs/*/src/**/*.test.ts', 'router/src/**/*.test.ts', 'schema/src/**/*.test.ts', 'tests/load/**/*.test.ts'],
         },
       },
       {
