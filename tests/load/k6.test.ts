@@ -167,4 +167,38 @@ describe('k6 load scripts', () => {
     expect([...(operations.PRODUCT_TYPES as string[])].sort()).toEqual(values('ProductType'));
     expect([...(operations.PRODUCT_ORDERS as string[])].sort()).toEqual(values('ProductOrder'));
   });
+
+  it('When an inventory report shows an oversell, lost units or a member over the limit, then inventoryViolations names each, and a sound report gives none', () => {
+    type Violations = (report: unknown, sale?: { eventId: string; quantity: number; perUserLimit: number }) => string[];
+    const violationsOf = operations.inventoryViolations as Violations;
+    const sale = { eventId: 'e1', quantity: 100, perUserLimit: 1 };
+    const sound = {
+      consistent: true,
+      soldUnits: 100,
+      totalStock: 100,
+      totalDifference: 0,
+      products: [{ productId: 'p1', stock: 100, sold: 100, difference: 0 }],
+      sales: [{ eventId: 'e1', quantity: 100, perUserLimit: 1, sold: 100, heldByOrders: 100, maxPerMember: 1, difference: 0, consistent: true }],
+    };
+    expect(violationsOf(sound, sale)).toEqual([]);
+    expect(violationsOf(sound)).toEqual([]);
+    const oversold = {
+      ...sound,
+      consistent: false,
+      totalDifference: -1,
+      products: [{ productId: 'p1', stock: -1, sold: 101, difference: -1 }],
+      sales: [{ ...sound.sales[0], sold: 101, heldByOrders: 102, maxPerMember: 2, consistent: false }],
+    };
+    expect(violationsOf(oversold, sale)).toEqual([
+      'the report is not consistent',
+      'stock differs from the ledger by -1 units',
+      'product p1 has stock -1',
+      'product p1 differs from its ledger by -1 units',
+      'sale e1 is not consistent',
+      'sale e1 oversold: 101 of 100 units',
+      'sale e1 counts 101 sold but orders hold 102',
+      'a member holds 2 units of sale e1, over the limit of 1',
+    ]);
+    expect(violationsOf({ ...sound, sales: [] }, sale)).toEqual(['sale e1 is missing from the report']);
+  });
 });

@@ -13,7 +13,7 @@
 //   ROUTER_URL (http://127.0.0.1:4000/graphql), USERS_URL (http://127.0.0.1:4001)
 //   VUS (20), DURATION (30s), THINK_TIME (1 s between pages, ±50 %; 0 for a closed loop)
 //   PAGE_SIZE (20), PAGES (3) pages followed by cursor per visit
-//   MEMBERS (5; default the number of MEMBER_EMAILS when given; 0: anonymous only), MEMBER_EMAILS, MEMBER_PASSWORD
+//   MEMBERS (5, or the number of MEMBER_EMAILS; 0: anonymous only), MEMBER_EMAILS, MEMBER_PASSWORD
 //   WISHLIST_ITEMS (5), SEED_PRODUCTS (30 when the catalogue is empty), SEED_STOCK (100000),
 //   ADMIN_EMAIL + ADMIN_PASSWORD or ADMIN_TOKEN (only to seed)
 //   P95_MS (800), MAX_ERROR_RATE (0.01), SUMMARY (tests/load/results/k6-browse.json)

@@ -14,7 +14,7 @@
 // Environment (k6 run -e NAME=value; the shared ones are listed in lib/common.js):
 //   ROUTER_URL (http://127.0.0.1:4000/graphql), USERS_URL (http://127.0.0.1:4001)
 //   ADMIN_EMAIL + ADMIN_PASSWORD, or ADMIN_TOKEN    required: the report and the set-up are admin-only
-//   MEMBERS (200; default the number of MEMBER_EMAILS when given), MEMBER_EMAILS, MEMBER_PASSWORD
+//   MEMBERS (200, or the number of MEMBER_EMAILS), MEMBER_EMAILS, MEMBER_PASSWORD
 //   ATTEMPTS (1) orders each member places; RETRIES (3) retries of a retryable refusal
 //   STOCK (SALE_QUANTITY × 2), PRICE (19900), SALE_QUANTITY (100), SALE_PRICE (9900),
 //   PER_MEMBER_LIMIT (1), SALE_LEAD (3 s to opening), SALE_MINUTES (10), SALE_OPEN_TIMEOUT (60 s)
@@ -31,6 +31,7 @@ import {
   INVENTORY_REPORT,
   PLACE_ORDER,
   SALE_EVENT,
+  inventoryViolations,
   orderInput,
   productInput,
   saleEventInput,
@@ -68,28 +69,31 @@ export const options = {
 export function setup() {
   const adminToken = requireAdmin();
   const tokens = signInMembers(members);
-  const price = envNumber('PRICE', 19900);
+  if (__ENV.SALE_EVENT_ID) {
+    const given = must('saleEvent', SALE_EVENT, { id: __ENV.SALE_EVENT_ID }).saleEvent;
+    if (!given) fail(`no sale event ${__ENV.SALE_EVENT_ID}`);
+    const productId = given.product ? given.product.id : __ENV.PRODUCT_ID;
+    if (!productId) fail(`sale event ${given.id} names no product: set PRODUCT_ID`);
+    return ready(adminToken, tokens, productId, given);
+  }
   const productId =
     __ENV.PRODUCT_ID ||
-    must('createProduct', CREATE_PRODUCT, { input: productInput(`k6 flash ${uuid().slice(0, 8)}`, stock, price) }, adminToken).createProduct.id;
-  let sale;
-  if (__ENV.SALE_EVENT_ID) {
-    sale = must('saleEvent', SALE_EVENT, { id: __ENV.SALE_EVENT_ID }).saleEvent;
-    if (!sale) fail(`no sale event ${__ENV.SALE_EVENT_ID}`);
-  } else {
-    const input = saleEventInput(productId, {
-      name: `k6 flash sale ${uuid().slice(0, 8)}`,
-      salePrice: envNumber('SALE_PRICE', 9900),
-      quantity: saleQuantity,
-      perUserLimit: envNumber('PER_MEMBER_LIMIT', 1),
-      leadMs: envNumber('SALE_LEAD', 3) * 1000,
-      minutes: envNumber('SALE_MINUTES', 10),
-    });
-    sale = must('createSaleEvent', CREATE_SALE_EVENT, { input }, adminToken).createSaleEvent;
-  }
-  const saleProductId = sale.product ? sale.product.id : productId;
-  waitForLiveSale(saleProductId, sale.id, envNumber('SALE_OPEN_TIMEOUT', 60));
-  return { adminToken, tokens, productId: saleProductId, saleEventId: sale.id, quantity: sale.quantity, perUserLimit: sale.perUserLimit };
+    must('createProduct', CREATE_PRODUCT, { input: productInput(`k6 flash ${uuid().slice(0, 8)}`, stock, envNumber('PRICE', 19900)) }, adminToken).createProduct.id;
+  const input = saleEventInput(productId, {
+    name: `k6 flash sale ${uuid().slice(0, 8)}`,
+    salePrice: envNumber('SALE_PRICE', 9900),
+    quantity: saleQuantity,
+    perUserLimit: envNumber('PER_MEMBER_LIMIT', 1),
+    leadMs: envNumber('SALE_LEAD', 3) * 1000,
+    minutes: envNumber('SALE_MINUTES', 10),
+  });
+  return ready(adminToken, tokens, productId, must('createSaleEvent', CREATE_SALE_EVENT, { input }, adminToken).createSaleEvent);
+}
+
+/** Waits for the sale to be live on its product: the rush starts the moment setup returns. */
+function ready(adminToken, tokens, productId, sale) {
+  waitForLiveSale(productId, sale.id, envNumber('SALE_OPEN_TIMEOUT', 60));
+  return { adminToken, tokens, productId, saleEventId: sale.id, quantity: sale.quantity, perUserLimit: sale.perUserLimit };
 }
 
 const RETRYABLE_CODES = ['OVERLOADED', 'RATE_LIMITED'];
@@ -122,31 +126,9 @@ export default function (data) {
   else refused.add(1, { result });
 }
 
-/** Every way the report can show an oversell or lost units, as messages. */
-function brokenInvariants(report, data) {
-  const broken = [];
-  if (!report.consistent) broken.push('report not consistent');
-  if (report.totalDifference !== 0) broken.push(`stock differs from the ledger by ${report.totalDifference}`);
-  for (let i = 0; i < report.products.length; i++) {
-    const p = report.products[i];
-    if (p.stock < 0) broken.push(`product ${p.productId} stock ${p.stock}`);
-    if (p.difference !== 0) broken.push(`product ${p.productId} differs from its ledger by ${p.difference}`);
-  }
-  const sales = report.sales.filter((s) => s.eventId === data.saleEventId);
-  if (sales.length !== 1) broken.push(`sale ${data.saleEventId} missing from the report`);
-  for (let i = 0; i < sales.length; i++) {
-    const s = sales[i];
-    if (!s.consistent) broken.push(`sale ${s.eventId} not consistent`);
-    if (s.sold > data.quantity) broken.push(`sale oversold: ${s.sold} of ${data.quantity}`);
-    if (s.heldByOrders !== s.sold) broken.push(`sale counter ${s.sold} but orders hold ${s.heldByOrders}`);
-    if (s.maxPerMember > data.perUserLimit) broken.push(`a member holds ${s.maxPerMember} over the limit of ${data.perUserLimit}`);
-  }
-  return broken;
-}
-
 export function teardown(data) {
   const report = must('inventoryReport', INVENTORY_REPORT, { ids: [data.productId] }, data.adminToken).inventoryReport;
-  const broken = brokenInvariants(report, data);
+  const broken = inventoryViolations(report, { eventId: data.saleEventId, quantity: data.quantity, perUserLimit: data.perUserLimit });
   const sale = report.sales.filter((s) => s.eventId === data.saleEventId)[0];
   soldByReport.add(sale ? sale.sold : 0);
   // Added even when nothing broke, so the threshold always has a sample to judge.

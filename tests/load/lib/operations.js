@@ -170,5 +170,30 @@ export function saleEventInput(productId, { name, salePrice, quantity, perUserLi
   };
 }
 
+/**
+ * Every way an admin inventory report (INVENTORY_REPORT) shows an oversell or lost units, as
+ * messages; [] when it holds. With `sale` ({ eventId, quantity, perUserLimit }) that sale must be
+ * in the report, within its quantity and per-member limit, and its counter equal the units held.
+ */
+export function inventoryViolations(report, sale) {
+  const broken = [];
+  if (!report.consistent) broken.push('the report is not consistent');
+  if (report.totalDifference !== 0) broken.push(`stock differs from the ledger by ${report.totalDifference} units`);
+  report.products.forEach((p) => {
+    if (p.stock < 0) broken.push(`product ${p.productId} has stock ${p.stock}`);
+    if (p.difference !== 0) broken.push(`product ${p.productId} differs from its ledger by ${p.difference} units`);
+  });
+  if (!sale) return broken;
+  const sales = report.sales.filter((s) => s.eventId === sale.eventId);
+  if (sales.length !== 1) broken.push(`sale ${sale.eventId} is missing from the report`);
+  sales.forEach((s) => {
+    if (!s.consistent) broken.push(`sale ${s.eventId} is not consistent`);
+    if (s.sold > sale.quantity) broken.push(`sale ${s.eventId} oversold: ${s.sold} of ${sale.quantity} units`);
+    if (s.heldByOrders !== s.sold) broken.push(`sale ${s.eventId} counts ${s.sold} sold but orders hold ${s.heldByOrders}`);
+    if (s.maxPerMember > sale.perUserLimit) broken.push(`a member holds ${s.maxPerMember} units of sale ${s.eventId}, over the limit of ${sale.perUserLimit}`);
+  });
+  return broken;
+}
+
 /** Placement outcomes that are right answers under a flash sale (not failures of the system). */
 export const EXPECTED_REFUSALS = ['InsufficientStock', 'SaleSoldOut', 'PurchaseLimitExceeded'];

@@ -9,6 +9,7 @@
 //   MEMBER_PASSWORD  their password (default the one the scripts sign members up with)
 //   SIGNUP_BATCH     sign-ups sent in parallel during setup (default 8)
 //   SUMMARY          where handleSummary writes the JSON summary (default per script)
+//   SETUP_TIMEOUT    k6 setupTimeout (5m; 10m for the flash sale, which signs many members up)
 import http from 'k6/http';
 import { fail, sleep } from 'k6';
 import { Rate } from 'k6/metrics';
