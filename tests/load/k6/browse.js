@@ -38,6 +38,7 @@ export const options = {
   scenarios: {
     browse: { executor: 'constant-vus', vus: envNumber('VUS', 20), duration: __ENV.DURATION || '30s' },
   },
+  // Seeding and signing members up (~0.1 s of scrypt each) outlast k6's default 60 s on a busy machine.
   setupTimeout: __ENV.SETUP_TIMEOUT || '5m',
   thresholds: baseThresholds(envNumber('MAX_ERROR_RATE', 0.01), envNumber('P95_MS', 800)),
 };

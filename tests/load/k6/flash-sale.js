@@ -40,6 +40,7 @@ import { baseThresholds, envNumber, givenMemberCount, gql, must, requireAdmin, s
 
 const members = envNumber('MEMBERS', givenMemberCount() || 200);
 const attempts = envNumber('ATTEMPTS', 1);
+// A buyer told to come back tries a few times, as a shop's client would, then takes the answer.
 const retries = envNumber('RETRIES', 3);
 const saleQuantity = envNumber('SALE_QUANTITY', 100);
 const stock = envNumber('STOCK', saleQuantity * 2);
@@ -59,6 +60,7 @@ if (!__ENV.SALE_EVENT_ID) thresholds.orders_placed = [`count<=${saleQuantity}`];
 
 export const options = {
   scenarios: {
+    // All VUs start together the moment setup returns (the sale is live then); 2 m bounds a stuck rush.
     rush: { executor: 'per-vu-iterations', vus: members, iterations: attempts, maxDuration: __ENV.MAX_DURATION || '2m' },
   },
   // Signing members up costs ~0.1 s of scrypt each on the users service.
@@ -92,6 +94,7 @@ export function setup() {
 
 /** Waits for the sale to be live on its product: the rush starts the moment setup returns. */
 function ready(adminToken, tokens, productId, sale) {
+  // The scheduler opens a sale within a second or two of its start; 60 s means it will not open.
   waitForLiveSale(productId, sale.id, envNumber('SALE_OPEN_TIMEOUT', 60));
   return { adminToken, tokens, productId, saleEventId: sale.id, quantity: sale.quantity, perUserLimit: sale.perUserLimit };
 }

@@ -63,6 +63,7 @@ export const options = {
   scenarios: {
     mixed: { executor: 'constant-vus', vus, duration: __ENV.DURATION || '1m' },
   },
+  // Seeding and signing members up (~0.1 s of scrypt each) outlast k6's default 60 s on a busy machine.
   setupTimeout: __ENV.SETUP_TIMEOUT || '5m',
   thresholds,
 };

@@ -128,6 +128,7 @@ export function givenMemberCount() {
 }
 
 function inBatches(total, each) {
+  // 8 sign-ups at once keep both cores of a dev machine busy with scrypt without queueing for long.
   const size = Math.max(1, envNumber('SIGNUP_BATCH', 8));
   const out = [];
   for (let done = 0; done < total; done += size) {
