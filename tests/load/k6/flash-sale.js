@@ -86,6 +86,7 @@ export function setup() {
     salePrice: envNumber('SALE_PRICE', 9900),
     quantity: saleQuantity,
     perUserLimit: envNumber('PER_MEMBER_LIMIT', 1),
+    // Far enough ahead that clock skew cannot put the start in the past, close enough to keep setup short.
     leadMs: envNumber('SALE_LEAD', 3) * 1000,
     minutes: envNumber('SALE_MINUTES', 10),
   });
