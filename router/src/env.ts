@@ -30,11 +30,21 @@ export function readEnv() {
     MAX_REPEATED_FIELD: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxRepeatedField),
     MAX_VARIABLES: z.coerce.number().int().min(0).default(DEFAULT_LIMITS.maxVariables),
     MAX_VARIABLE_VALUES: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxVariableValues),
+    // Per attempt at a subgraph for a query: reads answer in milliseconds (p99 well under 1 s under
+    // load), so 2.5 s means a stuck replica; with the one retry elsewhere a read ends within ~5 s.
+    SUBGRAPH_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(2_500),
+    // Per attempt for a mutation (never retried once delivered): placeOrder may wait on inventory for
+    // INVENTORY_TIMEOUT_MS (7 s = products' 5 s lock wait + 2 s) and then write; 10 s leaves it 3 s.
+    SUBGRAPH_MUTATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    // A client request's whole budget from its arrival, across every subgraph fetch of its plan and
+    // their retries; passed down as an absolute deadline so no subgraph works past it.
+    REQUEST_BUDGET_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   });
   assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'ACCESS_TOKEN_SECRET']);
   return {
     ...env,
     sandbox: env.ENABLE_SANDBOX ?? env.NODE_ENV !== 'production',
+    subgraphTimeouts: { queryMs: env.SUBGRAPH_QUERY_TIMEOUT_MS, mutationMs: env.SUBGRAPH_MUTATION_TIMEOUT_MS },
     subgraphUrls: {
       users: env.USERS_URL,
       products: env.PRODUCTS_URL,
