@@ -10,10 +10,13 @@ import type { Logger } from './logger.js';
  *   the host is unreachable or unknown, or connecting timed out. Anything else may have reached
  *   the replica, so only idempotent requests go to another replica after it;
  * - ejection for a cool-down: at once when a replica refuses connections, after a few timeouts or
- *   broken connections in a row, and when it hangs (outlier detection: calls are outstanding to it
- *   and it has not answered anything for `hangMs` while another replica did answer meanwhile).
- *   Calls in flight to a replica ejected for hanging are aborted, so idempotent ones move on at
- *   once instead of waiting out their own deadline.
+ *   broken connections in a row, and when it hangs. Silence alone is no proof (a call may wait
+ *   seconds on a hot row lock), so when calls are outstanding to a replica and it has answered
+ *   nothing for `hangMs`, its `/health/live` is asked: a live process answers that at once even
+ *   while its calls wait on a lock; a frozen (SIGSTOP) or wedged one cannot. Calls in flight to a
+ *   replica ejected for hanging are aborted, so idempotent ones move on to a replica that is not
+ *   ejected at once instead of waiting out their own deadline. This works at any request rate:
+ *   it needs no traffic to other replicas to compare with.
  *
  * An "answer" is any HTTP response, whatever its status: it proves the replica is alive.
  */
@@ -79,16 +82,16 @@ export interface ReplicaClientOptions {
   logger: Logger;
   // 2 s: long enough not to hammer a dead replica, short enough to notice soon that it is back.
   cooldownMs?: number;
-  /** Silence (calls outstanding, no answer) after which a replica is ejected, if another answered meanwhile. */
+  /** Silence (calls outstanding, no answer) after which the replica's liveness is probed. */
   hangMs?: number;
+  // 500 ms: /health/live does no I/O, a live process answers it in a millisecond even when busy.
+  probeTimeoutMs?: number;
+  /** A replica's liveness URL from its base URL; default: `/graphql` replaced by `/health/live`. */
+  healthUrl?: (url: string) => string;
   // 3 in a row: one slow answer is noise, three mean the replica is sick.
   failuresToEject?: number;
-  /**
-   * Called once per episode when calls are outstanding and no replica at all has answered for
-   * `allSilentMs` (every replica hangs). Orders opens its breaker here.
-   */
-  onAllSilent?: () => void;
-  allSilentMs?: number;
+  /** Called when a replica is ejected and none is left that is not (orders opens its breaker here). */
+  onAllEjected?: () => void;
 }
 
 export interface ReplicaRequest {
@@ -121,6 +124,9 @@ interface ReplicaState {
   ejectedUntil: number;
   failuresInARow: number;
   lastAnswerAt: number;
+  /** When its liveness probe last answered: it restarts the silence clock. */
+  aliveAt: number;
+  probing: boolean;
   inFlight: Set<InFlight>;
 }
 
@@ -128,13 +134,14 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   const { name, logger } = options;
   if (options.urls.length === 0) throw new Error(`${name} client needs at least one URL`);
   const cooldownMs = options.cooldownMs ?? 2_000;
-  // 1 s: a live replica answers in milliseconds; a second of silence while another replica answers is a hang.
+  // 1 s: a live replica answers in milliseconds; a second of silence is worth a liveness probe.
   const hangMs = options.hangMs ?? 1_000;
+  const probeTimeoutMs = options.probeTimeoutMs ?? 500;
+  const healthUrl = options.healthUrl ?? ((url: string) => `${url.replace(/\/graphql$/, '')}/health/live`);
   const failuresToEject = options.failuresToEject ?? 3;
-  const replicas: ReplicaState[] = options.urls.map((url) => ({ url, ejectedUntil: 0, failuresInARow: 0, lastAnswerAt: 0, inFlight: new Set() }));
+  const replicas: ReplicaState[] = options.urls.map((url) => ({ url, ejectedUntil: 0, failuresInARow: 0, lastAnswerAt: 0, aliveAt: 0, probing: false, inFlight: new Set() }));
   let next = 0;
   let lastAnswerAnyAt = 0;
-  let allSilentReported = false;
   let watchdog: NodeJS.Timeout | undefined;
 
   const isEjected = (replica: ReplicaState, now = Date.now()) => replica.ejectedUntil > now;
@@ -143,13 +150,13 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     if (!isEjected(replica)) logger.warn('replica ejected; routing around it', { service: name, replica: replica.url, why, cooldownMs });
     replica.ejectedUntil = Date.now() + cooldownMs;
     replica.failuresInARow = 0;
+    if (options.onAllEjected && replicas.every((r) => isEjected(r))) options.onAllEjected();
   }
 
   function answered(replica: ReplicaState) {
     const now = Date.now();
     replica.lastAnswerAt = now;
     lastAnswerAnyAt = now;
-    allSilentReported = false;
     replica.failuresInARow = 0;
     if (replica.ejectedUntil > 0) {
       if (isEjected(replica, now)) logger.info('replica answers again', { service: name, replica: replica.url });
@@ -163,29 +170,28 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     return n;
   }
 
-  const silentSince = (replica: ReplicaState) => Math.max(replica.lastAnswerAt, Math.min(...[...replica.inFlight].map((c) => c.startedAt)));
+  const silentSince = (replica: ReplicaState) =>
+    Math.max(replica.lastAnswerAt, replica.aliveAt, Math.min(...[...replica.inFlight].map((c) => c.startedAt)));
+
+  async function probe(replica: ReplicaState) {
+    replica.probing = true;
+    try {
+      await fetch(healthUrl(replica.url), { signal: AbortSignal.timeout(probeTimeoutMs) });
+      // Any answer, whatever its status, proves the process runs: its calls are only slow.
+      replica.aliveAt = Date.now();
+    } catch {
+      eject(replica, `no answer for ${hangMs} ms and its liveness probe failed`);
+      for (const call of [...replica.inFlight]) call.abort('HUNG');
+    } finally {
+      replica.probing = false;
+    }
+  }
 
   function checkHangs() {
     const now = Date.now();
-    let oldest = Infinity;
     for (const replica of replicas) {
-      if (replica.inFlight.size === 0) continue;
-      const since = silentSince(replica);
-      oldest = Math.min(oldest, ...[...replica.inFlight].map((c) => c.startedAt));
-      if (isEjected(replica, now) || now - since < hangMs) continue;
-      // Only relative silence is evidence against one replica: when none answers, the cause is
-      // shared (the database, the network) and ejecting them all would gain nothing.
-      if (!replicas.some((other) => other !== replica && other.lastAnswerAt > since)) continue;
-      eject(replica, `no answer for ${now - since} ms while another replica answered`);
-      for (const call of [...replica.inFlight]) call.abort('HUNG');
-    }
-    if (options.onAllSilent && oldest !== Infinity && !allSilentReported) {
-      const silence = now - Math.max(lastAnswerAnyAt, oldest);
-      if (silence >= (options.allSilentMs ?? hangMs)) {
-        allSilentReported = true;
-        logger.warn('no replica has answered anything; treating the service as hung', { service: name, silenceMs: silence });
-        options.onAllSilent();
-      }
+      if (replica.inFlight.size === 0 || replica.probing || isEjected(replica, now)) continue;
+      if (now - silentSince(replica) >= hangMs) void probe(replica);
     }
     if (outstanding() === 0 && watchdog) {
       clearInterval(watchdog);
@@ -196,7 +202,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   function track(replica: ReplicaState, call: InFlight) {
     replica.inFlight.add(call);
     // A few checks per hang period keep detection within ~1.2 × hangMs; nothing runs while idle.
-    if (!watchdog) watchdog = setInterval(checkHangs, Math.max(20, Math.min(hangMs, options.allSilentMs ?? hangMs) / 5)).unref();
+    if (!watchdog) watchdog = setInterval(checkHangs, Math.max(20, hangMs / 5)).unref();
   }
 
   /** Replicas in the order to try: this request's turn first, ejected ones last. */
@@ -248,8 +254,12 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     async request(request: ReplicaRequest): Promise<Response> {
       let retriesLeft = request.retries ?? 1;
       let delivered = false;
+      let waited = false;
       let last: AttemptFailure | 'DEADLINE' = 'DEADLINE';
       for (const replica of order()) {
+        // After a wait (a timeout, a hang) only a replica believed up is worth another one; after
+        // a fast failure an ejected replica is still tried (it may be back from a restart).
+        if (waited && isEjected(replica)) break;
         if (request.signal?.aborted) throw new ReplicaUnavailableError(name, 'CANCELLED', delivered);
         const remaining = request.deadline === undefined ? Infinity : request.deadline - Date.now();
         if (remaining <= 0) {
@@ -266,6 +276,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
           continue;
         }
         delivered = true;
+        waited ||= outcome === 'TIMEOUT' || outcome === 'HUNG';
         if (outcome !== 'HUNG' && ++replica.failuresInARow >= failuresToEject) eject(replica, `${failuresToEject} failures in a row`);
         logger.warn('replica did not answer', { service: name, replica: replica.url, reason: outcome });
         if (request.retry !== 'idempotent' || retriesLeft-- <= 0) break;

@@ -20,6 +20,8 @@ export interface OrderServiceConfig {
   paymentTimeoutSeconds: number;
   /** Used to tell a client when to come back after the breaker opened. */
   breakerResetMs: number;
+  /** The whole reserve (every attempt and failover) ends within this; the reconciler's age is derived from it. */
+  inventoryTimeoutMs: number;
 }
 
 /** Placing orders (the reservation saga) and reading them. */
@@ -181,7 +183,7 @@ export function createOrderService(deps: {
      * The reservation saga. The PENDING insert is the idempotency claim; only the request that
      * inserted it ever calls reserve. Duplicates wait for its outcome and return the same answer.
      */
-    async placeOrder(userId: string, raw: PlaceOrderInput): Promise<PlaceOrderResult> {
+    async placeOrder(userId: string, raw: PlaceOrderInput, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
       const { errors: fieldErrors, input } = checkPlaceOrder(raw);
       fieldErrors.throwIfAny();
       const claimed = await claim(userId, input, hashRequest(input));
@@ -189,7 +191,9 @@ export function createOrderService(deps: {
       const { order } = claimed;
       let outcome: ReserveOutcome;
       try {
-        outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines });
+        // One inventory deadline for the whole reserve, or less when the caller gives up sooner.
+        const deadline = Math.min(Date.now() + config.inventoryTimeoutMs, callerDeadline ?? Infinity);
+        outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines }, deadline);
       } catch (error) {
         if (error instanceof InventoryUnavailableError) return abandon(order, error);
         // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
