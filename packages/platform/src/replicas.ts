@@ -190,7 +190,8 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   function checkHangs() {
     const now = Date.now();
     for (const replica of replicas) {
-      if (replica.inFlight.size === 0 || replica.probing || isEjected(replica, now)) continue;
+      // Ejected replicas too: a call sent to one (nothing better was left) must not wait out its deadline.
+      if (replica.inFlight.size === 0 || replica.probing) continue;
       if (now - silentSince(replica) >= hangMs) void probe(replica);
     }
     if (outstanding() === 0 && watchdog) {
@@ -266,6 +267,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
           last = 'DEADLINE';
           break;
         }
+        const attemptStart = Date.now();
         const outcome = await attempt(replica, request, Math.min(request.attemptTimeoutMs, remaining));
         if (outcome instanceof Response) return outcome;
         if (outcome === 'CANCELLED') throw new ReplicaUnavailableError(name, 'CANCELLED', true);
@@ -277,7 +279,9 @@ export function createReplicaClient(options: ReplicaClientOptions) {
         }
         delivered = true;
         waited ||= outcome === 'TIMEOUT' || outcome === 'HUNG';
-        if (outcome !== 'HUNG' && ++replica.failuresInARow >= failuresToEject) eject(replica, `${failuresToEject} failures in a row`);
+        // A failure of a call that began before the replica's last answer is old news, not a trend.
+        const stale = replica.lastAnswerAt > attemptStart;
+        if (outcome !== 'HUNG' && !stale && ++replica.failuresInARow >= failuresToEject) eject(replica, `${failuresToEject} failures in a row`);
         logger.warn('replica did not answer', { service: name, replica: replica.url, reason: outcome });
         if (request.retry !== 'idempotent' || retriesLeft-- <= 0) break;
       }
