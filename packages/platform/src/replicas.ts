@@ -268,6 +268,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
           break;
         }
         const attemptStart = Date.now();
+        const cappedByDeadline = remaining < request.attemptTimeoutMs;
         const outcome = await attempt(replica, request, Math.min(request.attemptTimeoutMs, remaining));
         if (outcome instanceof Response) return outcome;
         if (outcome === 'CANCELLED') throw new ReplicaUnavailableError(name, 'CANCELLED', true);
@@ -278,6 +279,11 @@ export function createReplicaClient(options: ReplicaClientOptions) {
           continue;
         }
         delivered = true;
+        // The caller's deadline, not the replica, ended this one: no evidence, and no time left.
+        if (outcome === 'TIMEOUT' && cappedByDeadline) {
+          last = 'DEADLINE';
+          break;
+        }
         waited ||= outcome === 'TIMEOUT' || outcome === 'HUNG';
         // A failure of a call that began before the replica's last answer is old news, not a trend.
         const stale = replica.lastAnswerAt > attemptStart;

@@ -41,7 +41,7 @@ export interface ReservedLine {
   saleEventId: string | null;
 }
 
-export type FailureReason = 'BREAKER_OPEN' | 'TIMEOUT' | 'NETWORK' | 'UNREACHABLE' | 'SERVER_ERROR' | 'LOCK_TIMEOUT' | 'BAD_RESPONSE';
+export type FailureReason = 'BREAKER_OPEN' | 'TIMEOUT' | 'DEADLINE' | 'NETWORK' | 'UNREACHABLE' | 'SERVER_ERROR' | 'LOCK_TIMEOUT' | 'BAD_RESPONSE';
 
 /**
  * Inventory could not give an answer. `mayHaveTakenEffect` is false only when no attempt can
@@ -89,6 +89,8 @@ export const FAILURE_POLICY: Record<FailureReason, { retry: boolean; tripsBreake
   BREAKER_OPEN: { retry: false, tripsBreaker: false },
   // A timed-out request may still be running; sending it again would pile load on a slow service.
   TIMEOUT: { retry: false, tripsBreaker: true },
+  // The caller's deadline ran out (the router gave up), which says nothing about inventory.
+  DEADLINE: { retry: false, tripsBreaker: false },
   NETWORK: { retry: true, tripsBreaker: true },
   UNREACHABLE: { retry: true, tripsBreaker: true },
   SERVER_ERROR: { retry: true, tripsBreaker: true },
@@ -143,6 +145,8 @@ export function createInventoryClient(options: InventoryClientOptions) {
     switch (error.reason) {
       case 'NOT_DELIVERED':
         return new AttemptError('UNREACHABLE', false, startedAt);
+      case 'DEADLINE':
+        return new AttemptError('DEADLINE', error.mayHaveBeenDelivered, startedAt);
       case 'NETWORK':
       case 'CANCELLED':
         return new AttemptError('NETWORK', error.mayHaveBeenDelivered, startedAt);
@@ -272,11 +276,12 @@ export function createInventoryClient(options: InventoryClientOptions) {
     },
     /**
      * Gives back what the order reserved (or tombstones it, so a late reserve takes nothing).
+     * `deadline`: as for reserve; when it leaves no time, the order is left to the reconciler.
      * `once`: a single attempt, for callers that hold the order's row lock meanwhile (the
      * scheduler's next tick is their retry), so the lock is held for one call at most.
      */
-    release(orderId: string, options: { once?: boolean } = {}): Promise<'RELEASED' | 'RESTOCKED'> {
-      return call('release', '/internal/inventory/release', { orderId }, parseOutcome(['RELEASED', 'RESTOCKED']), options.once ? 1 : attempts);
+    release(orderId: string, options: { once?: boolean; deadline?: number } = {}): Promise<'RELEASED' | 'RESTOCKED'> {
+      return call('release', '/internal/inventory/release', { orderId }, parseOutcome(['RELEASED', 'RESTOCKED']), options.once ? 1 : attempts, options.deadline);
     },
     /** Puts a returned order's goods back on the shelf, once; `once` as for `release`. */
     restock(orderId: string, options: { once?: boolean } = {}): Promise<'RESTOCKED'> {
