@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_DEADLINES } from './replicas.js';
 import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`. Every subgraph URL may list several replicas, comma-separated. */
@@ -30,15 +31,11 @@ export function readEnv() {
     MAX_REPEATED_FIELD: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxRepeatedField),
     MAX_VARIABLES: z.coerce.number().int().min(0).default(DEFAULT_LIMITS.maxVariables),
     MAX_VARIABLE_VALUES: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxVariableValues),
-    // Per attempt at a subgraph for a query: reads answer in milliseconds (p99 well under 1 s under
-    // load), so 2.5 s means a stuck replica; with the one retry elsewhere a read ends within ~5 s.
-    SUBGRAPH_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(2_500),
-    // Per attempt for a mutation (never retried once delivered): placeOrder may wait on inventory for
-    // INVENTORY_TIMEOUT_MS (7 s = products' 5 s lock wait + 2 s) and then write; 10 s leaves it 3 s.
-    SUBGRAPH_MUTATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-    // A client request's whole budget from its arrival, across every subgraph fetch of its plan and
-    // their retries; passed down as an absolute deadline so no subgraph works past it.
-    REQUEST_BUDGET_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+    // Deadlines per subgraph attempt and for the whole request; why each default: replicas.ts DEFAULT_DEADLINES.
+    SUBGRAPH_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_DEADLINES.queryMs),
+    SUBGRAPH_MUTATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_DEADLINES.mutationMs),
+    // Passed down as an absolute deadline (x-bth-deadline), so no subgraph works past it.
+    REQUEST_BUDGET_MS: z.coerce.number().int().min(100).max(300_000).default(DEFAULT_DEADLINES.requestBudgetMs),
   });
   assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'ACCESS_TOKEN_SECRET']);
   return {

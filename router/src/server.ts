@@ -21,7 +21,7 @@ import {
 import { createAuthenticator, type RequestIdentity } from './auth.js';
 import { SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';
-import { createReplicaPool, type ReplicaPool, type SubgraphTimeouts } from './replicas.js';
+import { DEFAULT_DEADLINES, createReplicaPool, type ReplicaPool, type SubgraphTimeouts } from './replicas.js';
 import { createRevocationCheck } from './revocation.js';
 
 export interface RouterContext extends RequestIdentity {
@@ -45,8 +45,9 @@ export interface RouterDeps {
     maxOperations: number;
     /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
     exposeInternalErrors?: boolean;
-    subgraphTimeouts: SubgraphTimeouts;
-    requestBudgetMs: number;
+    /** Defaults: DEFAULT_DEADLINES. */
+    subgraphTimeouts?: SubgraphTimeouts;
+    requestBudgetMs?: number;
   } & Partial<OperationLimits>;
   logger: Logger;
   metrics: Metrics;
@@ -61,7 +62,7 @@ export function createRouter(deps: RouterDeps) {
     if (!pool) {
       const urls = config.subgraphUrls[name];
       if (!urls?.length) throw new Error(`No URL configured for subgraph "${name}"`);
-      pool = createReplicaPool(name, urls, logger, config.subgraphTimeouts);
+      pool = createReplicaPool(name, urls, logger, config.subgraphTimeouts ?? DEFAULT_DEADLINES);
       pools.set(name, pool);
     }
     return pool;
@@ -152,7 +153,7 @@ export function createRouter(deps: RouterDeps) {
       return true;
     },
     context: async ({ req, requestId }) => {
-      const deadline = Date.now() + config.requestBudgetMs;
+      const deadline = Date.now() + (config.requestBudgetMs ?? DEFAULT_DEADLINES.requestBudgetMs);
       const childLogger = logger.child({ requestId });
       const authorization = req.headers.authorization;
       const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined, requestId);
