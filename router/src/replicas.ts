@@ -16,6 +16,19 @@ export interface SubgraphTimeouts {
   mutationMs: number;
 }
 
+/** Defaults of SUBGRAPH_QUERY_TIMEOUT_MS, SUBGRAPH_MUTATION_TIMEOUT_MS and REQUEST_BUDGET_MS. */
+export const DEFAULT_DEADLINES = {
+  // Reads answer in milliseconds (p99 well under 1 s under load), so 2.5 s means a stuck replica;
+  // with the one retry on another replica a read ends within ~5 s.
+  queryMs: 2_500,
+  // Never retried once delivered: placeOrder may wait on inventory for INVENTORY_TIMEOUT_MS
+  // (7 s = products' 5 s lock wait + 2 s) and then write; 10 s leaves it 3 s for that.
+  mutationMs: 10_000,
+  // The whole client request from its arrival, across every fetch of its plan and their retries:
+  // one mutation attempt plus a query fetch and its retry after it.
+  requestBudgetMs: 15_000,
+} as const;
+
 /** The gateway serialises `{ query, … }` with the operation text first. */
 const isMutation = (body: unknown) => typeof body === 'string' && /^\{"query":"mutation\b/.test(body);
 
