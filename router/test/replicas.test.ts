@@ -142,12 +142,14 @@ describe('replica pool', () => {
 
   it('When a mutation times out on a frozen replica, then it is not sent again (it may have run) and the client gets a retryable UPSTREAM_UNAVAILABLE', async () => {
     const [frozen, live] = await startReplicas('frozen', 'live');
-    const pool = createReplicaPool('orders', [frozen!.url, live!.url], silentLogger, { queryMs: 300, mutationMs: 600 });
+    const pool = createReplicaPool('orders', [frozen!.url, live!.url], silentLogger, { queryMs: 300, mutationMs: 2_000 });
     try {
       const { outcome, ms } = await timedQuery(pool, 'mutation { placeOrder }');
       expect(outcome).toBe('error:UPSTREAM_UNAVAILABLE');
-      expect(ms).toBeGreaterThanOrEqual(550);
-      expect(ms).toBeLessThan(1_500);
+      // It waits out its own deadline even after the replica is ejected for hanging (~1.5 s): a
+      // replica that wakes up in time still gives the real outcome.
+      expect(ms).toBeGreaterThanOrEqual(1_950);
+      expect(ms).toBeLessThan(2_800);
       expect(live!.seen.filter((r) => r.body.includes('mutation'))).toEqual([]);
     } finally {
       pool.close();

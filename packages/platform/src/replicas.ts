@@ -14,7 +14,7 @@ import type { Logger } from './logger.js';
  *   seconds on a hot row lock), so when calls are outstanding to a replica and it has answered
  *   nothing for `hangMs`, its `/health/live` is asked: a live process answers that at once even
  *   while its calls wait on a lock; a frozen (SIGSTOP) or wedged one cannot. Calls in flight to a
- *   replica ejected for hanging are aborted, so idempotent ones move on to a replica that is not
+ *   replica ejected for hanging are aborted if idempotent, so they move on to a replica that is not
  *   ejected at once instead of waiting out their own deadline. This works at any request rate:
  *   it needs no traffic to other replicas to compare with.
  *
@@ -115,6 +115,7 @@ export interface ReplicaRequest {
 
 interface InFlight {
   startedAt: number;
+  idempotent: boolean;
   /** HUNG: this replica hangs, another may answer. ABANDONED: the caller gave up on the whole service. */
   abort: (reason: 'HUNG' | 'ABANDONED') => void;
 }
@@ -176,12 +177,15 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   async function probe(replica: ReplicaState) {
     replica.probing = true;
     try {
-      await fetch(healthUrl(replica.url), { signal: AbortSignal.timeout(probeTimeoutMs) });
+      const response = await fetch(healthUrl(replica.url), { signal: AbortSignal.timeout(probeTimeoutMs) });
       // Any answer, whatever its status, proves the process runs: its calls are only slow.
       replica.aliveAt = Date.now();
+      await response.body?.cancel();
     } catch {
       eject(replica, `no answer for ${hangMs} ms and its liveness probe failed`);
-      for (const call of [...replica.inFlight]) call.abort('HUNG');
+      // Idempotent calls move on now. The others wait out their own deadline: if the replica
+      // wakes up in time they get the real outcome; if later, it refuses them (x-bth-deadline).
+      for (const call of [...replica.inFlight]) if (call.idempotent) call.abort('HUNG');
     } finally {
       replica.probing = false;
     }
@@ -229,7 +233,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     setTimeout(() => stop('TIMEOUT'), timeoutMs).unref();
     const onCancel = () => stop('CANCELLED');
     request.signal?.addEventListener('abort', onCancel, { once: true });
-    const call: InFlight = { startedAt: Date.now(), abort: stop };
+    const call: InFlight = { startedAt: Date.now(), idempotent: request.retry === 'idempotent', abort: stop };
     track(replica, call);
     const headers = { ...request.headers };
     request.onAttempt?.(call.startedAt + timeoutMs, headers);

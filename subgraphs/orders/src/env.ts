@@ -34,7 +34,7 @@ export function readEnv() {
     RETURN_COMPLETE_AFTER_SECONDS: seconds(86_400),
     // A PENDING order older than this has lost its request (crash, timeout); its stock is released.
     // Default: derived below from INVENTORY_TIMEOUT_MS, the longest a live request waits on reserve.
-    RECONCILE_PENDING_AFTER_SECONDS: seconds(0).optional(),
+    RECONCILE_PENDING_AFTER_SECONDS: z.coerce.number().int().min(0).max(31_536_000).optional(),
     SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
     // Simulated payment provider: charges with these methods are declined (e.g. `MOBILE`), for tests and demos.
     PAYMENT_SIMULATOR_DECLINE_METHOD: envList('').pipe(z.array(z.enum(PAYMENT_METHODS))),
