@@ -10,15 +10,15 @@ import type { OrderLineInput } from './validation.js';
  *   1. one request through the shared replica client: round-robin over INVENTORY_URLS, a deadline
  *      per attempt (INVENTORY_TIMEOUT_MS, or less when the caller's deadline is nearer), and, since
  *      every call is keyed by order id, a timeout, a broken connection or a hang on one replica is
- *      retried on another; a replica that refuses, times out repeatedly or hangs while others
- *      answer is ejected for a cool-down, and calls waiting on a hanging one move on at once;
+ *      retried on another; a replica that refuses, times out repeatedly or hangs (silent, and its
+ *      liveness probe fails) is ejected for a cool-down, and calls waiting on it move on at once;
  *   2. an opossum circuit breaker around that request, so a dead inventory costs microseconds
  *      per order instead of a timeout each. Hangs open it through the replica client, not opossum's
  *      timer: once every replica is ejected (a silent replica whose liveness probe fails is ejected
  *      within INVENTORY_HANG_MS + 0.5 s), the breaker opens and the waiting calls end, at any
- *      request rate. A timeout counts as a failure
- *      only if nothing answered after its call started: late timeouts of a hang that is over are
- *      no evidence, so they never open the breaker after inventory has recovered;
+ *      request rate. A timeout counts as a failure only if nothing answered after its call
+ *      started: late timeouts of a hang that is over are no evidence, so they never open the
+ *      breaker after inventory has recovered;
  *   3. retries with jittered backoff around the breaker, for transient failures only.
  * Every call is keyed by order id, so any repeat — a retry, a failover, a duplicate — is safe.
  */
@@ -87,7 +87,7 @@ const isAbort = (error: unknown) => error instanceof Error && (error.name === 'T
 export const FAILURE_POLICY: Record<FailureReason, { retry: boolean; tripsBreaker: boolean }> = {
   // Open breaker: the point is to fail fast, so no retry.
   BREAKER_OPEN: { retry: false, tripsBreaker: false },
-  // A timed-out request may still be running; sending it again would pile load on a slow service.
+  // The replica client already tried the other replicas within the deadline; the deadline is spent.
   TIMEOUT: { retry: false, tripsBreaker: true },
   // The caller's deadline ran out (the router gave up), which says nothing about inventory.
   DEADLINE: { retry: false, tripsBreaker: false },
@@ -141,12 +141,13 @@ export function createInventoryClient(options: InventoryClientOptions) {
     },
   });
 
-  const failureOf = (error: ReplicaUnavailableError, startedAt: number): AttemptError => {
+  /** `callerBinds`: the caller's deadline, not this call's own budget, ran out first. */
+  const failureOf = (error: ReplicaUnavailableError, startedAt: number, callerBinds: boolean): AttemptError => {
     switch (error.reason) {
       case 'NOT_DELIVERED':
         return new AttemptError('UNREACHABLE', false, startedAt);
       case 'DEADLINE':
-        return new AttemptError('DEADLINE', error.mayHaveBeenDelivered, startedAt);
+        return new AttemptError(callerBinds ? 'DEADLINE' : 'TIMEOUT', error.mayHaveBeenDelivered, startedAt);
       case 'NETWORK':
       case 'CANCELLED':
         return new AttemptError('NETWORK', error.mayHaveBeenDelivered, startedAt);
@@ -158,6 +159,10 @@ export function createInventoryClient(options: InventoryClientOptions) {
   /** One call. `parse` runs inside the breaker, so a body of the wrong shape counts against it. */
   async function send(path: string, body: unknown, parse: (json: unknown) => unknown, deadline: number | undefined): Promise<unknown> {
     const startedAt = Date.now();
+    // One inventory deadline for all replicas of this call, so a call made under an order's row
+    // lock ends within it (orders' lock wait is sized for one), failover included.
+    const ownDeadline = startedAt + options.timeoutMs;
+    const callerBinds = deadline !== undefined && deadline < ownDeadline;
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${await options.token()}` };
     let response: Response;
     try {
@@ -167,13 +172,13 @@ export function createInventoryClient(options: InventoryClientOptions) {
         headers,
         body: JSON.stringify(body),
         attemptTimeoutMs: options.timeoutMs,
-        deadline,
+        deadline: callerBinds ? deadline : ownDeadline,
         // Keyed by order id, so a call that may have landed can still go to another replica.
         retry: 'idempotent',
         retries: urls.length - 1,
       });
     } catch (error) {
-      if (error instanceof ReplicaUnavailableError) throw failureOf(error, startedAt);
+      if (error instanceof ReplicaUnavailableError) throw failureOf(error, startedAt, callerBinds);
       throw error;
     }
     let json: unknown;
@@ -197,7 +202,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
   const breaker = new CircuitBreaker(send, {
     name: 'inventory',
     // Off: opossum's timer only counts a hang once per call and late (the old 7 s timeouts inside a
-    // 10 s window full of earlier successes never reached 50 %). The watchdog above opens on hangs.
+    // 10 s window full of earlier successes never reached 50 %). The replica client opens it on hangs.
     timeout: false,
     // Open when at least half of the recent calls failed…
     errorThresholdPercentage: 50,
