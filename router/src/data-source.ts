@@ -1,6 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
-import { AppError, IDENTITY_HEADER, REQUEST_ID_HEADER, type Logger } from '@bth/platform';
+import { AppError, DEADLINE_HEADER, IDENTITY_HEADER, REQUEST_ID_HEADER, type Logger } from '@bth/platform';
 
 /** What the data source reads from the router's per-request context. */
 export interface SubgraphCallContext {
@@ -8,6 +8,8 @@ export interface SubgraphCallContext {
   /** The signed identity assertion subgraphs verify; absent for anonymous callers. */
   assertion?: string | null;
   logger?: Logger;
+  /** Epoch ms: the client request's arrival + the router's budget; the replica pool caps every attempt by it. */
+  deadline?: number;
 }
 
 const unavailable = (name: string) =>
@@ -68,6 +70,7 @@ export class SubgraphDataSource<TContext extends SubgraphCallContext> extends Re
     const headers = request.http!.headers;
     if (context.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
     if (context.assertion) headers.set(IDENTITY_HEADER, context.assertion);
+    if (context.deadline) headers.set(DEADLINE_HEADER, String(context.deadline));
   }
 
   /** Called by the gateway with whatever broke the call (an AppError from the fetcher, a body that is not JSON …). */

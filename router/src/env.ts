@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_DEADLINES } from './replicas.js';
 import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`. Every subgraph URL may list several replicas, comma-separated. */
@@ -30,11 +31,17 @@ export function readEnv() {
     MAX_REPEATED_FIELD: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxRepeatedField),
     MAX_VARIABLES: z.coerce.number().int().min(0).default(DEFAULT_LIMITS.maxVariables),
     MAX_VARIABLE_VALUES: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxVariableValues),
+    // Deadlines per subgraph attempt and for the whole request; why each default: replicas.ts DEFAULT_DEADLINES.
+    SUBGRAPH_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_DEADLINES.queryMs),
+    SUBGRAPH_MUTATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_DEADLINES.mutationMs),
+    // Passed down as an absolute deadline (x-bth-deadline), so no subgraph works past it.
+    REQUEST_BUDGET_MS: z.coerce.number().int().min(100).max(300_000).default(DEFAULT_DEADLINES.requestBudgetMs),
   });
   assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'ACCESS_TOKEN_SECRET']);
   return {
     ...env,
     sandbox: env.ENABLE_SANDBOX ?? env.NODE_ENV !== 'production',
+    subgraphTimeouts: { queryMs: env.SUBGRAPH_QUERY_TIMEOUT_MS, mutationMs: env.SUBGRAPH_MUTATION_TIMEOUT_MS },
     subgraphUrls: {
       users: env.USERS_URL,
       products: env.PRODUCTS_URL,

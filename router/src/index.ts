@@ -25,6 +25,8 @@ runMain(async () => {
       maxRepeatedField: env.MAX_REPEATED_FIELD,
       maxVariables: env.MAX_VARIABLES,
       maxVariableValues: env.MAX_VARIABLE_VALUES,
+      subgraphTimeouts: env.subgraphTimeouts,
+      requestBudgetMs: env.REQUEST_BUDGET_MS,
     },
     logger,
     metrics: createMetrics('router'),

@@ -21,12 +21,14 @@ import {
 import { createAuthenticator, type RequestIdentity } from './auth.js';
 import { SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';
-import { createReplicaPool, type ReplicaPool } from './replicas.js';
+import { DEFAULT_DEADLINES, createReplicaPool, type ReplicaPool, type SubgraphTimeouts } from './replicas.js';
 import { createRevocationCheck } from './revocation.js';
 
 export interface RouterContext extends RequestIdentity {
   requestId: string;
   logger: Logger;
+  /** Epoch ms: arrival + the request budget; every subgraph attempt ends by then. */
+  deadline: number;
 }
 
 export interface RouterDeps {
@@ -43,6 +45,9 @@ export interface RouterDeps {
     maxOperations: number;
     /** EXPOSE_INTERNAL_ERRORS: original messages of unexpected errors (development only). */
     exposeInternalErrors?: boolean;
+    /** Defaults: DEFAULT_DEADLINES. */
+    subgraphTimeouts?: SubgraphTimeouts;
+    requestBudgetMs?: number;
   } & Partial<OperationLimits>;
   logger: Logger;
   metrics: Metrics;
@@ -57,7 +62,7 @@ export function createRouter(deps: RouterDeps) {
     if (!pool) {
       const urls = config.subgraphUrls[name];
       if (!urls?.length) throw new Error(`No URL configured for subgraph "${name}"`);
-      pool = createReplicaPool(name, urls, logger);
+      pool = createReplicaPool(name, urls, logger, config.subgraphTimeouts ?? DEFAULT_DEADLINES);
       pools.set(name, pool);
     }
     return pool;
@@ -148,10 +153,11 @@ export function createRouter(deps: RouterDeps) {
       return true;
     },
     context: async ({ req, requestId }) => {
+      const deadline = Date.now() + (config.requestBudgetMs ?? DEFAULT_DEADLINES.requestBudgetMs);
       const childLogger = logger.child({ requestId });
       const authorization = req.headers.authorization;
       const auth = await authenticate(typeof authorization === 'string' ? authorization : undefined, requestId);
-      return { ...auth, requestId, logger: childLogger };
+      return { ...auth, requestId, logger: childLogger, deadline };
     },
   });
 
@@ -167,6 +173,7 @@ export function createRouter(deps: RouterDeps) {
         async close() {
           await running.close();
           await apollo.stop();
+          for (const pool of pools.values()) pool.close();
         },
       };
     },

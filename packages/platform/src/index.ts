@@ -14,3 +14,4 @@ export * from './scalars.js';
 export * from './crypto.js';
 export * from './outbox.js';
 export * from './upstream.js';
+export * from './replicas.js';

@@ -5,10 +5,11 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { createErrorFormatter, dispositionOf, errorCauses, httpStatusOf } from './errors.js';
-import { createHttpServer, type JsonRoute, type ReadinessCheck } from './http.js';
+import { createHttpServer, sendGraphQLError, type JsonRoute, type ReadinessCheck } from './http.js';
 import { IDENTITY_HEADER, readIdentityAssertion, type Identity } from './identity.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { DEADLINE_HEADER } from './replicas.js';
 
 /** What every subgraph resolver receives; subgraphs extend it with their loaders and services. */
 export interface BaseContext {
@@ -16,6 +17,14 @@ export interface BaseContext {
   /** Verified from the router's identity assertion; null for anonymous or unverifiable callers. */
   identity: Identity | null;
   logger: Logger;
+  /** Epoch ms after which the caller no longer waits (the router's `x-bth-deadline`); null when none was sent. */
+  deadline: number | null;
+}
+
+/** The caller's absolute deadline from `x-bth-deadline`, or null when absent or malformed. */
+export function readDeadline(req: IncomingMessage): number | null {
+  const value = Number(req.headers[DEADLINE_HEADER]);
+  return Number.isFinite(value) && value > 0 ? value : null;
 }
 
 export type Resolvers<TContext> = GraphQLResolverMap<TContext>;
@@ -130,10 +139,18 @@ export function createSubgraph<TContext extends BaseContext>(options: SubgraphOp
     metrics: options.metrics,
     readiness: options.readiness,
     routes: options.routes,
+    // Work whose caller has already given up (it waited in a frozen process's backlog) is refused
+    // before it touches anything, so a replica that wakes up does not replay a queue nobody reads.
+    beforeGraphQL: (req, res) => {
+      const deadline = readDeadline(req);
+      if (deadline === null || deadline > Date.now()) return false;
+      sendGraphQLError(res, 503, 'UPSTREAM_UNAVAILABLE', 'The request ran out of time before it could start; try again', { retryable: true, retryAfterSeconds: 1 });
+      return true;
+    },
     context: async ({ req, requestId }) => {
       const header = req.headers[IDENTITY_HEADER];
       const identity = await readIdentityAssertion(options.internalSecret, typeof header === 'string' ? header : undefined);
-      const base: BaseContext = { requestId, identity, logger: logger.child({ requestId }) };
+      const base: BaseContext = { requestId, identity, logger: logger.child({ requestId }), deadline: readDeadline(req) };
       return options.extendContext(base, req);
     },
   });

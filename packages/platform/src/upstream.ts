@@ -1,11 +1,13 @@
 import { errors } from './errors.js';
 import type { Logger } from './logger.js';
+import { ReplicaUnavailableError, createReplicaClient } from './replicas.js';
 
 /**
  * Reads from another subgraph straight at its GraphQL endpoint (not through the router: a
  * service-to-service read needs no user and no extra hop). The other subgraph may run as several
- * replicas: each call starts at the next one in turn and moves on when one cannot answer. Asking
- * again elsewhere is always safe because only reads go through here.
+ * replicas, reached through the shared replica client (round-robin, dead and hanging replicas
+ * ejected, a deadline per attempt): each call starts at the next one in turn and moves on when one
+ * cannot answer. Asking again elsewhere is always safe because only reads go through here.
  */
 export interface GraphQLUpstream {
   /**
@@ -13,7 +15,7 @@ export interface GraphQLUpstream {
    * the data is not one (then the next replica is asked). Any GraphQL error counts as "this
    * replica could not say". Throws UPSTREAM_UNAVAILABLE when no replica answered.
    */
-  read<T>(query: string, variables: Record<string, unknown>, accept: (data: unknown) => T | undefined): Promise<T>;
+  read<T>(query: string, variables: Record<string, unknown>, accept: (data: unknown) => T | undefined, deadline?: number): Promise<T>;
 }
 
 export function createGraphQLUpstream(options: {
@@ -29,18 +31,9 @@ export function createGraphQLUpstream(options: {
 }): GraphQLUpstream {
   const { name, urls, logger } = options;
   const timeoutMs = options.timeoutMs ?? 2_000;
-  if (urls.length === 0) throw new Error(`${name} client needs at least one URL`);
-  let next = 0;
+  const replicas = createReplicaClient({ name, urls, logger });
 
-  async function ask<T>(url: string, body: string, accept: (data: unknown) => T | undefined): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
-    let response: Response;
-    try {
-      response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) });
-    } catch (error) {
-      // undici puts the socket error (ECONNREFUSED, …) in `cause`; an abort is a TimeoutError.
-      const code = (error as { cause?: { code?: unknown } }).cause?.code;
-      return { ok: false, reason: typeof code === 'string' ? code : (error as Error).name };
-    }
+  async function judge<T>(response: Response, accept: (data: unknown) => T | undefined): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
     if (!response.ok) return { ok: false, reason: `HTTP ${response.status}` };
     let parsed: { data?: unknown; errors?: unknown };
     try {
@@ -54,15 +47,30 @@ export function createGraphQLUpstream(options: {
   }
 
   return {
-    async read(query, variables, accept) {
+    async read(query, variables, accept, deadline) {
       const body = JSON.stringify({ query, variables });
-      const start = next;
-      next = (next + 1) % urls.length;
-      for (let i = 0; i < urls.length; i++) {
-        const url = urls[(start + i) % urls.length]!;
-        const attempt = await ask(url, body, accept);
+      // One round per replica: a transport failure moves on inside the client; an answer that is
+      // no answer (an error, the wrong shape) moves on here, to the next replica in turn.
+      for (let round = 0; round < urls.length; round++) {
+        let response: Response;
+        try {
+          response = await replicas.request({
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+            attemptTimeoutMs: timeoutMs,
+            deadline,
+            retry: 'idempotent',
+            retries: 0,
+          });
+        } catch (error) {
+          if (!(error instanceof ReplicaUnavailableError)) throw error;
+          if (error.reason === 'DEADLINE' || error.reason === 'CANCELLED') break;
+          continue;
+        }
+        const attempt = await judge(response, accept);
         if (attempt.ok) return attempt.value;
-        logger.warn(`${name} replica could not answer; trying the next`, { url, reason: attempt.reason });
+        logger.warn(`${name} replica could not answer; trying the next`, { reason: attempt.reason });
       }
       throw errors.upstream(name);
     },

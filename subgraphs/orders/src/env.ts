@@ -19,6 +19,12 @@ export function readEnv() {
     // the transaction and the hop. Longer than that bound so a busy row answers LOCK_TIMEOUT
     // (known: nothing reserved) instead of our timer firing (unknown outcome, reconciler needed).
     INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(7_000),
+    // A replica with calls outstanding that has answered nothing this long gets a liveness probe
+    // (/health/live, 500 ms); if that fails too it is ejected and its calls move to another replica
+    // (same order id), and once every replica is ejected the breaker opens. It may be far below
+    // products' 5 s lock wait: a call waiting on a hot row is silent, but its process answers the
+    // probe at once, so only a frozen or wedged replica is ejected. 1 s: normal answers take ms.
+    INVENTORY_HANG_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
     // How long the breaker stays open before one trial call; a replica restart takes a few seconds.
     INVENTORY_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
     ORDER_PAYMENT_TIMEOUT_SECONDS: seconds(900),
@@ -27,13 +33,21 @@ export function readEnv() {
     RETURN_WINDOW_SECONDS: seconds(86_400),
     RETURN_COMPLETE_AFTER_SECONDS: seconds(86_400),
     // A PENDING order older than this has lost its request (crash, timeout); its stock is released.
-    RECONCILE_PENDING_AFTER_SECONDS: seconds(30),
+    // Default: derived below from INVENTORY_TIMEOUT_MS, the longest a live request waits on reserve.
+    RECONCILE_PENDING_AFTER_SECONDS: z.coerce.number().int().min(0).max(31_536_000).optional(),
     SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
     // Simulated payment provider: charges with these methods are declined (e.g. `MOBILE`), for tests and demos.
     PAYMENT_SIMULATOR_DECLINE_METHOD: envList('').pipe(z.array(z.enum(PAYMENT_METHODS))),
   });
   assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'DATA_ENCRYPTION_KEY']);
-  return env;
+  return {
+    ...env,
+    // A placing request gives up on reserve after one inventory deadline (all its attempts share
+    // it); 3 s more covers its release call starting and the clock skew between orders instances,
+    // so the reconciler never races a request that is still alive, and a lost order holds its
+    // stock no longer than that (plus one scheduler tick) once a process runs the scheduler again.
+    RECONCILE_PENDING_AFTER_SECONDS: env.RECONCILE_PENDING_AFTER_SECONDS ?? Math.ceil(env.INVENTORY_TIMEOUT_MS / 1000) + 3,
+  };
 }
 
 export type OrdersEnv = ReturnType<typeof readEnv>;

@@ -33,6 +33,7 @@ runMain(async () => {
       exposeInternalErrors: exposeInternalErrors(env),
       inventoryUrls: env.INVENTORY_URLS,
       inventoryTimeoutMs: env.INVENTORY_TIMEOUT_MS,
+      inventoryHangMs: env.INVENTORY_HANG_MS,
       inventoryBreakerResetMs: env.INVENTORY_BREAKER_RESET_MS,
       paymentTimeoutSeconds: env.ORDER_PAYMENT_TIMEOUT_SECONDS,
       shipAfterSeconds: env.SHIP_AFTER_SECONDS,

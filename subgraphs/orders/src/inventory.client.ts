@@ -1,5 +1,5 @@
 import CircuitBreaker from 'opossum';
-import { z, type Logger, type Metrics } from '@bth/platform';
+import { ReplicaUnavailableError, createReplicaClient, z, type Logger, type Metrics } from '@bth/platform';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import type { OrderLineInput } from './validation.js';
 
@@ -7,10 +7,18 @@ import type { OrderLineInput } from './validation.js';
  * Client of the inventory internal API (docs/internal-apis.md), served by every products replica.
  *
  * Layers, inside out:
- *   1. one request, spread round-robin over INVENTORY_URLS; a refused connection (the request
- *      never left) moves on to the next replica at once;
+ *   1. one request through the shared replica client: round-robin over INVENTORY_URLS, a deadline
+ *      per attempt (INVENTORY_TIMEOUT_MS, or less when the caller's deadline is nearer), and, since
+ *      every call is keyed by order id, a timeout, a broken connection or a hang on one replica is
+ *      retried on another; a replica that refuses, times out repeatedly or hangs (silent, and its
+ *      liveness probe fails) is ejected for a cool-down, and calls waiting on it move on at once;
  *   2. an opossum circuit breaker around that request, so a dead inventory costs microseconds
- *      per order instead of a timeout each;
+ *      per order instead of a timeout each. Hangs open it through the replica client, not opossum's
+ *      timer: once every replica is ejected (a silent replica whose liveness probe fails is ejected
+ *      within INVENTORY_HANG_MS + 0.5 s), the breaker opens and the waiting calls end, at any
+ *      request rate. A timeout counts as a failure only if nothing answered after its call
+ *      started: late timeouts of a hang that is over are no evidence, so they never open the
+ *      breaker after inventory has recovered;
  *   3. retries with jittered backoff around the breaker, for transient failures only.
  * Every call is keyed by order id, so any repeat — a retry, a failover, a duplicate — is safe.
  */
@@ -33,7 +41,7 @@ export interface ReservedLine {
   saleEventId: string | null;
 }
 
-export type FailureReason = 'BREAKER_OPEN' | 'TIMEOUT' | 'NETWORK' | 'UNREACHABLE' | 'SERVER_ERROR' | 'LOCK_TIMEOUT' | 'BAD_RESPONSE';
+export type FailureReason = 'BREAKER_OPEN' | 'TIMEOUT' | 'DEADLINE' | 'NETWORK' | 'UNREACHABLE' | 'SERVER_ERROR' | 'LOCK_TIMEOUT' | 'BAD_RESPONSE';
 
 /**
  * Inventory could not give an answer. `mayHaveTakenEffect` is false only when no attempt can
@@ -66,33 +74,12 @@ class AttemptError extends Error {
   constructor(
     readonly reason: FailureReason,
     readonly mayHaveTakenEffect: boolean,
+    /** When the call began: a timeout is evidence against inventory only if nothing answered since. */
+    readonly startedAt = Date.now(),
   ) {
     super(`inventory attempt failed: ${reason}`);
   }
 }
-
-// Connection errors where the request cannot have reached a server: safe to send elsewhere at once.
-const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/** Exported for unit tests: the error codes of a failed `fetch` (undici nests them in `cause`). */
-export function fetchErrorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  const visit = (value: unknown, depth: number) => {
-    if (!value || typeof value !== 'object' || depth > 4) return;
-    const code = (value as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    visit((value as { cause?: unknown }).cause, depth + 1);
-    const nested = (value as { errors?: unknown }).errors;
-    if (Array.isArray(nested)) for (const inner of nested) visit(inner, depth + 1);
-  };
-  visit(error, 0);
-  return codes;
-}
-
-export const wasNotDelivered = (error: unknown): boolean => {
-  const codes = fetchErrorCodes(error);
-  return codes.length > 0 && codes.every((code) => NOT_DELIVERED.has(code));
-};
 
 const isAbort = (error: unknown) => error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
 
@@ -100,8 +87,10 @@ const isAbort = (error: unknown) => error instanceof Error && (error.name === 'T
 export const FAILURE_POLICY: Record<FailureReason, { retry: boolean; tripsBreaker: boolean }> = {
   // Open breaker: the point is to fail fast, so no retry.
   BREAKER_OPEN: { retry: false, tripsBreaker: false },
-  // A timed-out request may still be running; sending it again would pile load on a slow service.
+  // The replica client already tried the other replicas within the deadline; the deadline is spent.
   TIMEOUT: { retry: false, tripsBreaker: true },
+  // The caller's deadline ran out (the router gave up), which says nothing about inventory.
+  DEADLINE: { retry: false, tripsBreaker: false },
   NETWORK: { retry: true, tripsBreaker: true },
   UNREACHABLE: { retry: true, tripsBreaker: true },
   SERVER_ERROR: { retry: true, tripsBreaker: true },
@@ -118,6 +107,8 @@ export interface InventoryClientOptions {
   metrics?: Metrics;
   /** Per attempt; see INVENTORY_TIMEOUT_MS for why it must exceed products' lock wait bound. */
   timeoutMs: number;
+  /** Silence of a replica with calls outstanding before its liveness is probed; see INVENTORY_HANG_MS. */
+  hangMs: number;
   /** Open → half-open after this long; see INVENTORY_BREAKER_RESET_MS. */
   resetTimeoutMs: number;
   // One first try plus two retries: enough to ride out a replica restart, few enough that a
@@ -136,46 +127,83 @@ export function createInventoryClient(options: InventoryClientOptions) {
   const urls = options.urls.map((url) => url.replace(/\/+$/, ''));
   const attempts = options.attempts ?? 3;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  let turn = 0;
+  // Ejects hanging replicas on its own; when every replica is ejected (hung or refusing), the
+  // breaker opens and the waiting calls end now rather than at their deadlines.
+  const replicas = createReplicaClient({
+    name: 'inventory',
+    urls,
+    logger,
+    hangMs: options.hangMs,
+    healthUrl: (base) => `${base}/health/live`,
+    onAllEjected: () => {
+      breaker.open();
+      replicas.abandonAll();
+    },
+  });
 
-  /** One attempt. `parse` runs inside the breaker, so a body of the wrong shape counts against it. */
-  async function send(path: string, body: unknown, parse: (json: unknown) => unknown): Promise<unknown> {
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${await options.token()}` };
-    const payload = JSON.stringify(body);
-    const first = turn++;
-    for (let i = 0; i < urls.length; i++) {
-      const base = urls[(first + i) % urls.length]!;
-      let response: Response;
-      try {
-        response = await fetch(`${base}${path}`, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(options.timeoutMs) });
-      } catch (error) {
-        if (wasNotDelivered(error)) continue;
-        throw new AttemptError(isAbort(error) ? 'TIMEOUT' : 'NETWORK', true);
-      }
-      let json: unknown;
-      try {
-        json = await response.json();
-      } catch (error) {
-        throw new AttemptError(isAbort(error) ? 'TIMEOUT' : 'BAD_RESPONSE', true);
-      }
-      if (response.ok) {
-        const parsed = parse(json);
-        if (parsed === null) throw new AttemptError('BAD_RESPONSE', true);
-        return parsed;
-      }
-      const code = (json as { error?: { code?: unknown } } | null)?.error?.code;
-      // LOCK_TIMEOUT: inventory rolled its transaction back, so nothing changed.
-      if (response.status === 503 && code === 'LOCK_TIMEOUT') throw new AttemptError('LOCK_TIMEOUT', false);
-      if (response.status >= 500) throw new AttemptError('SERVER_ERROR', true);
-      throw new InventoryRequestError(response.status, typeof code === 'string' ? code : undefined);
+  /** `callerBinds`: the caller's deadline, not this call's own budget, ran out first. */
+  const failureOf = (error: ReplicaUnavailableError, startedAt: number, callerBinds: boolean): AttemptError => {
+    switch (error.reason) {
+      case 'NOT_DELIVERED':
+        return new AttemptError('UNREACHABLE', false, startedAt);
+      case 'DEADLINE':
+        return new AttemptError(callerBinds ? 'DEADLINE' : 'TIMEOUT', error.mayHaveBeenDelivered, startedAt);
+      case 'NETWORK':
+      case 'CANCELLED':
+        return new AttemptError('NETWORK', error.mayHaveBeenDelivered, startedAt);
+      default:
+        return new AttemptError('TIMEOUT', error.mayHaveBeenDelivered, startedAt);
     }
-    throw new AttemptError('UNREACHABLE', false);
+  };
+
+  /** One call. `parse` runs inside the breaker, so a body of the wrong shape counts against it. */
+  async function send(path: string, body: unknown, parse: (json: unknown) => unknown, deadline: number | undefined): Promise<unknown> {
+    const startedAt = Date.now();
+    // One inventory deadline for all replicas of this call, so a call made under an order's row
+    // lock ends within it (orders' lock wait is sized for one), failover included.
+    const ownDeadline = startedAt + options.timeoutMs;
+    const callerBinds = deadline !== undefined && deadline < ownDeadline;
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${await options.token()}` };
+    let response: Response;
+    try {
+      response = await replicas.request({
+        method: 'POST',
+        path,
+        headers,
+        body: JSON.stringify(body),
+        attemptTimeoutMs: options.timeoutMs,
+        deadline: callerBinds ? deadline : ownDeadline,
+        // Keyed by order id, so a call that may have landed can still go to another replica.
+        retry: 'idempotent',
+        retries: urls.length - 1,
+      });
+    } catch (error) {
+      if (error instanceof ReplicaUnavailableError) throw failureOf(error, startedAt, callerBinds);
+      throw error;
+    }
+    let json: unknown;
+    try {
+      json = await response.json();
+    } catch (error) {
+      throw new AttemptError(isAbort(error) ? 'TIMEOUT' : 'BAD_RESPONSE', true, startedAt);
+    }
+    if (response.ok) {
+      const parsed = parse(json);
+      if (parsed === null) throw new AttemptError('BAD_RESPONSE', true, startedAt);
+      return parsed;
+    }
+    const code = (json as { error?: { code?: unknown } } | null)?.error?.code;
+    // LOCK_TIMEOUT: inventory rolled its transaction back, so nothing changed.
+    if (response.status === 503 && code === 'LOCK_TIMEOUT') throw new AttemptError('LOCK_TIMEOUT', false, startedAt);
+    if (response.status >= 500) throw new AttemptError('SERVER_ERROR', true, startedAt);
+    throw new InventoryRequestError(response.status, typeof code === 'string' ? code : undefined);
   }
 
   const breaker = new CircuitBreaker(send, {
     name: 'inventory',
-    // Same bound as the fetch abort above; opossum's timer counts the slow call as a failure.
-    timeout: options.timeoutMs,
+    // Off: opossum's timer only counts a hang once per call and late (the old 7 s timeouts inside a
+    // 10 s window full of earlier successes never reached 50 %). The replica client opens it on hangs.
+    timeout: false,
     // Open when at least half of the recent calls failed…
     errorThresholdPercentage: 50,
     // …but only after 10 calls in the window, so two unlucky requests at night do not open it.
@@ -184,9 +212,11 @@ export function createInventoryClient(options: InventoryClientOptions) {
     rollingCountTimeout: 10_000,
     rollingCountBuckets: 10,
     resetTimeout: options.resetTimeoutMs,
-    // Business refusals arrive as 200 and never reach here; 4xx and LOCK_TIMEOUT must not count.
+    // Business refusals arrive as 200 and never reach here; 4xx and LOCK_TIMEOUT must not count,
+    // nor a timeout of a call that started before inventory last answered (a stale timeout).
     errorFilter: (error: unknown) =>
-      error instanceof InventoryRequestError || (error instanceof AttemptError && !FAILURE_POLICY[error.reason].tripsBreaker),
+      error instanceof InventoryRequestError ||
+      (error instanceof AttemptError && (!FAILURE_POLICY[error.reason].tripsBreaker || (error.reason === 'TIMEOUT' && replicas.lastAnswerAt() > error.startedAt))),
   });
   const transitions = options.metrics?.counter({
     name: 'inventory_breaker_transitions_total',
@@ -210,11 +240,10 @@ export function createInventoryClient(options: InventoryClientOptions) {
     if (error instanceof AttemptError) return error;
     const code = (error as { code?: unknown }).code;
     if (code === 'EOPENBREAKER' || code === 'ESHUTDOWN') return new AttemptError('BREAKER_OPEN', false);
-    if (code === 'ETIMEDOUT') return new AttemptError('TIMEOUT', true);
     return new AttemptError('NETWORK', true);
   }
 
-  async function call<T>(op: string, path: string, body: unknown, parse: (json: unknown) => T | null, maxAttempts = attempts): Promise<T> {
+  async function call<T>(op: string, path: string, body: unknown, parse: (json: unknown) => T | null, maxAttempts = attempts, deadline?: number): Promise<T> {
     let mayHaveTakenEffect = false;
     for (let attempt = 1; ; attempt++) {
       let failure: AttemptError;
@@ -223,7 +252,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
         // fire, so an outage fills the 10 s window with "fires" that are no failures, and a new
         // outage right after recovery stays under the error threshold until they age out.
         if (breaker.opened) throw new AttemptError('BREAKER_OPEN', false);
-        return (await breaker.fire(path, body, parse)) as T;
+        return (await breaker.fire(path, body, parse, deadline)) as T;
       } catch (error) {
         if (error instanceof InventoryRequestError) {
           logger.error('inventory refused the request', { op, status: error.status, code: error.code });
@@ -233,7 +262,8 @@ export function createInventoryClient(options: InventoryClientOptions) {
         if (failure.reason === 'BAD_RESPONSE') logger.error('inventory answered with an unexpected body', { op });
       }
       mayHaveTakenEffect ||= failure.mayHaveTakenEffect;
-      if (!FAILURE_POLICY[failure.reason].retry || attempt >= maxAttempts) {
+      const outOfTime = deadline !== undefined && Date.now() + backoffDelay(attempt, backoff) >= deadline;
+      if (!FAILURE_POLICY[failure.reason].retry || attempt >= maxAttempts || outOfTime) {
         logger.warn('inventory call failed', { op, reason: failure.reason, attempts: attempt });
         throw new InventoryUnavailableError(failure.reason, mayHaveTakenEffect);
       }
@@ -242,17 +272,21 @@ export function createInventoryClient(options: InventoryClientOptions) {
   }
 
   return {
-    /** All-or-nothing reservation for an order; repeats return the first answer. */
-    reserve(input: { orderId: string; userId: string; lines: OrderLineInput[] }): Promise<ReserveOutcome> {
-      return call('reserve', '/internal/inventory/reserve', input, parseReserve);
+    /**
+     * All-or-nothing reservation for an order; repeats return the first answer. `deadline`: the
+     * caller's (epoch ms); no attempt waits past it, each waits at most INVENTORY_TIMEOUT_MS.
+     */
+    reserve(input: { orderId: string; userId: string; lines: OrderLineInput[] }, deadline?: number): Promise<ReserveOutcome> {
+      return call('reserve', '/internal/inventory/reserve', input, parseReserve, attempts, deadline);
     },
     /**
      * Gives back what the order reserved (or tombstones it, so a late reserve takes nothing).
+     * `deadline`: as for reserve; when it leaves no time, the order is left to the reconciler.
      * `once`: a single attempt, for callers that hold the order's row lock meanwhile (the
      * scheduler's next tick is their retry), so the lock is held for one call at most.
      */
-    release(orderId: string, options: { once?: boolean } = {}): Promise<'RELEASED' | 'RESTOCKED'> {
-      return call('release', '/internal/inventory/release', { orderId }, parseOutcome(['RELEASED', 'RESTOCKED']), options.once ? 1 : attempts);
+    release(orderId: string, options: { once?: boolean; deadline?: number } = {}): Promise<'RELEASED' | 'RESTOCKED'> {
+      return call('release', '/internal/inventory/release', { orderId }, parseOutcome(['RELEASED', 'RESTOCKED']), options.once ? 1 : attempts, options.deadline);
     },
     /** Puts a returned order's goods back on the shelf, once; `once` as for `release`. */
     restock(orderId: string, options: { once?: boolean } = {}): Promise<'RESTOCKED'> {
@@ -263,6 +297,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
     },
     shutdown() {
       breaker.shutdown();
+      replicas.close();
     },
   };
 }

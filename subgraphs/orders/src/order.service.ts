@@ -20,6 +20,8 @@ export interface OrderServiceConfig {
   paymentTimeoutSeconds: number;
   /** Used to tell a client when to come back after the breaker opened. */
   breakerResetMs: number;
+  /** The whole reserve (every attempt and failover) ends within this; the reconciler's age is derived from it. */
+  inventoryTimeoutMs: number;
 }
 
 /** Placing orders (the reservation saga) and reading them. */
@@ -57,14 +59,16 @@ export function createOrderService(deps: {
   }
 
   /** Gives up on a PENDING order: it must end holding nothing, or stay PENDING for the reconciler. */
-  async function abandon(order: OrderRow, failure: InventoryUnavailableError): Promise<PlaceOrderResult> {
+  async function abandon(order: OrderRow, failure: InventoryUnavailableError, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
     const retryAfter = failure.reason === 'BREAKER_OPEN' ? Math.ceil(config.breakerResetMs / 1000) : 1;
     const answer = unavailable(retryAfter, 'Stock cannot be checked right now; nothing stays held for this attempt. Retry shortly with the same idempotency key');
     if (failure.mayHaveTakenEffect) {
       // The reserve may have landed (or may still land): release tombstones the order id in
       // inventory, so whatever arrives gives back or takes nothing.
       try {
-        await inventory.release(order.id);
+        // Within the caller's deadline when there is one: past it nobody waits for this answer,
+        // and the reconciler releases the order one inventory deadline after it began.
+        await inventory.release(order.id, { deadline: callerDeadline ?? Date.now() + config.inventoryTimeoutMs });
       } catch (error) {
         logger.warn('release after a failed reservation did not go through; the reconciler will retry', { orderId: order.id, error });
         return answer;
@@ -181,7 +185,7 @@ export function createOrderService(deps: {
      * The reservation saga. The PENDING insert is the idempotency claim; only the request that
      * inserted it ever calls reserve. Duplicates wait for its outcome and return the same answer.
      */
-    async placeOrder(userId: string, raw: PlaceOrderInput): Promise<PlaceOrderResult> {
+    async placeOrder(userId: string, raw: PlaceOrderInput, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
       const { errors: fieldErrors, input } = checkPlaceOrder(raw);
       fieldErrors.throwIfAny();
       const claimed = await claim(userId, input, hashRequest(input));
@@ -189,9 +193,11 @@ export function createOrderService(deps: {
       const { order } = claimed;
       let outcome: ReserveOutcome;
       try {
-        outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines });
+        // One inventory deadline for the whole reserve, or less when the caller gives up sooner.
+        const deadline = Math.min(Date.now() + config.inventoryTimeoutMs, callerDeadline ?? Infinity);
+        outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines }, deadline);
       } catch (error) {
-        if (error instanceof InventoryUnavailableError) return abandon(order, error);
+        if (error instanceof InventoryUnavailableError) return abandon(order, error, callerDeadline);
         // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
         await markFailed(order.id);
         throw error;

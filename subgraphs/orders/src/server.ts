@@ -25,6 +25,7 @@ export interface OrdersDeps {
     exposeInternalErrors?: boolean;
     inventoryUrls: string[];
     inventoryTimeoutMs: number;
+    inventoryHangMs: number;
     inventoryBreakerResetMs: number;
     paymentTimeoutSeconds: number;
     shipAfterSeconds: number;
@@ -58,6 +59,7 @@ export function createServer(deps: OrdersDeps) {
     logger: logger.child({ component: 'inventory' }),
     metrics,
     timeoutMs: config.inventoryTimeoutMs,
+    hangMs: config.inventoryHangMs,
     resetTimeoutMs: config.inventoryBreakerResetMs,
   });
   const provider = deps.paymentProvider ?? createSimulatedPaymentProvider({ declineMethods: config.paymentDeclineMethods });
@@ -66,7 +68,7 @@ export function createServer(deps: OrdersDeps) {
     inventory,
     views,
     logger,
-    config: { paymentTimeoutSeconds: config.paymentTimeoutSeconds, breakerResetMs: config.inventoryBreakerResetMs },
+    config: { paymentTimeoutSeconds: config.paymentTimeoutSeconds, breakerResetMs: config.inventoryBreakerResetMs, inventoryTimeoutMs: config.inventoryTimeoutMs },
   });
   const payments = createPaymentService({ repository, provider, views, logger });
   const lifecycle = createLifecycleService({

@@ -31,6 +31,7 @@ export async function startOrders(config: Partial<OrdersConfig> & { inventoryUrl
       dataEncryptionKey: Buffer.alloc(32, 9).toString('base64'),
       exposeInternals: false,
       inventoryTimeoutMs: 7_000,
+      inventoryHangMs: 1_000,
       inventoryBreakerResetMs: 1_000,
       paymentTimeoutSeconds: 900,
       shipAfterSeconds: 86_400,

@@ -6,7 +6,7 @@ import type { PlaceOrderInput } from '../validation.js';
 export const Mutation = {
   // The buyer is always the verified identity; the input has no user field to forge.
   placeOrder: (_: unknown, args: { input: PlaceOrderInput }, ctx: OrdersContext) =>
-    ctx.orders.placeOrder(requireUser(ctx.identity).userId, args.input),
+    ctx.orders.placeOrder(requireUser(ctx.identity).userId, args.input, ctx.deadline),
   payOrder: (_: unknown, args: { orderId: string; method: PaymentMethod; idempotencyKey: string }, ctx: OrdersContext) =>
     ctx.payments.payOrder(requireUser(ctx.identity), args.orderId, args.method, args.idempotencyKey),
   cancelOrder: (_: unknown, args: { orderId: string }, ctx: OrdersContext) => ctx.lifecycle.cancelOrder(requireUser(ctx.identity), args.orderId),
