@@ -34,14 +34,43 @@ export interface RevocationCheckDeps {
   serviceToken: () => Promise<string>;
 }
 
-/** Redis answers a local MGET in well under a millisecond; 100 ms means "stalled", and then users is the faster source. */
-const REDIS_DEADLINE_MS = 100;
 /**
- * Per users replica: the status route is one primary-key SELECT (~1 ms, tens under load). 300 ms
- * is far above that yet keeps a hung replica from adding more than a third of a second to a
- * request before the next replica (or the refusal) is tried.
+ * Redis answers a local MGET in well under a millisecond; 250 ms means "stalled", and then users
+ * is the faster source. Not lower: in a flash-sale burst the router's own event loop lags by
+ * a hundred milliseconds or more, and a deadline that short fires on answers already in the socket
+ * (see `lagTolerantDeadline`).
  */
-const USERS_DEADLINE_MS = 300;
+const REDIS_DEADLINE_MS = 250;
+/**
+ * Per users replica: the status route is one primary-key SELECT (~1 ms, tens under load). 1 s is
+ * far above that even with the event-loop lag of a burst (refusing a buyer because our own loop
+ * was busy would be the wrong answer), and still bounds what a hung replica adds to a request
+ * before the next replica (or the refusal) is tried.
+ */
+const USERS_DEADLINE_MS = 1_000;
+
+/**
+ * A deadline that does not fire on an answer that has already arrived: when the timer expires,
+ * the rejection waits one turn of the event loop (setImmediate runs after the poll phase), so I/O
+ * that came in while the loop was busy is read first. Without this, a loop lagging past the
+ * deadline rejects calls whose answers are sitting unread in the socket.
+ */
+function lagTolerantDeadline(ms: number, message: string): { promise: Promise<never>; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      immediate = setImmediate(() => reject(new Error(message)));
+    }, ms);
+  });
+  return {
+    promise,
+    clear: () => {
+      clearTimeout(timer);
+      if (immediate) clearImmediate(immediate);
+    },
+  };
+}
 /**
  * A "live" answer from users is reused this long, so a Redis outage costs users at most one
  * lookup per session per second rather than one per request; a logout made during the outage
@@ -80,12 +109,9 @@ export function createRevocationCheck(deps: RevocationCheckDeps) {
       coldness(true, `redis ${redis.status}`);
       return null;
     }
-    let timer: NodeJS.Timeout | undefined;
+    const deadline = lagTolerantDeadline(REDIS_DEADLINE_MS, `no answer within ${REDIS_DEADLINE_MS} ms`);
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_DEADLINE_MS} ms`)), REDIS_DEADLINE_MS);
-      });
-      const [complete, revoked] = await Promise.race([redis.mget(REVOCATIONS_COMPLETE_KEY, revokedSessionKey(sessionId)), deadline]);
+      const [complete, revoked] = await Promise.race([redis.mget(REVOCATIONS_COMPLETE_KEY, revokedSessionKey(sessionId)), deadline.promise]);
       if (revoked !== null) return 'REVOKED';
       if (complete === null) {
         coldness(true, 'the completeness marker is missing (Redis restarted or flushed)');
@@ -97,7 +123,7 @@ export function createRevocationCheck(deps: RevocationCheckDeps) {
       coldness(true, (error as Error).message);
       return null;
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
   }
 
@@ -107,15 +133,21 @@ export function createRevocationCheck(deps: RevocationCheckDeps) {
     const first = nextReplica++ % urls.length;
     for (let i = 0; i < urls.length; i += 1) {
       const url = urls[(first + i) % urls.length]!;
+      const deadline = lagTolerantDeadline(USERS_DEADLINE_MS, `no answer within ${USERS_DEADLINE_MS} ms`);
+      const abort = new AbortController();
+      deadline.promise.catch(() => abort.abort());
       try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, [REQUEST_ID_HEADER]: requestId },
-          body: JSON.stringify({ sessionIds: [sessionId] }),
-          signal: AbortSignal.timeout(USERS_DEADLINE_MS),
-        });
-        if (!response.ok) throw new Error(`status ${response.status}`);
-        const body = (await response.json()) as { sessions?: Record<string, SessionStatus> };
+        const ask = async () => {
+          const response = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, [REQUEST_ID_HEADER]: requestId },
+            body: JSON.stringify({ sessionIds: [sessionId] }),
+            signal: abort.signal,
+          });
+          if (!response.ok) throw new Error(`status ${response.status}`);
+          return (await response.json()) as { sessions?: Record<string, SessionStatus> };
+        };
+        const body = await Promise.race([ask(), deadline.promise]);
         const status = body.sessions?.[sessionId];
         if (!status) throw new Error('the answer does not name the session');
         // UNKNOWN (never stored) is not a revocation: the token's signature already proves users issued it.
@@ -124,6 +156,8 @@ export function createRevocationCheck(deps: RevocationCheckDeps) {
         return verdict;
       } catch (error) {
         logger.warn('session status from users failed', { replica: i, requestId, error: (error as Error).message });
+      } finally {
+        deadline.clear();
       }
     }
     throw new AppError('UPSTREAM_UNAVAILABLE', 'Your sign-in cannot be checked right now; try again shortly', {
@@ -136,10 +170,14 @@ export function createRevocationCheck(deps: RevocationCheckDeps) {
   }
 
   return async function verdict(sessionId: string, requestId: string): Promise<Verdict> {
+    // A revocation is final, so a remembered one answers at once; a remembered "live" only stands
+    // in for Redis while Redis cannot vouch (it would otherwise hide a logout for its lifetime).
     const memoised = memo.get(sessionId);
-    if (memoised && memoised.until > Date.now()) return memoised.verdict;
+    const fresh = memoised && memoised.until > Date.now() ? memoised.verdict : undefined;
+    if (fresh === 'REVOKED') return fresh;
     const cached = await fromRedis(sessionId);
     if (cached) return cached;
+    if (fresh) return fresh;
     // Concurrent requests of one session share one question to users.
     let pending = inFlight.get(sessionId);
     if (!pending) {

@@ -131,7 +131,9 @@ describe('sale events through the router', () => {
 
   it('When RabbitMQ is down across a sale\'s start and across its end, then at every instant the price, activeSale and a sale order agree, and the late messages change nothing', async () => {
     const productId = await stack.createProduct(admin, { stock: 300, price: 15_000 });
-    const buyers = await stack.mintMembers(120);
+    // 18 s of polling at most one per POLL_MS is at most 180 polls: 200 buyers, 200 sale units.
+    const POLL_MS = 100;
+    const buyers = await stack.mintMembers(200);
     const startsAt = new Date(Date.now() + 10_000);
     const endsAt = new Date(startsAt.getTime() + 6_000);
     const sale = await createSale(productId, { quantity: 200, perUserLimit: 1, startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString() });
@@ -150,10 +152,16 @@ describe('sale events through the router', () => {
     }
     const polls: Poll[] = [];
     let next = 0;
+    let lastPoll = 0;
     try {
       while (Date.now() < endsAt.getTime() + 2_000) {
-        const buyer = buyers[next++ % buyers.length]!;
+        // One buyer per poll (each may buy 1), and at most one poll per POLL_MS, so a fast machine
+        // neither runs out of buyers nor of sale units within the window.
+        const buyer = buyers[next++]!;
+        const wait = lastPoll + POLL_MS - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const from = Date.now();
+        lastPoll = from;
         const [product, order] = await Promise.all([productOf(productId), stack.placeOrder(buyer, [{ productId, quantity: 1, saleEventId: sale.id }])]);
         const placed = order.data!.placeOrder as { __typename: string; totalAmount?: number };
         polls.push({
