@@ -158,3 +158,4 @@ export function errorCodes(response: GraphQLResponse): string[] {
   return (response.errors ?? []).map((e) => String(e.extensions?.code));
 }
 export * from './tcp-proxy.js';
+export * from './private-mariadb.js';
