@@ -1,0 +1,1 @@
+export const renderReport = (run) => JSON.stringify(run);
