@@ -21,7 +21,7 @@ import { SCENARIOS } from './lib/scenarios.mjs';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { vus: { type: 'string', default: '16' } },
+  options: { vus: { type: 'string', default: '12' } },
 });
 const unknown = positionals.filter((name) => !SCENARIOS.some((s) => s.name === name));
 if (unknown.length) {

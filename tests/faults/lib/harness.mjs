@@ -339,6 +339,8 @@ export function summarise(records, { loadStart, loadEnd, faultStart, faultEnd })
       faultP99: round(percentile(faultLat, 99)),
       faultMax: round(faultLat.at(-1) ?? null),
     },
+    /** The longest any request started in the fault window waited, listing and payments included. */
+    slowestInFaultMs: round(inFault.reduce((max, r) => Math.max(max, r.ms), 0)),
     recoveryMs: Number.isFinite(firstSuccess) ? Math.max(0, firstSuccess - faultEnd) : null,
     internalTextLeaks: leaks.length,
     leakSample: leaks[0] ? `${leaks[0].kind}: ${leaks[0].label} (${leaks[0].leak})` : null,
