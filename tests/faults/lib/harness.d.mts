@@ -44,6 +44,7 @@ export interface ScenarioResult {
   faultSeconds: number;
   /** Counts by "<kind>: <label>", kind one of order, sale order, listing, payment. */
   faultWindowOutcomes: Record<string, number>;
+  afterFaultOutcomes: Record<string, number>;
   allOutcomes: Record<string, number>;
   orderLatencyMs: { baselineP50: number | null; baselineP99: number | null; faultP50: number | null; faultP99: number | null; faultMax: number | null };
   slowestInFaultMs: number;

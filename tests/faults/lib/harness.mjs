@@ -202,6 +202,9 @@ export function startLoad({ url, members, productIds, saleEventId, saleProductId
     const answer = await post(url, query, variables, token);
     const record = { kind, start, end: Date.now(), ms: performance.now() - t0, label: labelOf(answer, field), leak: answer.leak };
     records.push(record);
+    // A refused connection fails in microseconds; a real client pauses before reconnecting, and
+    // without it a closed loop would count thousands of refusals while the router restarts.
+    if (answer.label === 'connection failed') await delay(200);
     return { record, answer };
   };
   const loops = members.map(async (member, vu) => {
@@ -312,8 +315,10 @@ function countLabels(records) {
 
 /** Numbers of one scenario run from its records and the fault's start and end. */
 export function summarise(records, { loadStart, loadEnd, faultStart, faultEnd }) {
-  const inFault = records.filter((r) => r.start >= faultStart && r.start < faultEnd);
-  const before = records.filter((r) => r.start < faultStart);
+  // In flight at some moment of the fault: a request stuck on a frozen peer since before the
+  // fault began is as much a casualty as one sent during it.
+  const inFault = records.filter((r) => r.start < faultEnd && r.end > faultStart);
+  const before = records.filter((r) => r.end <= faultStart);
   const orderLatencies = (list) => list.filter((r) => r.kind.endsWith('order')).map((r) => r.ms).sort((a, b) => a - b);
   const faultLat = orderLatencies(inFault);
   const baseLat = orderLatencies(before);
@@ -331,6 +336,8 @@ export function summarise(records, { loadStart, loadEnd, faultStart, faultEnd })
     },
     faultSeconds: Math.round((faultEnd - faultStart) / 100) / 10,
     faultWindowOutcomes: countLabels(inFault),
+    /** What clients got once the fault was over: refusals here mean a slow or false recovery. */
+    afterFaultOutcomes: countLabels(records.filter((r) => r.start >= faultEnd)),
     allOutcomes: countLabels(records),
     orderLatencyMs: {
       baselineP50: round(percentile(baseLat, 50)),

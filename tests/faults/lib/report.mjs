@@ -48,11 +48,16 @@ function sawLine(s) {
   const listing = grouped.listing ?? {};
   const listingTotal = Object.values(listing).reduce((a, b) => a + b, 0);
   const sentences = [
-    `${placed} of ${total} orders started in the fault window were placed` + (refusals.length ? `; the rest answered ${parts(Object.fromEntries(refusals))}` : ''),
+    `${placed} of ${total} orders in flight during the fault were placed` + (refusals.length ? `; the rest answered ${parts(Object.fromEntries(refusals))}` : ''),
     `the listing answered ${listing.ok ?? 0} of ${listingTotal}` + (Object.keys(listing).some((l) => l !== 'ok') ? ` (${parts(Object.fromEntries(Object.entries(listing).filter(([l]) => l !== 'ok')))})` : ''),
     `the slowest order took ${ms(s.orderLatencyMs.faultMax)} (p50 ${ms(s.orderLatencyMs.baselineP50)} before the fault)`,
     s.recoveryMs === null ? 'no order succeeded after the fault ended' : `the first order after the fault succeeded ${ms(s.recoveryMs)} after it ended`,
   ];
+  const after = byKind(s.afterFaultOutcomes ?? {});
+  const refusedAfter = Object.fromEntries(
+    KINDS.flatMap((kind) => Object.entries(after[kind] ?? {}).filter(([label]) => !['Order', 'ok', 'InsufficientStock', 'OrderNotPayable'].includes(label)).map(([label, n]) => [`${kind} ${label}`, n])),
+  );
+  if (Object.keys(refusedAfter).length) sentences.push(`after the fault ended still ${parts(refusedAfter)}`);
   if (s.internalTextLeaks) sentences.push(`**${s.internalTextLeaks} answers carried internal text** (e.g. ${s.leakSample})`);
   if (s.extra?.saleOrdersAfterStartWhileBrokerDown) {
     const sale = s.extra.saleOrdersAfterStartWhileBrokerDown;
@@ -89,7 +94,10 @@ numbers exercise. A fast subset of the same scenarios runs in CI (tests/e2e/faul
   at once under two keys (a double click). The load runs 3 s before the fault, through it, and at
   least 6 s after it (longer until an order succeeds again). A client gives up after 30 s.
 - **Fault window**: from the fault's start until the broken part is back (restarted and ready,
-  or resumed). Outcomes and order latency are those of requests *started* in that window.
+  or resumed). Outcomes and order latency are those of requests *in flight* at some moment of
+  that window (a request stuck on a frozen process since before the fault counts); "before" is
+  the requests that finished before the fault began. A client that finds the connection refused
+  waits 200 ms before its next request, as a real client would before reconnecting.
 - **Recovery**: from the end of the fault until the first order started after it succeeded.
 - **Invariants**, checked after each scenario: no order of the run's products left PENDING
   (waited for, up to 60 s; the table gives how long it took); the admin \`inventoryReport\`
