@@ -60,6 +60,8 @@ export interface Scenario {
   name: string;
   title: string;
   needs?: 'redis' | 'rabbitmq';
+  /** The request kind whose first success after the fault counts as recovery (default: any order). */
+  recoveryKind?: string;
 }
 
 export declare const PLACE_ORDER: string;

@@ -314,7 +314,7 @@ function countLabels(records) {
 }
 
 /** Numbers of one scenario run from its records and the fault's start and end. */
-export function summarise(records, { loadStart, loadEnd, faultStart, faultEnd }) {
+export function summarise(records, { loadStart, loadEnd, faultStart, faultEnd, recoveryKind }) {
   // In flight at some moment of the fault: a request stuck on a frozen peer since before the
   // fault began is as much a casualty as one sent during it.
   const inFault = records.filter((r) => r.start < faultEnd && r.end > faultStart);
@@ -323,7 +323,7 @@ export function summarise(records, { loadStart, loadEnd, faultStart, faultEnd })
   const faultLat = orderLatencies(inFault);
   const baseLat = orderLatencies(before);
   const firstSuccess = records
-    .filter((r) => r.kind.endsWith('order') && r.label === 'Order' && r.start >= faultEnd)
+    .filter((r) => (recoveryKind ? r.kind === recoveryKind : r.kind.endsWith('order')) && r.label === 'Order' && r.start >= faultEnd)
     .reduce((min, r) => Math.min(min, r.end), Infinity);
   const leaks = records.filter((r) => r.leak);
   const loadSeconds = (loadEnd - loadStart) / 1000;
@@ -373,19 +373,23 @@ export async function runScenario(h, scenario, { vus = 16, warmupMs = 3_000, aft
   const notes = (await scenario.inject(h, { ...context, ...setup, faultStart })) ?? {};
   const faultEnd = Date.now();
   log(`${scenario.name}: fault over after ${((faultEnd - faultStart) / 1000).toFixed(1)} s`);
-  const recovered = () => load.records.some((r) => r.kind.endsWith('order') && r.label === 'Order' && r.start >= faultEnd);
+  // Recovery is judged on the requests the fault is about (sale orders for a sale's start).
+  const recoveryKind = scenario.recoveryKind;
+  const recovered = () =>
+    load.records.some((r) => (recoveryKind ? r.kind === recoveryKind : r.kind.endsWith('order')) && r.label === 'Order' && r.start >= faultEnd);
   await delay(afterMs);
   const cap = Date.now() + recoveryCapMs;
   while (!recovered() && Date.now() < cap) await delay(100);
   const records = await load.stop();
   const loadEnd = Date.now();
-  const summary = summarise(records, { loadStart, loadEnd, faultStart, faultEnd });
+  const summary = summarise(records, { loadStart, loadEnd, faultStart, faultEnd, recoveryKind });
   const invariants = await h.checkInvariants([...productIds, ...(setup.saleProductId ? [setup.saleProductId] : [])], records, { pendingTimeoutMs });
   const extra = scenario.extra ? scenario.extra(records, { ...setup, faultStart, faultEnd }) : undefined;
   return {
     name: scenario.name,
     title: scenario.title,
     vus,
+    ...(recoveryKind ? { recoveryKind } : {}),
     ...summary,
     ...(extra ? { extra } : {}),
     notes,

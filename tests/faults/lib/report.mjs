@@ -51,7 +51,9 @@ function sawLine(s) {
     `${placed} of ${total} orders in flight during the fault were placed` + (refusals.length ? `; the rest answered ${parts(Object.fromEntries(refusals))}` : ''),
     `the listing answered ${listing.ok ?? 0} of ${listingTotal}` + (Object.keys(listing).some((l) => l !== 'ok') ? ` (${parts(Object.fromEntries(Object.entries(listing).filter(([l]) => l !== 'ok')))})` : ''),
     `the slowest order took ${ms(s.orderLatencyMs.faultMax)} (p50 ${ms(s.orderLatencyMs.baselineP50)} before the fault)`,
-    s.recoveryMs === null ? 'no order succeeded after the fault ended' : `the first order after the fault succeeded ${ms(s.recoveryMs)} after it ended`,
+    s.recoveryMs === null
+      ? `no ${s.recoveryKind ?? 'order'} succeeded after the fault ended`
+      : `the first ${s.recoveryKind ?? 'order'} after the fault succeeded ${ms(s.recoveryMs)} after it ended`,
   ];
   const after = byKind(s.afterFaultOutcomes ?? {});
   const refusedAfter = Object.fromEntries(
@@ -98,7 +100,8 @@ numbers exercise. A fast subset of the same scenarios runs in CI (tests/e2e/faul
   that window (a request stuck on a frozen process since before the fault counts); "before" is
   the requests that finished before the fault began. A client that finds the connection refused
   waits 200 ms before its next request, as a real client would before reconnecting.
-- **Recovery**: from the end of the fault until the first order started after it succeeded.
+- **Recovery**: from the end of the fault until the first order started after it succeeded (for
+  the sale scenario: the first *sale* order), waiting up to 30 s; "not recovered" otherwise.
 - **Invariants**, checked after each scenario: no order of the run's products left PENDING
   (waited for, up to 60 s; the table gives how long it took); the admin \`inventoryReport\`
   consistent (initial stock = stock + Σ ledger); its sold units equal to the units of orders in

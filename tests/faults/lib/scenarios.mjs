@@ -69,6 +69,7 @@ export function makeScenarios({ downMs = 5_000, freezeMs = 8_000 } = {}) {
       name: 'rabbitmq-across-sale-start',
       title: "RabbitMQ (private node) stopped 2 s before a sale's startsAt, started again 6 s after it",
       needs: 'rabbitmq',
+      recoveryKind: 'sale order',
       async setup(h, { log }) {
         const [saleProductId] = await h.createProducts([100_000]);
         // Far enough ahead that the broker is surely down before the sale opens (warm-up is 3 s).
