@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -63,13 +63,15 @@ export async function startPrivateMariadb(options: PrivateMariadbOptions = {}): 
   const datadir = join(base, 'data');
   const socket = join(base, 'mysqld.sock');
   const port = await freePort();
+  // mariadbd refuses to run as root unless told to; as anyone else it runs as that user.
+  const user = `--user=${userInfo().username}`;
   // --no-defaults: the machine's my.cnf names the shared server's socket, port and data directory.
   await run('mariadb-install-db', [
     '--no-defaults',
     `--datadir=${datadir}`,
     '--auth-root-authentication-method=normal',
     '--skip-test-db',
-    '--user=root',
+    user,
   ]);
   const args = [
     '--no-defaults',
@@ -82,8 +84,7 @@ export async function startPrivateMariadb(options: PrivateMariadbOptions = {}): 
     '--skip-log-bin',
     '--skip-name-resolve',
     `--innodb-buffer-pool-size=${options.bufferPoolMb ?? 64}M`,
-    // mariadbd refuses to run as root unless told to; the tests run as whoever runs them.
-    '--user=root',
+    user,
   ];
   // A fresh server is ready in well under a second; 30 s covers crash recovery on a loaded machine.
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
