@@ -78,8 +78,9 @@ export function makeScenarios({ downMs = 5_000, freezeMs = 8_000 } = {}) {
         log(`sale ${saleEventId} starts at ${startsAt.toISOString()}`);
         return { saleProductId, saleEventId, startsAt: startsAt.getTime() };
       },
-      async inject(h, { startsAt }) {
+      async inject(h, { startsAt, faultBegins }) {
         await delay(Math.max(0, startsAt - 2_000 - Date.now()));
+        faultBegins();
         await h.rabbitmq.stop();
         await delay(Math.max(0, startsAt + 6_000 - Date.now()));
         await h.rabbitmq.start();
