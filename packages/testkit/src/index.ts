@@ -160,3 +160,4 @@ export function errorCodes(response: GraphQLResponse): string[] {
 export * from './tcp-proxy.js';
 export * from './private-redis.js';
 export * from './private-rabbitmq.js';
+export * from './private-mariadb.js';
