@@ -10,11 +10,10 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { DEV_SECRET, signAccessToken } from '@bth/platform';
-import { deleteAmqpTopology, startPrivateMariadb } from '@bth/testkit';
+import { deleteAmqpTopology, startPrivateMariadb, startPrivateRabbitMq, startPrivateRedis } from '@bth/testkit';
 import { ROOT, startStack } from '../../../scripts/stack.mjs';
 import { CREATE_PRODUCT, INVENTORY_REPORT, LISTING, LOGIN, PASSWORD, orderInput, productInput } from '../../load/lib/operations.js';
 import { must, signUpMembers } from '../../load/lib/node.mjs';
-import { startPrivateRabbitmq, startPrivateRedis } from './private-services.mjs';
 
 const SERVICES = ['users', 'products', 'wishlists', 'orders', 'events'];
 // A client that gives up later than any deadline the product sets, so a hang shows as latency.
@@ -91,11 +90,11 @@ export async function startFaultStack({ privateRedis = true, privateRabbitmq = t
     const mariadb = await startPrivateMariadb();
     cleanups.push(() => mariadb.destroy());
     const redis = privateRedis ? await startPrivateRedis() : undefined;
-    if (redis) cleanups.push(() => redis.destroy());
+    if (redis) cleanups.push(() => redis.dispose());
     else cleanups.push(() => dropRedisKeys(redisPrefix));
     if (privateRabbitmq) log('starting a private RabbitMQ node…');
-    const rabbitmq = privateRabbitmq ? await startPrivateRabbitmq() : undefined;
-    if (rabbitmq) cleanups.push(() => rabbitmq.destroy());
+    const rabbitmq = privateRabbitmq ? await startPrivateRabbitMq('bthfault') : undefined;
+    if (rabbitmq) cleanups.push(() => rabbitmq.close());
     else cleanups.push(() => deleteAmqpTopology(exchange, ['products.sales', 'events.sales']));
 
     const env = { NODE_ENV: 'development', LOG_LEVEL: 'warn', REDIS_KEY_PREFIX: redisPrefix, AMQP_EXCHANGE: exchange };
