@@ -1,6 +1,7 @@
 import {
   ACCESS_TOKEN_TTL_SECONDS,
   AppError,
+  lagTolerantTimeout,
   REQUEST_ID_HEADER,
   REVOCATIONS_COMPLETE_KEY,
   revokedSessionKey,
@@ -38,7 +39,7 @@ export interface RevocationCheckDeps {
  * Redis answers a local MGET in well under a millisecond; 250 ms means "stalled", and then users
  * is the faster source. Not lower: in a flash-sale burst the router's own event loop lags by
  * a hundred milliseconds or more, and a deadline that short fires on answers already in the socket
- * (see `lagTolerantDeadline`).
+ * (see `lagTolerantTimeout` in platform).
  */
 const REDIS_DEADLINE_MS = 250;
 /**
@@ -49,28 +50,6 @@ const REDIS_DEADLINE_MS = 250;
  */
 const USERS_DEADLINE_MS = 1_000;
 
-/**
- * A deadline that does not fire on an answer that has already arrived: when the timer expires,
- * the rejection waits one turn of the event loop (setImmediate runs after the poll phase), so I/O
- * that came in while the loop was busy is read first. Without this, a loop lagging past the
- * deadline rejects calls whose answers are sitting unread in the socket.
- */
-function lagTolerantDeadline(ms: number, message: string): { promise: Promise<never>; clear: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  let immediate: NodeJS.Immediate | undefined;
-  const promise = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      immediate = setImmediate(() => reject(new Error(message)));
-    }, ms);
-  });
-  return {
-    promise,
-    clear: () => {
-      clearTimeout(timer);
-      if (immediate) clearImmediate(immediate);
-    },
-  };
-}
 /**
  * A "live" answer from users is reused this long, so a Redis outage costs users at most one
  * lookup per session per second rather than one per request; a logout made during the outage
@@ -109,9 +88,9 @@ export function createRevocationCheck(deps: RevocationCheckDeps) {
       coldness(true, `redis ${redis.status}`);
       return null;
     }
-    const deadline = lagTolerantDeadline(REDIS_DEADLINE_MS, `no answer within ${REDIS_DEADLINE_MS} ms`);
+    const deadline = lagTolerantTimeout(REDIS_DEADLINE_MS);
     try {
-      const [complete, revoked] = await Promise.race([redis.mget(REVOCATIONS_COMPLETE_KEY, revokedSessionKey(sessionId)), deadline.promise]);
+      const [complete, revoked] = await Promise.race([redis.mget(REVOCATIONS_COMPLETE_KEY, revokedSessionKey(sessionId)), deadline.expired]);
       if (revoked !== null) return 'REVOKED';
       if (complete === null) {
         coldness(true, 'the completeness marker is missing (Redis restarted or flushed)');
@@ -133,21 +112,16 @@ export function createRevocationCheck(deps: RevocationCheckDeps) {
     const first = nextReplica++ % urls.length;
     for (let i = 0; i < urls.length; i += 1) {
       const url = urls[(first + i) % urls.length]!;
-      const deadline = lagTolerantDeadline(USERS_DEADLINE_MS, `no answer within ${USERS_DEADLINE_MS} ms`);
-      const abort = new AbortController();
-      deadline.promise.catch(() => abort.abort());
+      const deadline = lagTolerantTimeout(USERS_DEADLINE_MS);
       try {
-        const ask = async () => {
-          const response = await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, [REQUEST_ID_HEADER]: requestId },
-            body: JSON.stringify({ sessionIds: [sessionId] }),
-            signal: abort.signal,
-          });
-          if (!response.ok) throw new Error(`status ${response.status}`);
-          return (await response.json()) as { sessions?: Record<string, SessionStatus> };
-        };
-        const body = await Promise.race([ask(), deadline.promise]);
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, [REQUEST_ID_HEADER]: requestId },
+          body: JSON.stringify({ sessionIds: [sessionId] }),
+          signal: deadline.signal,
+        });
+        if (!response.ok) throw new Error(`status ${response.status}`);
+        const body = (await response.json()) as { sessions?: Record<string, SessionStatus> };
         const status = body.sessions?.[sessionId];
         if (!status) throw new Error('the answer does not name the session');
         // UNKNOWN (never stored) is not a revocation: the token's signature already proves users issued it.

@@ -33,6 +33,13 @@ export interface DatabaseOptions {
    * retryable LOCK_TIMEOUT is the better answer under a flash sale.
    */
   lockWaitTimeoutSeconds?: number;
+  /**
+   * MariaDB ends a connection that sits this long inside an open transaction (`idle_transaction_timeout`),
+   * which rolls it back and frees its row locks. For services whose transactions never wait on
+   * anything but the database: a process frozen mid-transaction (SIGSTOP, a stalled VM) would
+   * otherwise hold its rows until it resumes, and every buyer of those products would queue behind it.
+   */
+  idleTransactionTimeoutSeconds?: number;
 }
 
 /**
@@ -93,11 +100,13 @@ export function createDatabase(options: DatabaseOptions): DatabaseClient {
     }),
   );
   const lockWait = options.lockWaitTimeoutSeconds;
+  const idleInTransaction = options.idleTransactionTimeoutSeconds;
   pool.on('connection', (conn) => {
     // Raw callback connection here; settings apply to the session for the connection's lifetime.
     const core = conn as unknown as { query(sql: string): void };
     core.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     if (lockWait !== undefined) core.query(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.floor(lockWait))}`);
+    if (idleInTransaction !== undefined) core.query(`SET SESSION idle_transaction_timeout = ${Math.max(1, Math.floor(idleInTransaction))}`);
   });
   const db = drizzle({ client: pool }) as Database;
   return {

@@ -15,3 +15,4 @@ export * from './crypto.js';
 export * from './outbox.js';
 export * from './upstream.js';
 export * from './replicas.js';
+export * from './deadline.js';

@@ -1,3 +1,4 @@
+import { lagTolerantTimeout } from './deadline.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -84,13 +85,18 @@ export interface ReplicaClientOptions {
   cooldownMs?: number;
   /** Silence (calls outstanding, no answer) after which the replica's liveness is probed. */
   hangMs?: number;
-  // 500 ms: /health/live does no I/O, a live process answers it in a millisecond even when busy.
+  // 1 s: /health/live does no I/O, a live process answers it in a millisecond; the rest is room for a
+  // starved CPU (a replica restarting next to it), since a false "hung" ejects a healthy replica.
   probeTimeoutMs?: number;
   /** A replica's liveness URL from its base URL; default: `/graphql` replaced by `/health/live`. */
   healthUrl?: (url: string) => string;
   // 3 in a row: one slow answer is noise, three mean the replica is sick.
   failuresToEject?: number;
-  /** Called when a replica is ejected and none is left that is not (orders opens its breaker here). */
+  /**
+   * Called when every replica is ejected for hanging or failing (orders opens its breaker here).
+   * A replica ejected because it refused a connection does not count: refusals fail fast on
+   * their own, and such a replica is still tried last — in a rolling restart it is usually back.
+   */
   onAllEjected?: () => void;
 }
 
@@ -123,6 +129,8 @@ interface InFlight {
 interface ReplicaState {
   url: string;
   ejectedUntil: number;
+  /** Why it was last ejected: a refusal is fast and proves little; a hang or a failure streak does. */
+  ejectedFor: 'refused' | 'hung' | 'failing';
   failuresInARow: number;
   lastAnswerAt: number;
   /** When its liveness probe last answered: it restarts the silence clock. */
@@ -137,21 +145,22 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   const cooldownMs = options.cooldownMs ?? 2_000;
   // 1 s: a live replica answers in milliseconds; a second of silence is worth a liveness probe.
   const hangMs = options.hangMs ?? 1_000;
-  const probeTimeoutMs = options.probeTimeoutMs ?? 500;
+  const probeTimeoutMs = options.probeTimeoutMs ?? 1_000;
   const healthUrl = options.healthUrl ?? ((url: string) => `${url.replace(/\/graphql$/, '')}/health/live`);
   const failuresToEject = options.failuresToEject ?? 3;
-  const replicas: ReplicaState[] = options.urls.map((url) => ({ url, ejectedUntil: 0, failuresInARow: 0, lastAnswerAt: 0, aliveAt: 0, probing: false, inFlight: new Set() }));
+  const replicas: ReplicaState[] = options.urls.map((url) => ({ url, ejectedUntil: 0, ejectedFor: 'refused', failuresInARow: 0, lastAnswerAt: 0, aliveAt: 0, probing: false, inFlight: new Set() }));
   let next = 0;
   let lastAnswerAnyAt = 0;
   let watchdog: NodeJS.Timeout | undefined;
 
   const isEjected = (replica: ReplicaState, now = Date.now()) => replica.ejectedUntil > now;
 
-  function eject(replica: ReplicaState, why: string) {
+  function eject(replica: ReplicaState, kind: ReplicaState['ejectedFor'], why: string) {
     if (!isEjected(replica)) logger.warn('replica ejected; routing around it', { service: name, replica: replica.url, why, cooldownMs });
     replica.ejectedUntil = Date.now() + cooldownMs;
+    replica.ejectedFor = kind;
     replica.failuresInARow = 0;
-    if (options.onAllEjected && replicas.every((r) => isEjected(r))) options.onAllEjected();
+    if (options.onAllEjected && replicas.every((r) => isEjected(r) && r.ejectedFor !== 'refused')) options.onAllEjected();
   }
 
   function answered(replica: ReplicaState) {
@@ -176,17 +185,20 @@ export function createReplicaClient(options: ReplicaClientOptions) {
 
   async function probe(replica: ReplicaState) {
     replica.probing = true;
+    // Lag-tolerant: our own busy event loop must not turn a live replica's answer into "hung".
+    const timeout = lagTolerantTimeout(probeTimeoutMs);
     try {
-      const response = await fetch(healthUrl(replica.url), { signal: AbortSignal.timeout(probeTimeoutMs) });
+      const response = await fetch(healthUrl(replica.url), { signal: timeout.signal });
       // Any answer, whatever its status, proves the process runs: its calls are only slow.
       replica.aliveAt = Date.now();
       await response.body?.cancel();
     } catch {
-      eject(replica, `no answer for ${hangMs} ms and its liveness probe failed`);
+      eject(replica, 'hung', `no answer for ${hangMs} ms and its liveness probe failed`);
       // Idempotent calls move on now. The others wait out their own deadline: if the replica
       // wakes up in time they get the real outcome; if later, it refuses them (x-bth-deadline).
       for (const call of [...replica.inFlight]) if (call.idempotent) call.abort('HUNG');
     } finally {
+      timeout.clear();
       replica.probing = false;
     }
   }
@@ -279,7 +291,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
         if (outcome === 'ABANDONED') throw new ReplicaUnavailableError(name, 'HUNG', true);
         last = outcome;
         if (outcome === 'NOT_DELIVERED') {
-          eject(replica, 'connection refused or unreachable');
+          eject(replica, 'refused', 'connection refused or unreachable');
           continue;
         }
         delivered = true;
@@ -291,7 +303,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
         waited ||= outcome === 'TIMEOUT' || outcome === 'HUNG';
         // A failure of a call that began before the replica's last answer is old news, not a trend.
         const stale = replica.lastAnswerAt > attemptStart;
-        if (outcome !== 'HUNG' && !stale && ++replica.failuresInARow >= failuresToEject) eject(replica, `${failuresToEject} failures in a row`);
+        if (outcome !== 'HUNG' && !stale && ++replica.failuresInARow >= failuresToEject) eject(replica, 'failing', `${failuresToEject} failures in a row`);
         logger.warn('replica did not answer', { service: name, replica: replica.url, reason: outcome });
         if (request.retry !== 'idempotent' || retriesLeft-- <= 0) break;
       }

@@ -127,8 +127,9 @@ export function createInventoryClient(options: InventoryClientOptions) {
   const urls = options.urls.map((url) => url.replace(/\/+$/, ''));
   const attempts = options.attempts ?? 3;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  // Ejects hanging replicas on its own; when every replica is ejected (hung or refusing), the
-  // breaker opens and the waiting calls end now rather than at their deadlines.
+  // Ejects hanging replicas on its own; when every replica is ejected for hanging or failing
+  // (not merely refusing: those calls fail fast anyway), the breaker opens and the waiting calls
+  // end now rather than at their deadlines.
   const replicas = createReplicaClient({
     name: 'inventory',
     urls,

@@ -12,6 +12,11 @@ export function readEnv() {
     // A buyer queued behind a hot product waits at most this long for its row lock, then gets a
     // retryable LOCK_TIMEOUT; InnoDB's 50 s default would hold a flash-sale crowd for most of a minute.
     LOCK_WAIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(50).default(5),
+    // A replica frozen inside a transaction (SIGSTOP, a stalled VM) loses its connection after this
+    // long idle in it, so its row locks go back to the queue before the waiters' 5 s lock wait ends.
+    // Inventory transactions are milliseconds of SQL with no network call inside; only the outbox
+    // relay publishes under its lease, and a cut lease is re-taken (at-least-once, consumers dedupe).
+    IDLE_TRANSACTION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(3),
     // Upper bound on how long a product entry can outlive a write whose invalidation was lost
     // (writer crashed between commit and invalidation). Normal writes invalidate at once.
     PRODUCT_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),

@@ -26,6 +26,7 @@ runMain(async () => {
     poolSize: env.DATABASE_POOL_SIZE,
     logger,
     lockWaitTimeoutSeconds: env.LOCK_WAIT_TIMEOUT_SECONDS,
+    idleTransactionTimeoutSeconds: env.IDLE_TRANSACTION_TIMEOUT_SECONDS,
   });
   await migrateProducts(database, logger);
 
