@@ -1,5 +1,5 @@
 import CircuitBreaker from 'opossum';
-import { ReplicaUnavailableError, createReplicaClient, z, type Logger, type Metrics } from '@bth/platform';
+import { ReplicaUnavailableError, createReplicaClient, lagTolerantTimeout, z, type Logger, type Metrics } from '@bth/platform';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import type { OrderLineInput } from './validation.js';
 
@@ -117,6 +117,9 @@ export interface InventoryClientOptions {
   backoff?: BackoffPolicy;
 }
 
+// 250 ms: a resumed replica is found within a quarter second; one tiny GET per replica per tick while open.
+const RECOVERY_PROBE_MS = 250;
+
 // 50 ms doubles to 400 ms: the first retry lands after the blip, the cap keeps a buyer's wait short.
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 50, capMs: 400 };
 
@@ -139,8 +142,41 @@ export function createInventoryClient(options: InventoryClientOptions) {
     onAllEjected: () => {
       breaker.open();
       replicas.abandonAll();
+      watchForRecovery();
     },
   });
+
+  /**
+   * After a hang opened the breaker, inventory's liveness is probed every RECOVERY_PROBE_MS and the
+   * breaker closes as soon as a replica answers: buyers should not be refused for the rest of the
+   * reset timeout once inventory runs again. Only for hangs: a breaker opened by errors (a process
+   * that answers /health/live but fails its calls) waits for opossum's half-open trial as usual.
+   */
+  let recoveryWatch: NodeJS.Timeout | undefined;
+  function watchForRecovery() {
+    if (recoveryWatch) return;
+    recoveryWatch = setInterval(() => {
+      for (const base of urls) {
+        const timeout = lagTolerantTimeout(RECOVERY_PROBE_MS);
+        fetch(`${base}/health/live`, { signal: timeout.signal })
+          .then(async (response) => {
+            await response.body?.cancel();
+            if (!response.ok || !recoveryWatch) return;
+            stopWatching();
+            if (breaker.opened) {
+              logger.info('inventory answers its liveness probe again; closing the breaker', { replica: base });
+              breaker.close();
+            }
+          })
+          .catch(() => undefined)
+          .finally(() => timeout.clear());
+      }
+    }, RECOVERY_PROBE_MS).unref();
+  }
+  function stopWatching() {
+    if (recoveryWatch) clearInterval(recoveryWatch);
+    recoveryWatch = undefined;
+  }
 
   /** `callerBinds`: the caller's deadline, not this call's own budget, ran out first. */
   const failureOf = (error: ReplicaUnavailableError, startedAt: number, callerBinds: boolean): AttemptError => {
@@ -228,6 +264,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
     logger.warn('inventory breaker open: failing fast', { resetMs: options.resetTimeoutMs });
     transitions?.inc({ state: 'open' });
   });
+  breaker.on('close', stopWatching);
   breaker.on('halfOpen', () => {
     logger.info('inventory breaker half-open: trying one call');
     transitions?.inc({ state: 'halfOpen' });
@@ -297,6 +334,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
       return breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed';
     },
     shutdown() {
+      stopWatching();
       breaker.shutdown();
       replicas.close();
     },
