@@ -58,7 +58,17 @@ export function createInventoryRoutes(deps: { inventory: InventoryService; inter
   }
 
   return [
-    route('/internal/inventory/reserve', reserveBody, async (input) => ({ status: 200, body: await inventory.reserveStock(input) })),
+    route('/internal/inventory/reserve', reserveBody, async (input) => {
+      const result = await inventory.reserveStock(input);
+      if (result.outcome === 'OVERLOADED') {
+        // Nothing was tried: the product's queue is full. Retryable, and says when.
+        return errorReply(503, 'OVERLOADED', 'Too many reservations of this product are waiting; retry shortly', {
+          retryable: true,
+          retryAfterSeconds: result.retryAfterSeconds,
+        });
+      }
+      return { status: 200, body: result };
+    }),
     route('/internal/inventory/release', orderBody, async ({ orderId }) => ({ status: 200, body: await inventory.releaseStock(orderId) })),
     route('/internal/inventory/restock', orderBody, async ({ orderId }) => {
       const result = await inventory.restock(orderId);

@@ -4,7 +4,7 @@ import { createOutboxRelay, createSubgraph, type AmqpClient, type DatabaseClient
 import type { ProductsContext } from './context.js';
 import { createInventoryRepository } from './inventory.repository.js';
 import { createInventoryRoutes } from './inventory.routes.js';
-import { createInventoryService } from './inventory.service.js';
+import { createInventoryService, type HotProductOptions } from './inventory.service.js';
 import { createProductCache } from './product-cache.js';
 import { createProductRepository } from './product.repository.js';
 import { createProductService } from './product.service.js';
@@ -23,6 +23,8 @@ export interface ProductsDeps {
     exposeInternalErrors?: boolean;
     productCacheTtlSeconds: number;
     listingCacheTtlSeconds: number;
+    /** INVENTORY_QUEUE_HIGH_WATER / INVENTORY_MAX_BATCH (defaults: DEFAULT_HOT_PRODUCT). */
+    hotProduct?: Partial<HotProductOptions>;
   };
   logger: Logger;
   metrics: Metrics;
@@ -56,6 +58,7 @@ export function createServer(deps: ProductsDeps) {
     metrics,
     logger,
     onMessagesQueued: relay.kick,
+    hotProduct: config.hotProduct,
   });
   const sales = createSaleService({ repository: createSaleRepository(deps.database.db), cache, logger: logger.child({ component: 'sales' }) });
 
