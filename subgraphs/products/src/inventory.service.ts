@@ -98,7 +98,8 @@ export function createInventoryService(deps: {
     help: 'Inventory calls by operation and outcome',
     labelNames: ['operation', 'outcome'],
   });
-  // batches and batched: their ratio is the mean group-commit size; fast: refusals without a lock.
+  // queued: one-product reservations that entered a queue; batches and batched: their ratio is
+  // the mean group-commit size; fast: refusals answered without a lock.
   const hotPath = deps.metrics.counter({
     name: 'inventory_hot_path_total',
     help: 'Group-commit transactions, the reservations they carried, and sold-out refusals answered without a lock',
@@ -392,6 +393,7 @@ export function createInventoryService(deps: {
         const overloaded: Overloaded = { outcome: 'OVERLOADED', retryAfterSeconds: hotOptions.retryAfterSeconds };
         return count('reserve', refused ?? overloaded);
       }
+      hotPath.inc({ kind: 'queued' });
       return count('reserve', await group.submit(productId, request));
     },
 
