@@ -21,6 +21,9 @@ import { IDENTITY_HEADER, signIdentityAssertion, signServiceToken } from '@bth/p
 const [mode = 'api', concurrencyArg = '50', secondsArg = '10'] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 const seconds = Number(secondsArg);
+// HOT_STOCK=100: the product sells out within the first moment, so the run measures refusals
+// (the sold-out fast path) instead of reservations.
+const initialStock = Number(process.env.HOT_STOCK ?? 1_000_000);
 const SOCKET = '/run/mysqld/mysqld.sock';
 const SECRET = 'bench-internal-secret-0123456789abcdef';
 const database = `bth_bench_hot_${process.pid}`;
@@ -180,7 +183,7 @@ async function viaApi() {
     };
     const created = await gql(
       `mutation($input: CreateProductInput!) { createProduct(input: $input) { ... on Product { id } } }`,
-      { input: { name: `Hot ${randomUUID().slice(0, 8)}`, producer: 'Bench', price: 9900, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', nutritionFacts: 'n/a', stock: 1_000_000 } },
+      { input: { name: `Hot ${randomUUID().slice(0, 8)}`, producer: 'Bench', price: 9900, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', nutritionFacts: 'n/a', stock: initialStock } },
     );
     const productId = created.data.createProduct.id;
     const token = `Bearer ${await signServiceToken(SECRET, 'orders', 'inventory')}`;
@@ -199,7 +202,7 @@ async function viaApi() {
       consistent: numbers.consistent,
       stock: numbers.products[0].stock,
       reserved: numbers.products[0].reserved,
-      oversold: numbers.products[0].stock < 0 || numbers.products[0].reserved !== result.outcomes.RESERVED,
+      oversold: numbers.products[0].stock < 0 || numbers.products[0].reserved !== (result.outcomes.RESERVED ?? 0) || numbers.products[0].stock + numbers.products[0].reserved !== initialStock,
     };
     const metrics = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())));
     const sum = (kind) =>
