@@ -36,8 +36,10 @@ export interface ProductsDeps {
 
 /**
  * Wires the products subgraph from its dependencies; `index.ts` calls it with real clients, tests
- * with test ones. Nothing here keeps state between requests (loaders are per request, the cache
- * and the stock live in Redis and MariaDB), so any number of replicas can serve one database.
+ * with test ones. Nothing here keeps state that another replica needs (loaders are per request,
+ * the cache and the stock live in Redis and MariaDB; inventory's per-product queues and sold-out
+ * hints are this process's own and decide nothing by themselves), so any number of replicas can
+ * serve one database.
  * The message work (sale consumer, outbox relay) is returned, not started: the caller starts it
  * and stops it on shutdown, so no consumer or timer outlives its owner.
  */
