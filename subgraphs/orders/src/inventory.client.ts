@@ -41,7 +41,7 @@ export interface ReservedLine {
   saleEventId: string | null;
 }
 
-export type FailureReason = 'BREAKER_OPEN' | 'TIMEOUT' | 'DEADLINE' | 'NETWORK' | 'UNREACHABLE' | 'SERVER_ERROR' | 'LOCK_TIMEOUT' | 'BAD_RESPONSE';
+export type FailureReason = 'BREAKER_OPEN' | 'TIMEOUT' | 'DEADLINE' | 'NETWORK' | 'UNREACHABLE' | 'SERVER_ERROR' | 'LOCK_TIMEOUT' | 'OVERLOADED' | 'BAD_RESPONSE';
 
 /**
  * Inventory could not give an answer. `mayHaveTakenEffect` is false only when no attempt can
@@ -52,6 +52,8 @@ export class InventoryUnavailableError extends Error {
   constructor(
     readonly reason: FailureReason,
     readonly mayHaveTakenEffect: boolean,
+    /** How long inventory asked the caller to wait (OVERLOADED), when it said. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`inventory unavailable: ${reason}`);
     this.name = 'InventoryUnavailableError';
@@ -76,6 +78,7 @@ class AttemptError extends Error {
     readonly mayHaveTakenEffect: boolean,
     /** When the call began: a timeout is evidence against inventory only if nothing answered since. */
     readonly startedAt = Date.now(),
+    readonly retryAfterSeconds?: number,
   ) {
     super(`inventory attempt failed: ${reason}`);
   }
@@ -97,6 +100,9 @@ export const FAILURE_POLICY: Record<FailureReason, { retry: boolean; tripsBreake
   // A hot row, not a sick service: opening the breaker would turn one sold-out-in-seconds product
   // into an outage for every product. Retried (after jitter the queue has usually moved).
   LOCK_TIMEOUT: { retry: true, tripsBreaker: false },
+  // One product's queue is full: inventory refused at once and took nothing. Retrying now would
+  // only add to that queue; the buyer is told when to come back. Not a sick service either.
+  OVERLOADED: { retry: false, tripsBreaker: false },
   BAD_RESPONSE: { retry: false, tripsBreaker: true },
 };
 
@@ -232,6 +238,8 @@ export function createInventoryClient(options: InventoryClientOptions) {
     const code = (json as { error?: { code?: unknown } } | null)?.error?.code;
     // LOCK_TIMEOUT: inventory rolled its transaction back, so nothing changed.
     if (response.status === 503 && code === 'LOCK_TIMEOUT') throw new AttemptError('LOCK_TIMEOUT', false, startedAt);
+    // OVERLOADED: refused before anything was tried (docs/internal-apis.md).
+    if (response.status === 503 && code === 'OVERLOADED') throw new AttemptError('OVERLOADED', false, startedAt, retryAfterOf(json));
     if (response.status >= 500) throw new AttemptError('SERVER_ERROR', true, startedAt);
     throw new InventoryRequestError(response.status, typeof code === 'string' ? code : undefined);
   }
@@ -303,7 +311,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
       const outOfTime = deadline !== undefined && Date.now() + backoffDelay(attempt, backoff) >= deadline;
       if (!FAILURE_POLICY[failure.reason].retry || attempt >= maxAttempts || outOfTime) {
         logger.warn('inventory call failed', { op, reason: failure.reason, attempts: attempt });
-        throw new InventoryUnavailableError(failure.reason, mayHaveTakenEffect);
+        throw new InventoryUnavailableError(failure.reason, mayHaveTakenEffect, failure.retryAfterSeconds);
       }
       await sleep(backoffDelay(attempt, backoff));
     }
@@ -342,6 +350,10 @@ export function createInventoryClient(options: InventoryClientOptions) {
 }
 
 export type InventoryClient = ReturnType<typeof createInventoryClient>;
+
+const retryAfterSchema = z.object({ error: z.object({ retryAfterSeconds: z.number().int().min(1).max(60) }) });
+/** The wait an OVERLOADED answer names; 1 s when it names none (or an unlikely one). */
+const retryAfterOf = (json: unknown): number => retryAfterSchema.safeParse(json).data?.error.retryAfterSeconds ?? 1;
 
 const productId = z.string().min(1);
 const saleEventId = productId;

@@ -60,8 +60,11 @@ export function createOrderService(deps: {
 
   /** Gives up on a PENDING order: it must end holding nothing, or stay PENDING for the reconciler. */
   async function abandon(order: OrderRow, failure: InventoryUnavailableError, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
-    const retryAfter = failure.reason === 'BREAKER_OPEN' ? Math.ceil(config.breakerResetMs / 1000) : 1;
-    const answer = unavailable(retryAfter, 'Stock cannot be checked right now; nothing stays held for this attempt. Retry shortly with the same idempotency key');
+    const retryAfter = failure.reason === 'BREAKER_OPEN' ? Math.ceil(config.breakerResetMs / 1000) : (failure.retryAfterSeconds ?? 1);
+    const answer =
+      failure.reason === 'OVERLOADED'
+        ? unavailable(retryAfter, 'Too many orders for this product are waiting; nothing is held for this attempt. Retry shortly with the same idempotency key')
+        : unavailable(retryAfter, 'Stock cannot be checked right now; nothing stays held for this attempt. Retry shortly with the same idempotency key');
     if (failure.mayHaveTakenEffect) {
       // The reserve may have landed (or may still land): release tombstones the order id in
       // inventory, so whatever arrives gives back or takes nothing.

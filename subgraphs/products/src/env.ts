@@ -17,6 +17,13 @@ export function readEnv() {
     // Inventory transactions are milliseconds of SQL with no network call inside; only the outbox
     // relay publishes under its lease, and a cut lease is re-taken (at-least-once, consumers dedupe).
     IDLE_TRANSACTION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(3),
+    // Reservations of one product waiting in a replica's group-commit queue before new ones are
+    // answered OVERLOADED at once: 256 drain in a few batches (well under a second even at the
+    // hot-product rate), so an accepted buyer never waits near LOCK_WAIT_TIMEOUT_SECONDS.
+    INVENTORY_QUEUE_HIGH_WATER: z.coerce.number().int().min(1).max(100_000).default(256),
+    // Reservations per group-commit transaction: large enough to absorb a burst, small enough
+    // that one commit holds the row lock for milliseconds.
+    INVENTORY_MAX_BATCH: z.coerce.number().int().min(1).max(1_000).default(64),
     // Upper bound on how long a product entry can outlive a write whose invalidation was lost
     // (writer crashed between commit and invalidation). Normal writes invalidate at once.
     PRODUCT_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),

@@ -48,6 +48,7 @@ runMain(async () => {
       exposeInternalErrors: exposeInternalErrors(env),
       productCacheTtlSeconds: env.PRODUCT_CACHE_TTL_SECONDS,
       listingCacheTtlSeconds: env.LISTING_CACHE_TTL_SECONDS,
+      hotProduct: { queueHighWater: env.INVENTORY_QUEUE_HIGH_WATER, maxBatch: env.INVENTORY_MAX_BATCH },
     },
     logger,
     metrics: createMetrics('products'),

@@ -112,6 +112,48 @@ function transactionQueries(tx: Transaction) {
       return row;
     },
 
+    /** Group commit: the rows already written for any of these orders (repeats, tombstones). */
+    async findReservations(orderIds: readonly string[]): Promise<ReservationRow[]> {
+      if (orderIds.length === 0) return [];
+      return tx.select().from(reservations).where(inArray(reservations.orderId, [...orderIds]));
+    },
+
+    async findLinesOf(orderIds: readonly string[]): Promise<ReservationLineRow[]> {
+      if (orderIds.length === 0) return [];
+      return tx
+        .select()
+        .from(reservationLines)
+        .where(inArray(reservationLines.orderId, [...orderIds]))
+        .orderBy(asc(reservationLines.orderId), asc(reservationLines.lineNo));
+    },
+
+    /** Sale units each of these members holds in one sale. */
+    async findPurchasedBy(eventId: string, userIds: readonly string[]): Promise<Map<string, number>> {
+      if (userIds.length === 0) return new Map();
+      const rows = await tx
+        .select({ userId: salePurchases.userId, units: salePurchases.units })
+        .from(salePurchases)
+        .where(and(eq(salePurchases.eventId, eventId), inArray(salePurchases.userId, [...userIds])));
+      return new Map(rows.map((r) => [r.userId, r.units]));
+    },
+
+    /** One multi-row insert; a duplicate order id fails the whole statement (the caller falls back). */
+    async insertReservations(rows: Array<typeof reservations.$inferInsert>): Promise<void> {
+      if (rows.length) await tx.insert(reservations).values(rows);
+    },
+
+    /** A batch's sale units in two statements: the sale's counter, and each member's allowance. */
+    async addSaleUnits(eventId: string, perMember: ReadonlyMap<string, number>, now: Date): Promise<void> {
+      let total = 0;
+      for (const units of perMember.values()) total += units;
+      if (total === 0) return;
+      await tx.update(sales).set({ sold: sql`${sales.sold} + ${total}`, updatedAt: now }).where(eq(sales.eventId, eventId));
+      await tx
+        .insert(salePurchases)
+        .values([...perMember].map(([userId, units]) => ({ eventId, userId, units })))
+        .onDuplicateKeyUpdate({ set: { units: sql`${salePurchases.units} + VALUES(${salePurchases.units})` } });
+    },
+
     /** Messages that leave only if this transaction commits (platform outbox). */
     enqueue(messages: OutboxMessage[], now: Date): Promise<string[]> {
       return enqueueMessages(tx, messages, now);
@@ -153,6 +195,29 @@ export function createInventoryRepository(db: Database) {
     /** Runs `work` in one transaction (READ COMMITTED, bounded lock waits: see platform db.ts). */
     transaction<T>(work: (queries: InventoryQueries) => Promise<T>): Promise<T> {
       return db.transaction((tx) => work(transactionQueries(tx)));
+    },
+
+    /**
+     * The sold-out fast path's check, without a lock or a transaction: the product, its open
+     * sales and whether any of `orderIds` already has a reservation row, in ONE statement (one
+     * consistent snapshot of committed rows, READ COMMITTED). A refusal read from it is true of
+     * the committed state at that instant, so it never refuses while committed units remain.
+     */
+    async snapshot(productId: string, orderIds: readonly string[]): Promise<{ product: ProductRow; sales: SaleRow[]; recorded: number } | null> {
+      const recorded = orderIds.length
+        ? sql<number>`(SELECT COUNT(*) FROM ${reservations} WHERE ${reservations.orderId} IN (${sql.join(orderIds.map((id) => sql`${id}`), sql`, `)}))`.mapWith(Number)
+        : sql<number>`0`.mapWith(Number);
+      const rows = await db
+        .select({ product: products, sale: sales, recorded })
+        .from(products)
+        .leftJoin(sales, and(eq(sales.productId, products.id), inArray(sales.status, OPEN_SALE_STATUSES)))
+        .where(eq(products.id, productId));
+      if (rows.length === 0) return null;
+      return {
+        product: rows[0]!.product,
+        sales: rows.flatMap((row) => (row.sale ? [row.sale] : [])),
+        recorded: rows[0]!.recorded,
+      };
     },
 
     /**

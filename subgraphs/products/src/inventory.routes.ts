@@ -31,15 +31,50 @@ const errorReply = (status: number, code: string, message: string, extra: Record
   body: { error: { code, message, ...extra } },
 });
 
+// Callers reuse one token for minutes (orders renews it well before expiry), so a handful of live
+// tokens at most; the bound only stops a flood of distinct valid tokens from growing the map.
+const MAX_REMEMBERED_TOKENS = 64;
+
+/** `exp` (epoch seconds) of a token whose signature was just verified, or 0 when it has none. */
+function expiryOf(token: string): number {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function createInventoryRoutes(deps: { inventory: InventoryService; internalSecret: string; logger: Logger }): JsonRoute[] {
   const { inventory, logger } = deps;
+
+  /**
+   * A verified token is remembered until its own `exp`: the HMAC check was a fifth of a
+   * reservation's CPU, and every call of a caller carries the same token. Nothing is remembered
+   * past the expiry the signer set, and an invalid token is never remembered.
+   */
+  const verified = new Map<string, { caller: string; expiresAtMs: number }>();
+  async function callerOf(authorization: string | undefined): Promise<string | null> {
+    const seen = authorization ? verified.get(authorization) : undefined;
+    if (seen && seen.expiresAtMs > Date.now()) return seen.caller;
+    if (seen) verified.delete(authorization!);
+    const caller = await verifyServiceToken(deps.internalSecret, authorization, AUDIENCE);
+    if (caller && authorization) {
+      const expiresAtMs = expiryOf(authorization.slice('Bearer '.length)) * 1000;
+      if (expiresAtMs > Date.now()) {
+        if (verified.size >= MAX_REMEMBERED_TOKENS) verified.clear();
+        verified.set(authorization, { caller, expiresAtMs });
+      }
+    }
+    return caller;
+  }
 
   function route<S extends z.ZodType>(path: string, schema: S, run: (input: z.infer<S>) => Promise<Reply>): JsonRoute {
     return {
       method: 'POST',
       path,
       handler: async ({ body, headers, requestId }) => {
-        const caller = await verifyServiceToken(deps.internalSecret, headers.authorization, AUDIENCE);
+        const caller = await callerOf(headers.authorization);
         if (!caller) return errorReply(401, 'UNAUTHENTICATED', 'A service token for the inventory API is required');
         const parsed = schema.safeParse(body);
         if (!parsed.success) {
@@ -58,7 +93,17 @@ export function createInventoryRoutes(deps: { inventory: InventoryService; inter
   }
 
   return [
-    route('/internal/inventory/reserve', reserveBody, async (input) => ({ status: 200, body: await inventory.reserveStock(input) })),
+    route('/internal/inventory/reserve', reserveBody, async (input) => {
+      const result = await inventory.reserveStock(input);
+      if (result.outcome === 'OVERLOADED') {
+        // Nothing was tried: the product's queue is full. Retryable, and says when.
+        return errorReply(503, 'OVERLOADED', 'Too many reservations of this product are waiting; retry shortly', {
+          retryable: true,
+          retryAfterSeconds: result.retryAfterSeconds,
+        });
+      }
+      return { status: 200, body: result };
+    }),
     route('/internal/inventory/release', orderBody, async ({ orderId }) => ({ status: 200, body: await inventory.releaseStock(orderId) })),
     route('/internal/inventory/restock', orderBody, async ({ orderId }) => {
       const result = await inventory.restock(orderId);

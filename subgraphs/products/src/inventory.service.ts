@@ -1,8 +1,9 @@
 import { errors, isDeadlock, isLockTimeout, isUuid, requireAdmin, type Identity, type Logger, type Metrics } from '@bth/platform';
-import type { LedgerRow, ReservationLineRow } from './db/schema.js';
+import type { LedgerRow, ProductRow, ReservationLineRow, SaleRow } from './db/schema.js';
+import { createGroupCommit, type Settled } from './inventory.hot.js';
 import { buildInventoryReport, type InventoryReport } from './inventory-report.js';
 import type { InventoryQueries, InventoryRepository } from './inventory.repository.js';
-import { lockOrder, planReservation, type PricedLine, type ReserveRejection, type StockLine } from './inventory.rules.js';
+import { liveSaleOf, lockOrder, planReservation, type PricedLine, type ReserveRejection, type StockLine } from './inventory.rules.js';
 import { saleSoldOutMessage } from './sale.messages.js';
 import type { ProductCache } from './product-cache.js';
 import { toProductView, type ProductView } from './product.model.js';
@@ -14,9 +15,32 @@ export interface ReserveRequest {
   lines: StockLine[];
 }
 
+/** The queue of a hot product is full: nothing was tried, the caller may retry after the delay. */
+export interface Overloaded {
+  outcome: 'OVERLOADED';
+  retryAfterSeconds: number;
+}
+
 export type ReserveOutcome =
   | { outcome: 'RESERVED' | 'RELEASED' | 'RESTOCKED'; lines: PricedLine[] }
-  | ReserveRejection;
+  | ReserveRejection
+  | Overloaded;
+
+export interface HotProductOptions {
+  /** Waiting reservations per product and replica before new ones are refused OVERLOADED. */
+  queueHighWater: number;
+  /** Reservations per group-commit transaction. */
+  maxBatch: number;
+  /** What an OVERLOADED answer tells the caller to wait. */
+  retryAfterSeconds: number;
+}
+
+// A queue of 256 drains in a few group commits (tens of ms); 64 per transaction keeps one
+// commit's statements small and its lock hold short. See BENCHMARKS.md (inventory) for the numbers.
+export const DEFAULT_HOT_PRODUCT: HotProductOptions = { queueHighWater: 256, maxBatch: 64, retryAfterSeconds: 1 };
+
+/** Refusals the sold-out fast path may answer from committed rows without taking the lock. */
+const FAST_REFUSALS = new Set<ReserveOutcome['outcome']>(['INSUFFICIENT_STOCK', 'SALE_SOLD_OUT']);
 export type ReleaseOutcome = { outcome: 'RELEASED'; lines: PricedLine[] } | { outcome: 'RESTOCKED' };
 export type RestockOutcome = { outcome: 'RESTOCKED'; lines: PricedLine[] } | { outcome: 'NOT_RESTOCKABLE'; reason: 'RELEASED' | 'NEVER_RESERVED' };
 
@@ -61,14 +85,25 @@ export function createInventoryService(deps: {
   logger: Logger;
   /** Called after a commit that queued outbox messages (the relay publishes them at once). */
   onMessagesQueued?: () => void;
+  hotProduct?: Partial<HotProductOptions>;
   now?: () => Date;
 }) {
   const { repository, cache, logger } = deps;
+  const hotOptions = { ...DEFAULT_HOT_PRODUCT, ...deps.hotProduct };
+  /** Products whose stock (or live sale) this replica last saw exhausted; see `fastRefusals`. */
+  const soldOutHint = new Set<string>();
   const now = deps.now ?? (() => new Date());
   const outcomes = deps.metrics.counter({
     name: 'inventory_outcomes_total',
     help: 'Inventory calls by operation and outcome',
     labelNames: ['operation', 'outcome'],
+  });
+  // queued: one-product reservations that entered a queue; batches and batched: their ratio is
+  // the mean group-commit size; fast: refusals answered without a lock.
+  const hotPath = deps.metrics.counter({
+    name: 'inventory_hot_path_total',
+    help: 'Group-commit transactions, the reservations they carried, and sold-out refusals answered without a lock',
+    labelNames: ['kind'],
   });
   const lockConflicts = deps.metrics.counter({
     name: 'inventory_lock_conflicts_total',
@@ -124,6 +159,8 @@ export function createInventoryService(deps: {
     for (const line of lines) await q.changeStock(line.productId, line.quantity, at);
     for (const line of lines) if (line.saleEventId && userId) await q.countSaleUnits(line.saleEventId, userId, -line.quantity, at);
     await q.insertLedger(ledgerRows(kind, orderId, lines, 1, at));
+    // Only a hint (see fastRefusals): dropping it early costs nothing but one normal reservation.
+    for (const line of lines) soldOutHint.delete(line.productId);
     await q.setStatus(orderId, kind === 'RELEASE' ? 'RELEASED' : 'RESTOCKED', at);
   }
 
@@ -140,52 +177,224 @@ export function createInventoryService(deps: {
     return result;
   }
 
+
+  function noteExhausted(product: Pick<ProductRow, 'id' | 'stock'>, sales: ReadonlyMap<string, SaleRow>, at: Date) {
+    const live = liveSaleOf(product.id, sales, at);
+    if (product.stock <= 0 || (live && live.sold >= live.quantity)) soldOutHint.add(product.id);
+  }
+
+  /**
+   * The sold-out fast path: for a product this replica saw exhausted, one lock-free read of the
+   * committed rows answers the requests it refuses (sold out, too little stock) with no row lock
+   * and no transaction. The hint only decides whether to look; the read decides the answer, so a
+   * release on another replica (which cannot clear this replica's hint) costs one extra read
+   * here, never a wrong refusal. Requests the read does not refuse, and every request when one of
+   * their orders already has a row (a repeat must get its recorded answer), are left undefined.
+   */
+  async function fastRefusals(productId: string, requests: readonly ReserveRequest[]): Promise<Array<ReserveOutcome | undefined>> {
+    const at = now();
+    const snapshot = await repository.snapshot(productId, requests.map((r) => r.orderId));
+    if (!snapshot || snapshot.recorded > 0) return requests.map(() => undefined);
+    const productsById = new Map([[productId, snapshot.product]]);
+    const salesById = new Map(snapshot.sales.map((sale) => [sale.eventId, sale]));
+    const answers = requests.map((request) => {
+      const plan = planReservation(request.lines, { products: productsById, sales: salesById, purchased: new Map(), now: at });
+      return !plan.ok && FAST_REFUSALS.has(plan.rejection.outcome) ? plan.rejection : undefined;
+    });
+    const refused = answers.filter((a) => a !== undefined).length;
+    if (refused < requests.length) soldOutHint.delete(productId);
+    if (refused) hotPath.inc({ kind: 'fast' }, refused);
+    return answers;
+  }
+
+  /** One order in its own transaction (orders over several products, a lone arrival, a fallback). */
+  async function reserveAlone(request: ReserveRequest): Promise<ReserveOutcome> {
+    const { orderId } = request;
+    return transact<ReserveOutcome>('reserve', async (q) => {
+      const at = now();
+      const inserted = await q.insertReservation({ orderId, userId: request.userId, status: 'RESERVED', createdAt: at, updatedAt: at });
+      if (!inserted) return { result: await recordedOutcome(q, orderId), touched: [] };
+      const locked = await q.lockProducts(lockOrder(request.lines.map((l) => l.productId)));
+      // Sale rows are read only when a line names a sale or a product has an open sale ahead
+      // (its row says until when), so an ordinary order costs no extra statement.
+      const saleIds = lockOrder(request.lines.flatMap((l) => (l.saleEventId ? [l.saleEventId] : [])));
+      const onSale = locked.filter((row) => row.salesUntil !== null && row.salesUntil > at).map((row) => row.id);
+      const sales = await q.findSales(saleIds, onSale);
+      const salesById = new Map(sales.map((sale) => [sale.eventId, sale]));
+      const plan = planReservation(request.lines, {
+        products: new Map(locked.map((row) => [row.id, row])),
+        sales: salesById,
+        purchased: await q.findPurchased(request.userId, saleIds),
+        now: at,
+      });
+      if (!plan.ok) {
+        for (const row of locked) noteExhausted(row, salesById, at);
+        throw new Rejected(plan.rejection);
+      }
+      for (const line of plan.lines) await q.changeStock(line.productId, -line.quantity, at);
+      const soldOut = [];
+      for (const line of plan.lines) {
+        if (!line.saleEventId) continue;
+        const sale = await q.countSaleUnits(line.saleEventId, request.userId, line.quantity, at);
+        if (sale) salesById.set(sale.eventId, sale);
+        if (sale && sale.sold >= sale.quantity) soldOut.push(saleSoldOutMessage(sale, at));
+      }
+      await q.insertLedger(ledgerRows('RESERVATION', orderId, plan.lines, -1, at));
+      await q.insertLines(plan.lines.map((line, lineNo) => ({ orderId, lineNo, ...line })));
+      await q.enqueue(soldOut, at);
+      const taken = new Map(plan.lines.map((l) => [l.productId, l.quantity]));
+      for (const row of locked) noteExhausted({ id: row.id, stock: row.stock - (taken.get(row.id) ?? 0) }, salesById, at);
+      return {
+        result: { outcome: 'RESERVED', lines: plan.lines },
+        touched: plan.lines.map((l) => l.productId),
+        queuedMessages: soldOut.length > 0,
+      };
+    }).catch((error: unknown) => {
+      if (error instanceof Rejected) return error.result;
+      throw error;
+    });
+  }
+
+  /**
+   * Many orders of one product in ONE transaction: the product row is locked once, and each order
+   * is decided in arrival order by the same rules (`planReservation`) on the state the orders
+   * before it left, so an order that fails alone fails alone and the rest still commit. Writes
+   * are multi-row statements; each accepted order still gets its own reservation row, lines and
+   * ledger row, and its sale units count against the sale and against its member.
+   */
+  async function reserveBatch(productId: string, requests: readonly ReserveRequest[]): Promise<ReserveOutcome[]> {
+    const committed = await repository.transaction(async (q) => {
+      const at = now();
+      const [row] = await q.lockProducts([productId]);
+      const recorded = new Map((await q.findReservations(requests.map((r) => r.orderId))).map((r) => [r.orderId, r]));
+      const recordedLines = await q.findLinesOf([...recorded.keys()]);
+      const saleIds = lockOrder(requests.flatMap((r) => (r.lines[0]!.saleEventId ? [r.lines[0]!.saleEventId] : [])));
+      const onSale = row && row.salesUntil !== null && row.salesUntil > at ? [productId] : [];
+      const sales = await q.findSales(saleIds, onSale);
+      // Mutable copies: each accepted order changes what the next one sees.
+      const product = row ? { ...row } : undefined;
+      const salesById = new Map(sales.map((sale) => [sale.eventId, { ...sale }]));
+      const soldBefore = new Map(sales.map((sale) => [sale.eventId, sale.sold]));
+      const purchased = new Map<string, Map<string, number>>();
+      for (const eventId of saleIds) {
+        const buyers = [...new Set(requests.filter((r) => r.lines[0]!.saleEventId === eventId).map((r) => r.userId))];
+        const held = await q.findPurchasedBy(eventId, buyers);
+        for (const userId of buyers) {
+          const mine = purchased.get(userId) ?? new Map<string, number>();
+          mine.set(eventId, held.get(userId) ?? 0);
+          purchased.set(userId, mine);
+        }
+      }
+      const productsById = new Map(product ? [[productId, product]] : []);
+      const answers = new Map<string, ReserveOutcome>();
+      const accepted: Array<{ request: ReserveRequest; lines: PricedLine[] }> = [];
+      for (const request of requests) {
+        if (answers.has(request.orderId)) continue;
+        const mine = recorded.get(request.orderId);
+        if (mine) {
+          const lines = recordedLines.filter((l) => l.orderId === request.orderId).map(toPriced);
+          answers.set(request.orderId, { outcome: mine.status, lines });
+          continue;
+        }
+        const plan = planReservation(request.lines, { products: productsById, sales: salesById, purchased: purchased.get(request.userId) ?? new Map(), now: at });
+        if (!plan.ok) {
+          answers.set(request.orderId, plan.rejection);
+          continue;
+        }
+        for (const line of plan.lines) {
+          product!.stock -= line.quantity;
+          if (!line.saleEventId) continue;
+          salesById.get(line.saleEventId)!.sold += line.quantity;
+          const mineHeld = purchased.get(request.userId)!;
+          mineHeld.set(line.saleEventId, (mineHeld.get(line.saleEventId) ?? 0) + line.quantity);
+        }
+        accepted.push({ request, lines: plan.lines });
+        answers.set(request.orderId, { outcome: 'RESERVED', lines: plan.lines });
+      }
+      const soldOut = [];
+      if (accepted.length) {
+        const taken = accepted.reduce((sum, a) => sum + a.lines[0]!.quantity, 0);
+        await q.changeStock(productId, -taken, at);
+        for (const eventId of saleIds) {
+          const perMember = new Map<string, number>();
+          for (const { request, lines } of accepted) {
+            if (lines[0]!.saleEventId === eventId) perMember.set(request.userId, (perMember.get(request.userId) ?? 0) + lines[0]!.quantity);
+          }
+          await q.addSaleUnits(eventId, perMember, at);
+          const sale = salesById.get(eventId);
+          if (sale && sale.sold >= sale.quantity && soldBefore.get(eventId)! < sale.quantity) soldOut.push(saleSoldOutMessage(sale, at));
+        }
+        await q.insertReservations(accepted.map(({ request }) => ({ orderId: request.orderId, userId: request.userId, status: 'RESERVED' as const, createdAt: at, updatedAt: at })));
+        await q.insertLedger(accepted.flatMap(({ request, lines }) => ledgerRows('RESERVATION', request.orderId, lines, -1, at)));
+        await q.insertLines(accepted.flatMap(({ request, lines }) => lines.map((line, lineNo) => ({ orderId: request.orderId, lineNo, ...line }))));
+        await q.enqueue(soldOut, at);
+      }
+      if (product) noteExhausted(product, salesById, at);
+      return { answers, taken: accepted.length > 0, queuedMessages: soldOut.length > 0 };
+    });
+    if (committed.taken) await cache.invalidate([productId], { listings: false });
+    if (committed.queuedMessages) deps.onMessagesQueued?.();
+    return requests.map((r) => committed.answers.get(r.orderId)!);
+  }
+
+  /**
+   * Serves one batch of a product's queue: sold-out refusals first (no lock), then the rest in
+   * one group commit. If that transaction fails as a whole (a deadlock, a duplicate order id
+   * written meanwhile by another replica or a release), each order is served alone so that it
+   * gets the answer it would have got alone; a lock wait over the bound is every order's answer.
+   */
+  async function serveBatch(productId: string, requests: ReserveRequest[]): Promise<Array<Settled<ReserveOutcome>>> {
+    const answers: Array<ReserveOutcome | undefined> = soldOutHint.has(productId) ? await fastRefusals(productId, requests) : requests.map(() => undefined);
+    const open = requests.filter((_, i) => answers[i] === undefined);
+    const settled: Array<Settled<ReserveOutcome> | undefined> = answers.map((a) => (a ? { ok: true, value: a } : undefined));
+    let served: Array<Settled<ReserveOutcome>> = [];
+    if (open.length === 1) {
+      served = [await settle(reserveAlone(open[0]!))];
+    } else if (open.length > 1) {
+      hotPath.inc({ kind: 'batches' });
+      hotPath.inc({ kind: 'batched' }, open.length);
+      try {
+        served = (await reserveBatch(productId, open)).map((value) => ({ ok: true, value }));
+      } catch (error) {
+        if (isLockTimeout(error)) {
+          lockConflicts.inc({ kind: 'timeout' });
+          logger.warn('inventory lock wait timed out', { operation: 'reserve-batch', orders: open.length });
+          served = open.map(() => ({ ok: false, error: errors.lockTimeout() }));
+        } else {
+          if (isDeadlock(error)) lockConflicts.inc({ kind: 'deadlock' });
+          logger.warn('group commit failed; serving its orders one by one', { orders: open.length, error });
+          served = await Promise.all(open.map((request) => settle(reserveAlone(request))));
+        }
+      }
+    }
+    let next = 0;
+    return settled.map((s) => s ?? served[next++]!);
+  }
+
+  const group = createGroupCommit<ReserveRequest, ReserveOutcome>({
+    highWater: hotOptions.queueHighWater,
+    maxBatch: hotOptions.maxBatch,
+    process: serveBatch,
+  });
+
   return {
     /**
-     * Takes stock for an order, all lines or none. The order's reservation row is inserted first:
-     * concurrent repeats of one order queue on its primary key, and the ones that lose answer the
-     * winner's committed outcome. A rejection rolls everything back, the row included, so it is
-     * not remembered (the caller does not retry rejected orders).
+     * Takes stock for an order, all lines or none. An order of one product goes through that
+     * product's group commit (see inventory.hot.ts and `serveBatch`); an order over several
+     * products takes its own transaction. Either way each order gets its own reservation row,
+     * ledger rows, sale-unit and per-member accounting, and its own outcome.
      */
     async reserveStock(request: ReserveRequest): Promise<ReserveOutcome> {
-      const { orderId } = request;
-      const result = await transact<ReserveOutcome>('reserve', async (q) => {
-        const at = now();
-        const inserted = await q.insertReservation({ orderId, userId: request.userId, status: 'RESERVED', createdAt: at, updatedAt: at });
-        if (!inserted) return { result: await recordedOutcome(q, orderId), touched: [] };
-        const locked = await q.lockProducts(lockOrder(request.lines.map((l) => l.productId)));
-        // Sale rows are read only when a line names a sale or a product has an open sale ahead
-        // (its row says until when), so an ordinary order costs no extra statement.
-        const saleIds = lockOrder(request.lines.flatMap((l) => (l.saleEventId ? [l.saleEventId] : [])));
-        const onSale = locked.filter((row) => row.salesUntil !== null && row.salesUntil > at).map((row) => row.id);
-        const sales = await q.findSales(saleIds, onSale);
-        const plan = planReservation(request.lines, {
-          products: new Map(locked.map((row) => [row.id, row])),
-          sales: new Map(sales.map((sale) => [sale.eventId, sale])),
-          purchased: await q.findPurchased(request.userId, saleIds),
-          now: at,
-        });
-        if (!plan.ok) throw new Rejected(plan.rejection);
-        for (const line of plan.lines) await q.changeStock(line.productId, -line.quantity, at);
-        const soldOut = [];
-        for (const line of plan.lines) {
-          if (!line.saleEventId) continue;
-          const sale = await q.countSaleUnits(line.saleEventId, request.userId, line.quantity, at);
-          if (sale && sale.sold >= sale.quantity) soldOut.push(saleSoldOutMessage(sale, at));
-        }
-        await q.insertLedger(ledgerRows('RESERVATION', orderId, plan.lines, -1, at));
-        await q.insertLines(plan.lines.map((line, lineNo) => ({ orderId, lineNo, ...line })));
-        await q.enqueue(soldOut, at);
-        return {
-          result: { outcome: 'RESERVED', lines: plan.lines },
-          touched: plan.lines.map((l) => l.productId),
-          queuedMessages: soldOut.length > 0,
-        };
-      }).catch((error: unknown) => {
-        if (error instanceof Rejected) return error.result;
-        throw error;
-      });
-      return count('reserve', result);
+      if (request.lines.length !== 1) return count('reserve', await reserveAlone(request));
+      const productId = request.lines[0]!.productId;
+      if (group.full(productId)) {
+        // A sold-out product's crowd still hears "sold out", not "try again": that answer is final.
+        const refused = soldOutHint.has(productId) ? (await fastRefusals(productId, [request]))[0] : undefined;
+        const overloaded: Overloaded = { outcome: 'OVERLOADED', retryAfterSeconds: hotOptions.retryAfterSeconds };
+        return count('reserve', refused ?? overloaded);
+      }
+      hotPath.inc({ kind: 'queued' });
+      return count('reserve', await group.submit(productId, request));
     },
 
     /**
@@ -240,6 +449,7 @@ export function createInventoryService(deps: {
         if (stock < 0) return { result: { kind: 'BELOW_ZERO', productId: id, stock: row.stock, delta }, touched: [] };
         if (stock > LIMITS.stock) return { result: 'TOO_MUCH', touched: [] };
         await q.changeStock(id, delta, at);
+        if (delta > 0) soldOutHint.delete(id);
         await q.insertLedger([{ productId: id, orderId: null, kind: 'ADJUSTMENT', quantityDelta: delta, reason: checked.reason, createdAt: at }]);
         const open = (await q.findSales([], [id])).filter((sale) => sale.endsAt > at);
         return { result: { kind: 'ADJUSTED', product: toProductView({ ...row, stock, updatedAt: at }, open) }, touched: [id] };
@@ -259,6 +469,12 @@ export function createInventoryService(deps: {
     inventory,
   };
 }
+
+const settle = <R>(promise: Promise<R>): Promise<Settled<R>> =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 
 /** The committed answer for an order id another request already handled. */
 async function recordedOutcome(q: InventoryQueries, orderId: string): Promise<ReserveOutcome> {

@@ -4,7 +4,7 @@ import { createOutboxRelay, createSubgraph, type AmqpClient, type DatabaseClient
 import type { ProductsContext } from './context.js';
 import { createInventoryRepository } from './inventory.repository.js';
 import { createInventoryRoutes } from './inventory.routes.js';
-import { createInventoryService } from './inventory.service.js';
+import { createInventoryService, type HotProductOptions } from './inventory.service.js';
 import { createProductCache } from './product-cache.js';
 import { createProductRepository } from './product.repository.js';
 import { createProductService } from './product.service.js';
@@ -23,6 +23,8 @@ export interface ProductsDeps {
     exposeInternalErrors?: boolean;
     productCacheTtlSeconds: number;
     listingCacheTtlSeconds: number;
+    /** INVENTORY_QUEUE_HIGH_WATER / INVENTORY_MAX_BATCH (defaults: DEFAULT_HOT_PRODUCT). */
+    hotProduct?: Partial<HotProductOptions>;
   };
   logger: Logger;
   metrics: Metrics;
@@ -34,8 +36,10 @@ export interface ProductsDeps {
 
 /**
  * Wires the products subgraph from its dependencies; `index.ts` calls it with real clients, tests
- * with test ones. Nothing here keeps state between requests (loaders are per request, the cache
- * and the stock live in Redis and MariaDB), so any number of replicas can serve one database.
+ * with test ones. Nothing here keeps state that another replica needs (loaders are per request,
+ * the cache and the stock live in Redis and MariaDB; inventory's per-product queues and sold-out
+ * hints are this process's own and decide nothing by themselves), so any number of replicas can
+ * serve one database.
  * The message work (sale consumer, outbox relay) is returned, not started: the caller starts it
  * and stops it on shutdown, so no consumer or timer outlives its owner.
  */
@@ -56,6 +60,7 @@ export function createServer(deps: ProductsDeps) {
     metrics,
     logger,
     onMessagesQueued: relay.kick,
+    hotProduct: config.hotProduct,
   });
   const sales = createSaleService({ repository: createSaleRepository(deps.database.db), cache, logger: logger.child({ component: 'sales' }) });
 

@@ -28,6 +28,8 @@ export interface StartOptions {
   poolSize?: number;
   /** Sale messages come from here; replicas pass the same one. Defaults to this run's own for `name`. */
   exchange?: string;
+  /** Group-commit queue bounds for this instance (defaults: the service's). */
+  hotProduct?: { queueHighWater?: number; maxBatch?: number };
   /** Defaults to true: the sale consumer and the outbox relay. Off where a test only needs products' HTTP side. */
   messaging?: boolean;
 }
@@ -64,7 +66,7 @@ export async function startProducts(options: StartOptions = {}) {
   // register their names once per registry.
   const serve = async (port: number) => {
     const server = createServer({
-      config: { internalSecret: TEST_SECRETS.internal, exposeInternals: false, productCacheTtlSeconds: 60, listingCacheTtlSeconds: 10 },
+      config: { internalSecret: TEST_SECRETS.internal, exposeInternals: false, productCacheTtlSeconds: 60, listingCacheTtlSeconds: 10, hotProduct: options.hotProduct },
       logger: silentLogger,
       metrics: testMetrics('products'),
       database,
