@@ -51,6 +51,36 @@ end
 return written
 `;
 
+/**
+ * A cached listing page and its products in one round trip. KEYS: listing generation, listing
+ * entry, epoch. ARGV: the key prefix (item and version keys are named from the page's ids, so the
+ * script builds them itself). Returns generation, entry, epoch, then one entry and one version per
+ * id, all read at one instant like the MGET of `getProducts`. A page that is not current returns
+ * no products; the caller decides on `u` (the page's sale edge) with its own clock.
+ */
+const READ_LISTING_WITH_PRODUCTS = `
+local generation = redis.call('GET', KEYS[1]) or '0'
+local raw = redis.call('GET', KEYS[2])
+local epoch = redis.call('GET', KEYS[3]) or '0'
+if not raw then return {generation, false, epoch} end
+local ok, entry = pcall(cjson.decode, raw)
+if not ok or type(entry) ~= 'table' or entry.g ~= generation or type(entry.page) ~= 'table' or type(entry.page.ids) ~= 'table' then
+  return {generation, raw, epoch}
+end
+local ids = entry.page.ids
+local n = #ids
+if n == 0 then return {generation, raw, epoch} end
+local keys = {}
+for i = 1, n do
+  keys[i] = ARGV[1] .. 'products:item:' .. ids[i]
+  keys[n + i] = ARGV[1] .. 'products:ver:' .. ids[i]
+end
+local values = redis.call('MGET', unpack(keys))
+local out = {generation, raw, epoch}
+for i = 1, 2 * n do out[3 + i] = values[i] end
+return out
+`;
+
 export interface ListingQuery {
   function: string | null;
   type: string | null;
@@ -161,19 +191,34 @@ export function createProductCache(options: ProductCacheOptions) {
       await bestEffort(logger, 'product cache write', () => redis.eval(PUT_IF_UNCHANGED, keys.length, ...keys, ...args), 0);
     },
 
-    async getListing(query: ListingQuery): Promise<{ page: ListingPage | null; generation: string | null }> {
+    /**
+     * The page and, when it is current, its products read with it (one round trip instead of two
+     * on the hot path: each Redis round trip costs this process a write and a read syscall).
+     * `products` holds the entries found; missing ones are left to the loader.
+     */
+    async getListingWithProducts(query: ListingQuery): Promise<{ page: ListingPage | null; generation: string | null; products: Map<string, ProductView> }> {
       await flushIfPending();
+      const products = new Map<string, ProductView>();
+      const prefix = redis.options.keyPrefix ?? '';
+      const keys = [cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query)), cacheKeys.epoch];
       const values = flushPending
         ? null
-        : await bestEffort(logger, 'listing cache read', () => redis.mget(cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query))), null);
+        : await bestEffort(logger, 'listing cache read', async () => (await redis.eval(READ_LISTING_WITH_PRODUCTS, keys.length, ...keys, prefix)) as Array<string | null>, null);
       if (!values) {
         misses.inc({ kind: 'listing' });
-        return { page: null, generation: null };
+        return { page: null, generation: null, products };
       }
       const generation = values[0] ?? '0';
       const page = decodeListing(values[1] ?? null, generation);
       (page ? hits : misses).inc({ kind: 'listing' });
-      return { page, generation };
+      if (!page || values.length !== 3 + 2 * page.ids.length) return { page, generation, products };
+      const epoch = values[2] ?? '0';
+      page.ids.forEach((id, i) => {
+        const product = decodeEntry(values[3 + i] ?? null, epoch);
+        if (product) products.set(id, product);
+      });
+      if (products.size) hits.inc({ kind: 'product' }, products.size);
+      return { page, generation, products };
     },
 
     /**

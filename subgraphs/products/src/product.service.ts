@@ -89,8 +89,10 @@ export function createProductService(deps: { repository: ProductRepository; cach
         onSale: args.filter?.onSale ?? null,
       };
       const query: ListingQuery = { ...filter, orderBy: order, first: page.first, after: args.after ?? null };
-      const cached = await cache.getListing(query);
+      const cached = await cache.getListingWithProducts(query);
       let listing: ListingPage | null = cached.page;
+      // Products read with the page need no second cache read; any not found go through the loader.
+      for (const [id, product] of cached.products) loader.prime(id, product);
       if (!listing) {
         const at = now();
         const [rows, totalCount] = await Promise.all([
