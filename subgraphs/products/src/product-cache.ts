@@ -25,6 +25,10 @@ import { parseProduct, type ProductView } from './product.model.js';
  * the same MGET as the current generation. One INCR of `products:listing-gen` retires every page.
  * Stock changes do not touch listings (pages hold ids, not stock); catalogue writes do.
  *
+ * Counts: `products:count:<hash of filter>` holds a filter's totalCount under the same generation
+ * (and sale edge) as the pages. It depends on the filter alone, so the next page, another sort
+ * order or page size reuse it: on a large catalogue the COUNT(*) is most of a page miss's cost.
+ *
  * Version counters carry no TTL on purpose: one small key per product, and a counter that
  * vanished while a reader was between its read and its write-back could let an old row back in.
  */
@@ -34,6 +38,7 @@ export const cacheKeys = {
   version: (id: string) => `products:ver:${id}`,
   listingGeneration: 'products:listing-gen',
   listing: (hash: string) => `products:listing:${hash}`,
+  count: (hash: string) => `products:count:${hash}`,
 };
 
 /** KEYS: n entry keys then n version keys. ARGV: ttl, n expected versions, n values. */
@@ -53,31 +58,32 @@ return written
 
 /**
  * A cached listing page and its products in one round trip. KEYS: listing generation, listing
- * entry, epoch. ARGV: the key prefix (item and version keys are named from the page's ids, so the
- * script builds them itself). Returns generation, entry, epoch, then one entry and one version per
- * id, all read at one instant like the MGET of `getProducts`. A page that is not current returns
+ * entry, epoch, the filter's count entry. ARGV: the key prefix (item and version keys are named
+ * from the page's ids, so the script builds them itself). Returns generation, entry, epoch, count
+ * entry, then one entry and one version per id, all read at one instant like the MGET of `getProducts`. A page that is not current returns
  * no products; the caller decides on `u` (the page's sale edge) with its own clock.
  */
 const READ_LISTING_WITH_PRODUCTS = `
 local generation = redis.call('GET', KEYS[1]) or '0'
 local raw = redis.call('GET', KEYS[2])
 local epoch = redis.call('GET', KEYS[3]) or '0'
-if not raw then return {generation, false, epoch} end
+local count = redis.call('GET', KEYS[4])
+if not raw then return {generation, false, epoch, count} end
 local ok, entry = pcall(cjson.decode, raw)
 if not ok or type(entry) ~= 'table' or entry.g ~= generation or type(entry.page) ~= 'table' or type(entry.page.ids) ~= 'table' then
-  return {generation, raw, epoch}
+  return {generation, raw, epoch, count}
 end
 local ids = entry.page.ids
 local n = #ids
-if n == 0 then return {generation, raw, epoch} end
+if n == 0 then return {generation, raw, epoch, count} end
 local keys = {}
 for i = 1, n do
   keys[i] = ARGV[1] .. 'products:item:' .. ids[i]
   keys[n + i] = ARGV[1] .. 'products:ver:' .. ids[i]
 end
 local values = redis.call('MGET', unpack(keys))
-local out = {generation, raw, epoch}
-for i = 1, 2 * n do out[3 + i] = values[i] end
+local out = {generation, raw, epoch, count}
+for i = 1, 2 * n do out[4 + i] = values[i] end
 return out
 `;
 
@@ -108,6 +114,12 @@ export interface ProductCacheRead {
   misses: string[];
   /** Null when Redis did not answer: then nothing is written back. */
   token: ReadToken | null;
+}
+
+/** The count depends on the filter only, not on order or paging. */
+export function countHash(query: ListingQuery): string {
+  const stable = [query.function, query.type, query.onSale];
+  return createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 32);
 }
 
 export function listingHash(query: ListingQuery): string {
@@ -196,29 +208,32 @@ export function createProductCache(options: ProductCacheOptions) {
      * on the hot path: each Redis round trip costs this process a write and a read syscall).
      * `products` holds the entries found; missing ones are left to the loader.
      */
-    async getListingWithProducts(query: ListingQuery): Promise<{ page: ListingPage | null; generation: string | null; products: Map<string, ProductView> }> {
+    async getListingWithProducts(
+      query: ListingQuery,
+    ): Promise<{ page: ListingPage | null; generation: string | null; products: Map<string, ProductView>; totalCount: number | null }> {
       await flushIfPending();
       const products = new Map<string, ProductView>();
       const prefix = redis.options.keyPrefix ?? '';
-      const keys = [cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query)), cacheKeys.epoch];
+      const keys = [cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query)), cacheKeys.epoch, cacheKeys.count(countHash(query))];
       const values = flushPending
         ? null
         : await bestEffort(logger, 'listing cache read', async () => (await redis.eval(READ_LISTING_WITH_PRODUCTS, keys.length, ...keys, prefix)) as Array<string | null>, null);
       if (!values) {
         misses.inc({ kind: 'listing' });
-        return { page: null, generation: null, products };
+        return { page: null, generation: null, products, totalCount: null };
       }
       const generation = values[0] ?? '0';
       const page = decodeListing(values[1] ?? null, generation);
       (page ? hits : misses).inc({ kind: 'listing' });
-      if (!page || values.length !== 3 + 2 * page.ids.length) return { page, generation, products };
+      const totalCount = page ? null : decodeCount(values[3] ?? null, generation);
+      if (!page || values.length !== 4 + 2 * page.ids.length) return { page, generation, products, totalCount };
       const epoch = values[2] ?? '0';
       page.ids.forEach((id, i) => {
-        const product = decodeEntry(values[3 + i] ?? null, epoch);
+        const product = decodeEntry(values[4 + i] ?? null, epoch);
         if (product) products.set(id, product);
       });
       if (products.size) hits.inc({ kind: 'product' }, products.size);
-      return { page, generation, products };
+      return { page, generation, products, totalCount };
     },
 
     /**
@@ -230,8 +245,16 @@ export function createProductCache(options: ProductCacheOptions) {
       if (generation === null) return;
       const ttlMs = Math.min(options.listingTtlSeconds * 1000, until ? until.getTime() - Date.now() : Infinity);
       if (ttlMs <= 0) return;
-      const value = JSON.stringify({ g: generation, page, ...(until ? { u: until.getTime() } : {}) });
-      await bestEffort(logger, 'listing cache write', () => redis.set(cacheKeys.listing(listingHash(query)), value, 'PX', Math.ceil(ttlMs)), null);
+      const edge = until ? { u: until.getTime() } : {};
+      const value = JSON.stringify({ g: generation, page, ...edge });
+      const count = JSON.stringify({ g: generation, n: page.totalCount, ...edge });
+      const px = Math.ceil(ttlMs);
+      await bestEffort(
+        logger,
+        'listing cache write',
+        () => execAll(redis.multi().set(cacheKeys.listing(listingHash(query)), value, 'PX', px).set(cacheKeys.count(countHash(query)), count, 'PX', px)),
+        null,
+      );
     },
 
     /**
@@ -273,6 +296,18 @@ function decodeListing(raw: string | null, generation: string): ListingPage | nu
     const entry = JSON.parse(raw) as { g?: unknown; page?: ListingPage; u?: unknown };
     if (typeof entry.u === 'number' && Date.now() >= entry.u) return null;
     return entry.g === generation && entry.page ? entry.page : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Same validity rule as a page: its generation, and its sale edge by this process's clock. */
+function decodeCount(raw: string | null, generation: string): number | null {
+  if (!raw) return null;
+  try {
+    const entry = JSON.parse(raw) as { g?: unknown; n?: unknown; u?: unknown };
+    if (typeof entry.u === 'number' && Date.now() >= entry.u) return null;
+    return entry.g === generation && typeof entry.n === 'number' ? entry.n : null;
   } catch {
     return null;
   }

@@ -95,9 +95,10 @@ export function createProductService(deps: { repository: ProductRepository; cach
       for (const [id, product] of cached.products) loader.prime(id, product);
       if (!listing) {
         const at = now();
+        // The filter's count survives across pages, orders and page sizes (see product-cache.ts).
         const [rows, totalCount] = await Promise.all([
           repository.listPage(filter, order, page.after, page.first + 1, at),
-          repository.countListed(filter, at),
+          cached.totalCount ?? repository.countListed(filter, at),
         ]);
         const shown = rows.slice(0, page.first);
         listing = {

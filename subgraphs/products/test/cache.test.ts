@@ -53,6 +53,9 @@ const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { ... on 
 const LIST = `query($first: Int, $filter: ProductFilter) {
   products(first: $first, filter: $filter) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name stock } } }
 }`;
+const LIST_AFTER = `query($first: Int, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {
+  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name stock } } }
+}`;
 const UPDATE = `mutation($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { __typename ... on Product { price } } }`;
 const ADJUST = `mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta, reason: "count") { __typename ... on Product { stock } } }`;
 
@@ -94,6 +97,29 @@ describe('product cache', () => {
     expect(warmResponse!.data!.products).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
     expect(warmResponse!.data!.products).toEqual(coldResponse!.data!.products);
     expect(await products.metric('cache_hits_total', { kind: 'listing' })).toBe(hitsBefore + 1);
+  });
+
+  it('When the next page or another order of a listed filter is asked for, then its count is not taken again until the catalogue changes', async () => {
+    const filter = { function: 'BONE_HEALTH', type: 'SPRAY' };
+    await Promise.all(Array.from({ length: 3 }, () => createProduct(products, filter)));
+    const counts = (selects: string[]) => selects.filter((sql) => /count\(/i.test(sql));
+    let first: GraphQLResponse | undefined;
+    const cold = await countDuring(async () => (first = await graphql(products.url, LIST, { first: 2, filter })));
+    expect(counts(cold.selects)).toHaveLength(1);
+    const after = first!.data!.products.pageInfo.endCursor as string;
+    let next: GraphQLResponse | undefined;
+    const nextPage = await countDuring(async () => (next = await graphql(products.url, LIST_AFTER, { first: 2, after, filter })));
+    expect(nextPage.selects.length).toBeGreaterThan(0);
+    expect(counts(nextPage.selects)).toEqual([]);
+    expect(next!.data!.products).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: false } });
+    const otherOrder = await countDuring(() => graphql(products.url, LIST_AFTER, { first: 3, filter, orderBy: 'PRICE_ASC' }));
+    expect(counts(otherOrder.selects)).toEqual([]);
+
+    await createProduct(products, filter);
+    let changed: GraphQLResponse | undefined;
+    const afterWrite = await countDuring(async () => (changed = await graphql(products.url, LIST_AFTER, { first: 2, after, filter })));
+    expect(counts(afterWrite.selects)).toHaveLength(1);
+    expect(changed!.data!.products.totalCount).toBe(4);
   });
 
   it('When a product is created, changed or deleted, then cached pages and entries show it at once', async () => {
