@@ -1,7 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { DocumentNode, GraphQLError } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { createErrorFormatter, dispositionOf, errorCauses, httpStatusOf } from './errors.js';
@@ -169,10 +173,13 @@ export function createSubgraph<TContext extends BaseContext>(options: SubgraphOp
     stopOnTerminationSignals: false,
     introspection: options.exposeInternals,
     formatError: createErrorFormatter({ exposeInternals: options.exposeInternalErrors ?? false }),
-    // Inline traces (ftv1) cost time on every request and nothing here reads them.
+    // Inline traces (ftv1) cost time on every request and nothing here reads them. Nor does
+    // anything read cache hints (no @cacheControl anywhere, the router sets no HTTP caching), yet
+    // Apollo's default cache-control plugin hooks every resolved field to compute them.
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
       operationLoggingPlugin<TContext>(options.metrics),
       errorContractPlugin<TContext>(logger),
     ],
