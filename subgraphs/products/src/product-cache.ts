@@ -20,12 +20,12 @@ import { parseProduct, type ProductView } from './product.model.js';
  * process dies between its commit and a successful invalidation can an old entry be served, and
  * then for at most PRODUCT_CACHE_TTL_SECONDS (listing pages: LISTING_CACHE_TTL_SECONDS).
  *
- * Listing pages: `products:listing:<hash of filter, orderBy, first, after>` holds the page's ids,
+ * Listing pages: `products:listing:<filter, orderBy, first, after>` holds the page's ids,
  * cursors and totalCount together with the listing generation it was computed under, read in
- * the same MGET as the current generation. One INCR of `products:listing-gen` retires every page.
+ * the same script call as the current generation (and the page's products). One INCR of `products:listing-gen` retires every page.
  * Stock changes do not touch listings (pages hold ids, not stock); catalogue writes do.
  *
- * Counts: `products:count:<hash of filter>` holds a filter's totalCount under the same generation
+ * Counts: `products:count:<filter>` holds a filter's totalCount under the same generation
  * (and sale edge) as the pages. It depends on the filter alone, so the next page, another sort
  * order or page size reuse it: on a large catalogue the COUNT(*) is most of a page miss's cost.
  *
@@ -87,6 +87,8 @@ for i = 1, 2 * n do out[4 + i] = values[i] end
 return out
 `;
 
+const READ_LISTING_COMMAND = 'productsReadListing';
+
 export interface ListingQuery {
   function: string | null;
   type: string | null;
@@ -116,16 +118,22 @@ export interface ProductCacheRead {
   token: ReadToken | null;
 }
 
-/** The count depends on the filter only, not on order or paging. */
-export function countHash(query: ListingQuery): string {
-  const stable = [query.function, query.type, query.onSale];
-  return createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 32);
+/** Longest key part used as it is; a crafted (valid but long) cursor is named by its digest instead. */
+const MAX_PLAIN_KEY_PART = 200;
+
+/**
+ * The query's own JSON names its entry: it is short, and a SHA-256 per request costs more than
+ * the key's few extra bytes. JSON starts with `[`, a base64url digest never does, so they never collide.
+ */
+function keyPart(stable: unknown[]): string {
+  const json = JSON.stringify(stable);
+  return json.length <= MAX_PLAIN_KEY_PART ? json : createHash('sha256').update(json).digest('base64url');
 }
 
-export function listingHash(query: ListingQuery): string {
-  const stable = [query.function, query.type, query.onSale, query.orderBy, query.first, query.after];
-  return createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 32);
-}
+/** The count depends on the filter only, not on order or paging. */
+export const countHash = (query: ListingQuery) => keyPart([query.function, query.type, query.onSale]);
+
+export const listingHash = (query: ListingQuery) => keyPart([query.function, query.type, query.onSale, query.orderBy, query.first, query.after]);
 
 async function execAll(multi: ReturnType<Redis['multi']>): Promise<void> {
   const results = await multi.exec();
@@ -146,6 +154,10 @@ export function createProductCache(options: ProductCacheOptions) {
   const hits = options.metrics.counter({ name: 'cache_hits_total', help: 'Cache hits by kind (product, listing)', labelNames: ['kind'] });
   const misses = options.metrics.counter({ name: 'cache_misses_total', help: 'Cache misses by kind (product, listing)', labelNames: ['kind'] });
   let flushPending = false;
+  // Sent once and then called by its SHA (EVALSHA, reloaded by ioredis if Redis forgot it): the
+  // script's text would otherwise travel with every cached page.
+  redis.defineCommand(READ_LISTING_COMMAND, { numberOfKeys: 4, lua: READ_LISTING_WITH_PRODUCTS });
+  const readListing = (redis as unknown as Record<typeof READ_LISTING_COMMAND, (...args: string[]) => Promise<Array<string | null>>>)[READ_LISTING_COMMAND].bind(redis);
 
   /** Retires every entry after an invalidation this instance could not deliver (see above). */
   async function flushIfPending(): Promise<void> {
@@ -217,7 +229,7 @@ export function createProductCache(options: ProductCacheOptions) {
       const keys = [cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query)), cacheKeys.epoch, cacheKeys.count(countHash(query))];
       const values = flushPending
         ? null
-        : await bestEffort(logger, 'listing cache read', async () => (await redis.eval(READ_LISTING_WITH_PRODUCTS, keys.length, ...keys, prefix)) as Array<string | null>, null);
+        : await bestEffort(logger, 'listing cache read', () => readListing(...keys, prefix), null);
       if (!values) {
         misses.inc({ kind: 'listing' });
         return { page: null, generation: null, products, totalCount: null };

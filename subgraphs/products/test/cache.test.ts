@@ -45,7 +45,7 @@ async function countDuring(work: () => Promise<unknown>) {
   const redis = seen.slice(from, to).filter((args) => args.some((arg) => arg.startsWith(products.keyPrefix)));
   const named = (name: string) => redis.filter((args) => args[0]!.toLowerCase() === name);
   const selects = products.statements.slice(sqlFrom).filter((sql) => /^select .* from `products`/is.test(sql));
-  return { mget: named('mget'), eval: named('eval'), set: named('set'), selects };
+  return { commands: redis, mget: named('mget'), eval: named('eval'), set: named('set'), selects };
 }
 
 const PRODUCT = `query($id: ID!) { product(id: $id) { id name price stock } }`;
@@ -92,8 +92,8 @@ describe('product cache', () => {
     let warmResponse: GraphQLResponse | undefined;
     const warm = await countDuring(async () => (warmResponse = await graphql(products.url, LIST, { first: 2, filter })));
     expect(warm.selects).toEqual([]);
-    expect(warm.eval).toHaveLength(1);
-    expect(warm.mget).toEqual([]);
+    expect(warm.commands).toHaveLength(1);
+    expect(warm.commands[0]![0]!.toLowerCase()).toMatch(/^eval/);
     expect(warmResponse!.data!.products).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
     expect(warmResponse!.data!.products).toEqual(coldResponse!.data!.products);
     expect(await products.metric('cache_hits_total', { kind: 'listing' })).toBe(hitsBefore + 1);
