@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes } from 'node:crypto';
 
 /**
  * Personal data at rest: AES-256-GCM with a random 96-bit IV per value, so equal plaintexts give
@@ -15,8 +15,10 @@ export interface FieldCipher {
 
 /** `blindIndexKey` is needed only by callers that look values up; without it `blindIndex` throws. */
 export function createFieldCipher(keyBase64: string, blindIndexKey?: string): FieldCipher {
-  const key = Buffer.from(keyBase64, 'base64');
-  if (key.length !== 32) throw new Error('DATA_ENCRYPTION_KEY must be 32 bytes (base64)');
+  const raw = Buffer.from(keyBase64, 'base64');
+  if (raw.length !== 32) throw new Error('DATA_ENCRYPTION_KEY must be 32 bytes (base64)');
+  // Imported once: given a Buffer, every cipher call would import the key again.
+  const key = createSecretKey(raw);
   return {
     encrypt(plain) {
       const iv = randomBytes(12);

@@ -1,7 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { DocumentNode, GraphQLError } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { createErrorFormatter, dispositionOf, errorCauses, httpStatusOf } from './errors.js';
@@ -25,6 +29,49 @@ export interface BaseContext {
 export function readDeadline(req: IncomingMessage): number | null {
   const value = Number(req.headers[DEADLINE_HEADER]);
   return Number.isFinite(value) && value > 0 ? value : null;
+}
+
+/** Verified assertions kept at once; the router reuses one per identity, so this many distinct live callers. */
+const ASSERTION_CACHE_SIZE = 10_000;
+
+/**
+ * `readIdentityAssertion` with its verdicts remembered by token string until the token's own
+ * `exp`: the router sends the same assertion for one identity until it renews it, and an HMAC
+ * verification (WebCrypto, a thread-pool job) costs more than the rest of a small request. Only
+ * tokens that verified are remembered, so a caller without the secret cannot fill the map; an
+ * expired entry is dropped and the token verified again (which then fails on `exp`).
+ */
+export function createAssertionReader(
+  secret: string,
+  deps: { now?: () => number; verify?: typeof readIdentityAssertion } = {},
+): (header: string | undefined) => Promise<Identity | null> {
+  const now = deps.now ?? Date.now;
+  const verify = deps.verify ?? readIdentityAssertion;
+  const verified = new Map<string, { identity: Identity; expiresAt: number }>();
+  return async (header) => {
+    if (!header) return null;
+    const hit = verified.get(header);
+    if (hit && now() < hit.expiresAt) return hit.identity;
+    if (hit) verified.delete(header);
+    const identity = await verify(secret, header);
+    const expiresAt = identity ? expiryOf(header) : null;
+    if (identity && expiresAt !== null) {
+      // Oldest first: Map keeps insertion order, so the first key is the one to evict.
+      if (verified.size >= ASSERTION_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(header, { identity, expiresAt });
+    }
+    return identity;
+  };
+}
+
+/** `exp` (epoch ms) of a token that has just verified, so its payload is trusted; null if it has none. */
+function expiryOf(token: string): number | null {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+  } catch {
+    return null;
+  }
 }
 
 export type Resolvers<TContext> = GraphQLResolverMap<TContext>;
@@ -117,6 +164,7 @@ function hasData(data: Record<string, unknown> | null | undefined): boolean {
 
 export function createSubgraph<TContext extends BaseContext>(options: SubgraphOptions<TContext>) {
   const { logger } = options;
+  const readIdentity = createAssertionReader(options.internalSecret);
   const apollo = new ApolloServer<TContext>({
     // Apollo types the map with an unknown context; ours is checked where the resolvers are written.
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
@@ -125,10 +173,13 @@ export function createSubgraph<TContext extends BaseContext>(options: SubgraphOp
     stopOnTerminationSignals: false,
     introspection: options.exposeInternals,
     formatError: createErrorFormatter({ exposeInternals: options.exposeInternalErrors ?? false }),
-    // Inline traces (ftv1) cost time on every request and nothing here reads them.
+    // Inline traces (ftv1) cost time on every request and nothing here reads them. Nor does
+    // anything read cache hints (no @cacheControl anywhere, the router sets no HTTP caching), yet
+    // Apollo's default cache-control plugin hooks every resolved field to compute them.
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
       operationLoggingPlugin<TContext>(options.metrics),
       errorContractPlugin<TContext>(logger),
     ],
@@ -149,7 +200,7 @@ export function createSubgraph<TContext extends BaseContext>(options: SubgraphOp
     },
     context: async ({ req, requestId }) => {
       const header = req.headers[IDENTITY_HEADER];
-      const identity = await readIdentityAssertion(options.internalSecret, typeof header === 'string' ? header : undefined);
+      const identity = await readIdentity(typeof header === 'string' ? header : undefined);
       const base: BaseContext = { requestId, identity, logger: logger.child({ requestId }), deadline: readDeadline(req) };
       return options.extendContext(base, req);
     },

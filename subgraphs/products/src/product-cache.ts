@@ -20,10 +20,14 @@ import { parseProduct, type ProductView } from './product.model.js';
  * process dies between its commit and a successful invalidation can an old entry be served, and
  * then for at most PRODUCT_CACHE_TTL_SECONDS (listing pages: LISTING_CACHE_TTL_SECONDS).
  *
- * Listing pages: `products:listing:<hash of filter, orderBy, first, after>` holds the page's ids,
+ * Listing pages: `products:listing:<filter, orderBy, first, after>` holds the page's ids,
  * cursors and totalCount together with the listing generation it was computed under, read in
- * the same MGET as the current generation. One INCR of `products:listing-gen` retires every page.
+ * the same script call as the current generation (and the page's products). One INCR of `products:listing-gen` retires every page.
  * Stock changes do not touch listings (pages hold ids, not stock); catalogue writes do.
+ *
+ * Counts: `products:count:<filter>` holds a filter's totalCount under the same generation
+ * (and sale edge) as the pages. It depends on the filter alone, so the next page, another sort
+ * order or page size reuse it: on a large catalogue the COUNT(*) is most of a page miss's cost.
  *
  * Version counters carry no TTL on purpose: one small key per product, and a counter that
  * vanished while a reader was between its read and its write-back could let an old row back in.
@@ -34,6 +38,7 @@ export const cacheKeys = {
   version: (id: string) => `products:ver:${id}`,
   listingGeneration: 'products:listing-gen',
   listing: (hash: string) => `products:listing:${hash}`,
+  count: (hash: string) => `products:count:${hash}`,
 };
 
 /** KEYS: n entry keys then n version keys. ARGV: ttl, n expected versions, n values. */
@@ -50,6 +55,39 @@ for i = 1, n do
 end
 return written
 `;
+
+/**
+ * A cached listing page and its products in one round trip. KEYS: listing generation, listing
+ * entry, epoch, the filter's count entry. ARGV: the key prefix (item and version keys are named
+ * from the page's ids, so the script builds them itself). Returns generation, entry, epoch, count
+ * entry, then one entry and one version per id, all read at one instant like the MGET of `getProducts`. A page that is not current returns
+ * no products; the caller decides on `u` (the page's sale edge) with its own clock.
+ */
+const READ_LISTING_WITH_PRODUCTS = `
+local generation = redis.call('GET', KEYS[1]) or '0'
+local raw = redis.call('GET', KEYS[2])
+local epoch = redis.call('GET', KEYS[3]) or '0'
+local count = redis.call('GET', KEYS[4])
+if not raw then return {generation, false, epoch, count} end
+local ok, entry = pcall(cjson.decode, raw)
+if not ok or type(entry) ~= 'table' or entry.g ~= generation or type(entry.page) ~= 'table' or type(entry.page.ids) ~= 'table' then
+  return {generation, raw, epoch, count}
+end
+local ids = entry.page.ids
+local n = #ids
+if n == 0 then return {generation, raw, epoch, count} end
+local keys = {}
+for i = 1, n do
+  keys[i] = ARGV[1] .. 'products:item:' .. ids[i]
+  keys[n + i] = ARGV[1] .. 'products:ver:' .. ids[i]
+end
+local values = redis.call('MGET', unpack(keys))
+local out = {generation, raw, epoch, count}
+for i = 1, 2 * n do out[4 + i] = values[i] end
+return out
+`;
+
+const READ_LISTING_COMMAND = 'productsReadListing';
 
 export interface ListingQuery {
   function: string | null;
@@ -80,10 +118,22 @@ export interface ProductCacheRead {
   token: ReadToken | null;
 }
 
-export function listingHash(query: ListingQuery): string {
-  const stable = [query.function, query.type, query.onSale, query.orderBy, query.first, query.after];
-  return createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 32);
+/** Longest key part used as it is; a crafted (valid but long) cursor is named by its digest instead. */
+const MAX_PLAIN_KEY_PART = 200;
+
+/**
+ * The query's own JSON names its entry: it is short, and a SHA-256 per request costs more than
+ * the key's few extra bytes. JSON starts with `[`, a base64url digest never does, so they never collide.
+ */
+function keyPart(stable: unknown[]): string {
+  const json = JSON.stringify(stable);
+  return json.length <= MAX_PLAIN_KEY_PART ? json : createHash('sha256').update(json).digest('base64url');
 }
+
+/** The count depends on the filter only, not on order or paging. */
+export const countHash = (query: ListingQuery) => keyPart([query.function, query.type, query.onSale]);
+
+export const listingHash = (query: ListingQuery) => keyPart([query.function, query.type, query.onSale, query.orderBy, query.first, query.after]);
 
 async function execAll(multi: ReturnType<Redis['multi']>): Promise<void> {
   const results = await multi.exec();
@@ -104,6 +154,10 @@ export function createProductCache(options: ProductCacheOptions) {
   const hits = options.metrics.counter({ name: 'cache_hits_total', help: 'Cache hits by kind (product, listing)', labelNames: ['kind'] });
   const misses = options.metrics.counter({ name: 'cache_misses_total', help: 'Cache misses by kind (product, listing)', labelNames: ['kind'] });
   let flushPending = false;
+  // Sent once and then called by its SHA (EVALSHA, reloaded by ioredis if Redis forgot it): the
+  // script's text would otherwise travel with every cached page.
+  redis.defineCommand(READ_LISTING_COMMAND, { numberOfKeys: 4, lua: READ_LISTING_WITH_PRODUCTS });
+  const readListing = (redis as unknown as Record<typeof READ_LISTING_COMMAND, (...args: string[]) => Promise<Array<string | null>>>)[READ_LISTING_COMMAND].bind(redis);
 
   /** Retires every entry after an invalidation this instance could not deliver (see above). */
   async function flushIfPending(): Promise<void> {
@@ -161,19 +215,37 @@ export function createProductCache(options: ProductCacheOptions) {
       await bestEffort(logger, 'product cache write', () => redis.eval(PUT_IF_UNCHANGED, keys.length, ...keys, ...args), 0);
     },
 
-    async getListing(query: ListingQuery): Promise<{ page: ListingPage | null; generation: string | null }> {
+    /**
+     * The page and, when it is current, its products read with it (one round trip instead of two
+     * on the hot path: each Redis round trip costs this process a write and a read syscall).
+     * `products` holds the entries found; missing ones are left to the loader.
+     */
+    async getListingWithProducts(
+      query: ListingQuery,
+    ): Promise<{ page: ListingPage | null; generation: string | null; products: Map<string, ProductView>; totalCount: number | null }> {
       await flushIfPending();
+      const products = new Map<string, ProductView>();
+      const prefix = redis.options.keyPrefix ?? '';
+      const keys = [cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query)), cacheKeys.epoch, cacheKeys.count(countHash(query))];
       const values = flushPending
         ? null
-        : await bestEffort(logger, 'listing cache read', () => redis.mget(cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query))), null);
+        : await bestEffort(logger, 'listing cache read', () => readListing(...keys, prefix), null);
       if (!values) {
         misses.inc({ kind: 'listing' });
-        return { page: null, generation: null };
+        return { page: null, generation: null, products, totalCount: null };
       }
       const generation = values[0] ?? '0';
       const page = decodeListing(values[1] ?? null, generation);
       (page ? hits : misses).inc({ kind: 'listing' });
-      return { page, generation };
+      const totalCount = page ? null : decodeCount(values[3] ?? null, generation);
+      if (!page || values.length !== 4 + 2 * page.ids.length) return { page, generation, products, totalCount };
+      const epoch = values[2] ?? '0';
+      page.ids.forEach((id, i) => {
+        const product = decodeEntry(values[4 + i] ?? null, epoch);
+        if (product) products.set(id, product);
+      });
+      if (products.size) hits.inc({ kind: 'product' }, products.size);
+      return { page, generation, products, totalCount };
     },
 
     /**
@@ -185,8 +257,16 @@ export function createProductCache(options: ProductCacheOptions) {
       if (generation === null) return;
       const ttlMs = Math.min(options.listingTtlSeconds * 1000, until ? until.getTime() - Date.now() : Infinity);
       if (ttlMs <= 0) return;
-      const value = JSON.stringify({ g: generation, page, ...(until ? { u: until.getTime() } : {}) });
-      await bestEffort(logger, 'listing cache write', () => redis.set(cacheKeys.listing(listingHash(query)), value, 'PX', Math.ceil(ttlMs)), null);
+      const edge = until ? { u: until.getTime() } : {};
+      const value = JSON.stringify({ g: generation, page, ...edge });
+      const count = JSON.stringify({ g: generation, n: page.totalCount, ...edge });
+      const px = Math.ceil(ttlMs);
+      await bestEffort(
+        logger,
+        'listing cache write',
+        () => execAll(redis.multi().set(cacheKeys.listing(listingHash(query)), value, 'PX', px).set(cacheKeys.count(countHash(query)), count, 'PX', px)),
+        null,
+      );
     },
 
     /**
@@ -228,6 +308,18 @@ function decodeListing(raw: string | null, generation: string): ListingPage | nu
     const entry = JSON.parse(raw) as { g?: unknown; page?: ListingPage; u?: unknown };
     if (typeof entry.u === 'number' && Date.now() >= entry.u) return null;
     return entry.g === generation && entry.page ? entry.page : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Same validity rule as a page: its generation, and its sale edge by this process's clock. */
+function decodeCount(raw: string | null, generation: string): number | null {
+  if (!raw) return null;
+  try {
+    const entry = JSON.parse(raw) as { g?: unknown; n?: unknown; u?: unknown };
+    if (typeof entry.u === 'number' && Date.now() >= entry.u) return null;
+    return entry.g === generation && typeof entry.n === 'number' ? entry.n : null;
   } catch {
     return null;
   }

@@ -89,13 +89,16 @@ export function createProductService(deps: { repository: ProductRepository; cach
         onSale: args.filter?.onSale ?? null,
       };
       const query: ListingQuery = { ...filter, orderBy: order, first: page.first, after: args.after ?? null };
-      const cached = await cache.getListing(query);
+      const cached = await cache.getListingWithProducts(query);
       let listing: ListingPage | null = cached.page;
+      // Products read with the page need no second cache read; any not found go through the loader.
+      for (const [id, product] of cached.products) loader.prime(id, product);
       if (!listing) {
         const at = now();
+        // The filter's count survives across pages, orders and page sizes (see product-cache.ts).
         const [rows, totalCount] = await Promise.all([
           repository.listPage(filter, order, page.after, page.first + 1, at),
-          repository.countListed(filter, at),
+          cached.totalCount ?? repository.countListed(filter, at),
         ]);
         const shown = rows.slice(0, page.first);
         listing = {

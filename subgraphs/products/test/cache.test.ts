@@ -16,7 +16,10 @@ beforeAll(async () => {
   raw = rawRedis();
   await waitForRedis(raw, 5_000);
   monitor = await raw.monitor();
-  monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+  // Only what clients sent (round trips): commands a script runs inside Redis show as source "lua".
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua') seen.push(args);
+  });
 });
 afterAll(async () => {
   monitor?.disconnect();
@@ -42,13 +45,16 @@ async function countDuring(work: () => Promise<unknown>) {
   const redis = seen.slice(from, to).filter((args) => args.some((arg) => arg.startsWith(products.keyPrefix)));
   const named = (name: string) => redis.filter((args) => args[0]!.toLowerCase() === name);
   const selects = products.statements.slice(sqlFrom).filter((sql) => /^select .* from `products`/is.test(sql));
-  return { mget: named('mget'), eval: named('eval'), set: named('set'), selects };
+  return { commands: redis, mget: named('mget'), eval: named('eval'), set: named('set'), selects };
 }
 
 const PRODUCT = `query($id: ID!) { product(id: $id) { id name price stock } }`;
 const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name price stock } } }`;
 const LIST = `query($first: Int, $filter: ProductFilter) {
   products(first: $first, filter: $filter) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name stock } } }
+}`;
+const LIST_AFTER = `query($first: Int, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {
+  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name stock } } }
 }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { __typename ... on Product { price } } }`;
 const ADJUST = `mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta, reason: "count") { __typename ... on Product { stock } } }`;
@@ -76,18 +82,44 @@ describe('product cache', () => {
     expect(await products.metric('cache_hits_total', { kind: 'product' })).toBe(hitsBefore + ids.length);
   });
 
-  it('When a listing page is asked for twice, then the second is served from Redis without SQL', async () => {
+  it('When a listing page is asked for twice, then the second is served from Redis in one round trip, page and products, without SQL', async () => {
     const filter = { function: 'EYE_HEALTH', type: 'POWDER' };
     await Promise.all(Array.from({ length: 3 }, () => createProduct(products, filter)));
-    const cold = await countDuring(() => graphql(products.url, LIST, { first: 2, filter }));
+    let coldResponse: GraphQLResponse | undefined;
+    const cold = await countDuring(async () => (coldResponse = await graphql(products.url, LIST, { first: 2, filter })));
     expect(cold.selects.length).toBeGreaterThan(0);
     const hitsBefore = await products.metric('cache_hits_total', { kind: 'listing' });
     let warmResponse: GraphQLResponse | undefined;
     const warm = await countDuring(async () => (warmResponse = await graphql(products.url, LIST, { first: 2, filter })));
     expect(warm.selects).toEqual([]);
-    expect(warm.mget).toHaveLength(2);
+    expect(warm.commands).toHaveLength(1);
+    expect(warm.commands[0]![0]!.toLowerCase()).toMatch(/^eval/);
     expect(warmResponse!.data!.products).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
+    expect(warmResponse!.data!.products).toEqual(coldResponse!.data!.products);
     expect(await products.metric('cache_hits_total', { kind: 'listing' })).toBe(hitsBefore + 1);
+  });
+
+  it('When the next page or another order of a listed filter is asked for, then its count is not taken again until the catalogue changes', async () => {
+    const filter = { function: 'BONE_HEALTH', type: 'SPRAY' };
+    await Promise.all(Array.from({ length: 3 }, () => createProduct(products, filter)));
+    const counts = (selects: string[]) => selects.filter((sql) => /count\(/i.test(sql));
+    let first: GraphQLResponse | undefined;
+    const cold = await countDuring(async () => (first = await graphql(products.url, LIST, { first: 2, filter })));
+    expect(counts(cold.selects)).toHaveLength(1);
+    const after = first!.data!.products.pageInfo.endCursor as string;
+    let next: GraphQLResponse | undefined;
+    const nextPage = await countDuring(async () => (next = await graphql(products.url, LIST_AFTER, { first: 2, after, filter })));
+    expect(nextPage.selects.length).toBeGreaterThan(0);
+    expect(counts(nextPage.selects)).toEqual([]);
+    expect(next!.data!.products).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: false } });
+    const otherOrder = await countDuring(() => graphql(products.url, LIST_AFTER, { first: 3, filter, orderBy: 'PRICE_ASC' }));
+    expect(counts(otherOrder.selects)).toEqual([]);
+
+    await createProduct(products, filter);
+    let changed: GraphQLResponse | undefined;
+    const afterWrite = await countDuring(async () => (changed = await graphql(products.url, LIST_AFTER, { first: 2, after, filter })));
+    expect(counts(afterWrite.selects)).toHaveLength(1);
+    expect(changed!.data!.products.totalCount).toBe(4);
   });
 
   it('When a product is created, changed or deleted, then cached pages and entries show it at once', async () => {

@@ -1,9 +1,12 @@
-import { and, eq, gte, inArray, isNull } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
 import { isDuplicateKey, type Database } from '@bth/platform';
 import { refreshTokens, sessions, users, type UserRow } from './db/schema.js';
 
 /** The only place in `users` that speaks SQL. Returns plain rows; decryption happens in the service. */
 export function createUsersRepository(db: Database) {
+  // `me` and most entity lookups ask for one user: that statement is built once, not per request
+  // (drizzle's query building was ~6 % of a `me`).
+  const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare();
   return {
     async insertUser(row: UserRow): Promise<{ ok: true } | { ok: false; reason: 'EMAIL_TAKEN' }> {
       try {
@@ -32,6 +35,7 @@ export function createUsersRepository(db: Database) {
 
     async findByIds(ids: readonly string[]): Promise<UserRow[]> {
       if (ids.length === 0) return [];
+      if (ids.length === 1) return byId.execute({ id: ids[0] });
       return db.select().from(users).where(inArray(users.id, [...ids]));
     },
 

@@ -28,18 +28,45 @@ export function createUsersService(deps: { repository: UsersRepository; cipher: 
   const { repository, cipher } = deps;
   const now = deps.now ?? (() => new Date());
 
-  const toView = (row: UserRow): UserView => ({
-    id: row.id,
-    email: cipher.decrypt(row.emailEnc),
-    name: cipher.decrypt(row.nameEnc),
-    nickname: row.nickname,
-    phone: cipher.decrypt(row.phoneEnc),
-    postalCode: cipher.decrypt(row.postalCodeEnc),
-    address: cipher.decrypt(row.addressEnc),
-    role: row.role,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  });
+  /**
+   * Personal fields are decrypted on first read, not when the row is loaded: most reads (`me { id }`,
+   * `_entities` for a nickname) never touch them, and each AES-GCM decryption costs more than the
+   * rest of such a request. Getters are own and enumerable, so a spread still copies plain values.
+   */
+  const toView = (row: UserRow): UserView => {
+    const email = decryptOnce(row.emailEnc);
+    const name = decryptOnce(row.nameEnc);
+    const phone = decryptOnce(row.phoneEnc);
+    const postalCode = decryptOnce(row.postalCodeEnc);
+    const address = decryptOnce(row.addressEnc);
+    return {
+      id: row.id,
+      get email() {
+        return email();
+      },
+      get name() {
+        return name();
+      },
+      nickname: row.nickname,
+      get phone() {
+        return phone();
+      },
+      get postalCode() {
+        return postalCode();
+      },
+      get address() {
+        return address();
+      },
+      role: row.role,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  };
+
+  function decryptOnce(stored: string): () => string {
+    let plain: string | undefined;
+    return () => (plain ??= cipher.decrypt(stored));
+  }
 
   return {
     toView,

@@ -250,6 +250,18 @@ describe('users subgraph', () => {
     expect(entity.data!._entities).toEqual([{ id, nickname: 'hyensu', email: null, phone: null }]);
   });
 
+  it('When a query reads no personal field, then no personal field is decrypted', async () => {
+    const { id } = await signUp();
+    // A phone that cannot be decrypted shows whether a read touched it.
+    await users.database.pool.query("UPDATE users SET phone_enc = 'v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' WHERE id = ?", [id]);
+    const headers = await identityHeaders({ userId: id, role: 'USER', sessionId: randomUUID() });
+    const me = await graphql(users.url, `{ me { id nickname name } }`, {}, headers);
+    expect(me.errors).toBeUndefined();
+    expect(me.data).toEqual({ me: { id, nickname: 'hyensu', name: 'Kim Hyensu' } });
+    const phone = await graphql(users.url, `{ me { id phone } }`, {}, headers);
+    expect(errorCodes(phone)).toEqual(['INTERNAL_SERVER_ERROR']);
+  });
+
   it('When a member updates the profile with a bad phone, then nothing changes', async () => {
     const { id } = await signUp();
     const headers = await identityHeaders({ userId: id, role: 'USER', sessionId: randomUUID() });
