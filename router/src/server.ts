@@ -48,6 +48,8 @@ export interface RouterDeps {
     /** Defaults: DEFAULT_DEADLINES. */
     subgraphTimeouts?: SubgraphTimeouts;
     requestBudgetMs?: number;
+    /** DEDUPLICATE_QUERIES: an identical query of one caller sent while the first runs gets its answer. Default on. */
+    deduplicateQueries?: boolean;
   } & Partial<OperationLimits>;
   logger: Logger;
   metrics: Metrics;
@@ -151,6 +153,18 @@ export function createRouter(deps: RouterDeps) {
       if (!refusal) return false;
       sendGraphQLError(res, refusal.status, refusal.code, refusal.message, refusal.limit ?? {});
       return true;
+    },
+    // In-flight deduplication (issue 10, read storms): an identical query of the same caller
+    // (same Authorization header, so never two users), sent while the first still runs, gets the
+    // first one's answer. Never a mutation (each must run) and never a batch. A waiter's own
+    // deadline is never passed: the first one started earlier, so its deadline comes sooner.
+    shareKey: (req, body) => {
+      if (!(config.deduplicateQueries ?? true)) return undefined;
+      const get = req.method === 'GET';
+      if (checkLimits.operationType(get ? envelopeFromUrl(req.url) : body) !== OperationTypeNode.QUERY) return undefined;
+      const h = req.headers;
+      // Everything Apollo's answer depends on: the caller, content negotiation, CSRF headers, the operation.
+      return [h.authorization, h.accept, h['content-type'], h['apollo-require-preflight'], h['x-apollo-operation-name'], req.method, get ? req.url : JSON.stringify(body)].join('\n');
     },
     context: async ({ req, requestId }) => {
       const deadline = Date.now() + (config.requestBudgetMs ?? DEFAULT_DEADLINES.requestBudgetMs);
