@@ -23,6 +23,7 @@ import { SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';
 import { DEFAULT_DEADLINES, createReplicaPool, type ReplicaPool, type SubgraphTimeouts } from './replicas.js';
 import { createRevocationCheck } from './revocation.js';
+import { createTransport } from './transport.js';
 
 export interface RouterContext extends RequestIdentity {
   requestId: string;
@@ -59,12 +60,13 @@ export interface RouterDeps {
 export function createRouter(deps: RouterDeps) {
   const { config, logger, metrics } = deps;
   const pools = new Map<string, ReplicaPool>();
+  const transport = createTransport();
   const poolFor = (name: string) => {
     let pool = pools.get(name);
     if (!pool) {
       const urls = config.subgraphUrls[name];
       if (!urls?.length) throw new Error(`No URL configured for subgraph "${name}"`);
-      pool = createReplicaPool(name, urls, logger, config.subgraphTimeouts ?? DEFAULT_DEADLINES);
+      pool = createReplicaPool(name, urls, logger, config.subgraphTimeouts ?? DEFAULT_DEADLINES, transport.fetch);
       pools.set(name, pool);
     }
     return pool;
@@ -188,6 +190,7 @@ export function createRouter(deps: RouterDeps) {
           await running.close();
           await apollo.stop();
           for (const pool of pools.values()) pool.close();
+          transport.close();
         },
       };
     },

@@ -92,7 +92,12 @@ export interface ReplicaClientOptions {
   failuresToEject?: number;
   /** Called when a replica is ejected and none is left that is not (orders opens its breaker here). */
   onAllEjected?: () => void;
+  /** How a request is sent; default the global fetch. The router passes a leaner one (router/src/transport.ts). */
+  fetch?: ReplicaFetch;
 }
+
+/** The part of `fetch` the client uses: it must reject on `signal` abort and resolve with any HTTP answer. */
+export type ReplicaFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<Response>;
 
 export interface ReplicaRequest {
   method: string;
@@ -140,6 +145,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   const probeTimeoutMs = options.probeTimeoutMs ?? 500;
   const healthUrl = options.healthUrl ?? ((url: string) => `${url.replace(/\/graphql$/, '')}/health/live`);
   const failuresToEject = options.failuresToEject ?? 3;
+  const send: ReplicaFetch = options.fetch ?? ((url, init) => fetch(url, init));
   const replicas: ReplicaState[] = options.urls.map((url) => ({ url, ejectedUntil: 0, failuresInARow: 0, lastAnswerAt: 0, aliveAt: 0, probing: false, inFlight: new Set() }));
   let next = 0;
   let lastAnswerAnyAt = 0;
@@ -238,7 +244,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     const headers = { ...request.headers };
     request.onAttempt?.(call.startedAt + timeoutMs, headers);
     try {
-      const response = await fetch(`${replica.url}${request.path ?? ''}`, { method: request.method, headers, body: request.body, signal: controller.signal });
+      const response = await send(`${replica.url}${request.path ?? ''}`, { method: request.method, headers, body: request.body, signal: controller.signal });
       answered(replica);
       return response;
     } catch (error) {
