@@ -41,6 +41,32 @@ function assertionCache(secret: string) {
   };
 }
 
+/** Bounds the verified-token cache (an entry is ~600 bytes); past it the oldest go first. */
+const VERIFIED_CACHE_MAX = 20_000;
+
+/**
+ * Verified access tokens, remembered until they expire: a token is immutable, so once its
+ * signature and claims have checked out, checking them again on the same string proves nothing
+ * new. Any other string (a tampered one included) is verified in full. Revocation is not cached
+ * here: it is asked on every request.
+ */
+function verifiedTokens(secret: string) {
+  const cache = new Map<string, { identity: Identity; expiresAt: number }>();
+  return async (token: string): Promise<Identity> => {
+    const hit = cache.get(token);
+    if (hit && hit.expiresAt > Date.now()) return hit.identity;
+    if (hit) cache.delete(token);
+    const identity = await verifyAccessToken(secret, token);
+    // Verified just now, so the payload is well-formed JSON with a numeric `exp` (jose checked it).
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp?: number };
+    if (typeof exp === 'number') {
+      cache.set(token, { identity, expiresAt: exp * 1000 });
+      if (cache.size > VERIFIED_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    }
+    return identity;
+  };
+}
+
 export function createAuthenticator(deps: {
   accessTokenSecret: string;
   internalSecret: string;
@@ -48,11 +74,12 @@ export function createAuthenticator(deps: {
   sessionVerdict: (sessionId: string, requestId: string) => Promise<Verdict>;
 }) {
   const assertionFor = assertionCache(deps.internalSecret);
+  const verify = verifiedTokens(deps.accessTokenSecret);
   return async function authenticate(authorization: string | undefined, requestId: string): Promise<RequestIdentity> {
     if (!authorization) return { identity: null, assertion: null };
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization.trim());
     if (!match) throw new AppError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <access token>"', { reason: 'TOKEN_INVALID' });
-    const identity = await verifyAccessToken(deps.accessTokenSecret, match[1]!);
+    const identity = await verify(match[1]!);
     if ((await deps.sessionVerdict(identity.sessionId, requestId)) === 'REVOKED') {
       throw new AppError('UNAUTHENTICATED', 'This session has ended; sign in again', { reason: 'SESSION_REVOKED' });
     }
