@@ -42,7 +42,8 @@ export interface ReplicaPool {
 
 /** `send`: how requests go out (server.ts passes transport.ts); default the global fetch. */
 export function createReplicaPool(name: string, urls: string[], logger: Logger, timeouts: SubgraphTimeouts, send?: ReplicaFetch): ReplicaPool {
-  const client = createReplicaClient({ name, urls, logger, fetch: send });
+  // transport.ts reads every answer whole before resolving.
+  const client = createReplicaClient({ name, urls, logger, fetch: send, fetchReadsWhole: send !== undefined });
 
   const fetcher = (async (_url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => {
     const headers = { ...init?.headers };

@@ -94,6 +94,8 @@ export interface ReplicaClientOptions {
   onAllEjected?: () => void;
   /** How a request is sent; default the global fetch. The router passes a leaner one (router/src/transport.ts). */
   fetch?: ReplicaFetch;
+  /** `fetch` resolves only once the whole body is read: the attempt's deadline timer then ends with the call. */
+  fetchReadsWhole?: boolean;
 }
 
 /** The part of `fetch` the client uses: it must reject on `signal` abort and resolve with any HTTP answer. */
@@ -236,7 +238,8 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     };
     // Armed until the body has been read too (a replica can freeze between headers and body);
     // aborting a finished response is a no-op, and unref keeps it from holding the process.
-    setTimeout(() => stop('TIMEOUT'), timeoutMs).unref();
+    // A transport that reads the whole answer before resolving needs it no longer than the call.
+    const timer = setTimeout(() => stop('TIMEOUT'), timeoutMs).unref();
     const onCancel = () => stop('CANCELLED');
     request.signal?.addEventListener('abort', onCancel, { once: true });
     const call: InFlight = { startedAt: Date.now(), idempotent: request.retry === 'idempotent', abort: stop };
@@ -253,6 +256,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     } finally {
       replica.inFlight.delete(call);
       request.signal?.removeEventListener('abort', onCancel);
+      if (options.fetchReadsWhole) clearTimeout(timer);
     }
   }
 
