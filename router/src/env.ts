@@ -36,6 +36,9 @@ export function readEnv() {
     SUBGRAPH_MUTATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_DEADLINES.mutationMs),
     // Passed down as an absolute deadline (x-bth-deadline), so no subgraph works past it.
     REQUEST_BUDGET_MS: z.coerce.number().int().min(100).max(300_000).default(DEFAULT_DEADLINES.requestBudgetMs),
+    // A read storm (one page opened by a thousand shoppers at once) reaches a subgraph once per
+    // caller identity instead of a thousand times. Off only to compare with a gateway that has none.
+    DEDUPLICATE_QUERIES: envBool.default(true),
   });
   assertProductionSecrets(env, ['INTERNAL_JWT_SECRET', 'ACCESS_TOKEN_SECRET']);
   return {

@@ -27,6 +27,7 @@ runMain(async () => {
       maxVariableValues: env.MAX_VARIABLE_VALUES,
       subgraphTimeouts: env.subgraphTimeouts,
       requestBudgetMs: env.REQUEST_BUDGET_MS,
+      deduplicateQueries: env.DEDUPLICATE_QUERIES,
     },
     logger,
     metrics: createMetrics('router'),

@@ -305,7 +305,17 @@ export function createLimitChecker(limits: OperationLimits, rootTypes: ReadonlyS
     return null;
   }
 
-  return function check(body: unknown): Refusal | null {
+  /** The type of the operation a single (not batched) request runs, when its document parses and names one. */
+  function operationType(body: unknown): OperationTypeNode | null {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+    const { query, operationName } = body as RequestEnvelope;
+    if (typeof query !== 'string') return null;
+    const operations = verdictFor(query)?.operations ?? [];
+    const chosen = typeof operationName === 'string' ? operations.find((op) => op.name === operationName) : operations.length === 1 ? operations[0] : undefined;
+    return chosen?.type ?? null;
+  }
+
+  return Object.assign(function check(body: unknown): Refusal | null {
     const items = Array.isArray(body) ? body : [body];
     if (items.length > limits.maxOperations) {
       return limitRefusal('operations', 'Operations in the batch', limits.maxOperations, items.length);
@@ -316,7 +326,7 @@ export function createLimitChecker(limits: OperationLimits, rootTypes: ReadonlyS
       if (refusal) return Array.isArray(body) ? { ...refusal, message: `Operation ${index + 1} of the batch: ${refusal.message}` } : refusal;
     }
     return null;
-  };
+  }, { operationType });
 }
 
 /**

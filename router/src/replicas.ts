@@ -1,5 +1,5 @@
 import type { Fetcher } from '@apollo/utils.fetcher';
-import { AppError, DEADLINE_HEADER, ReplicaUnavailableError, createReplicaClient, type Logger } from '@bth/platform';
+import { AppError, DEADLINE_HEADER, ReplicaUnavailableError, createReplicaClient, type Logger, type ReplicaFetch } from '@bth/platform';
 
 /**
  * The gateway's `fetcher` for one subgraph: the shared replica client (round-robin, ejection of
@@ -8,8 +8,8 @@ import { AppError, DEADLINE_HEADER, ReplicaUnavailableError, createReplicaClient
  * it cannot have been delivered (it may have run). Each attempt carries its own absolute deadline
  * in `x-bth-deadline`, so the subgraph refuses work the router has already given up on.
  *
- * Node's global fetch (undici) keeps connections alive and pools them per origin; that is what
- * makes the router hop cheap (the gateway's default fetcher costs about 3x in throughput here).
+ * Connections are kept alive and pooled per origin (transport.ts); that is what makes the router
+ * hop cheap (the gateway's default fetcher costs about 3x in throughput here).
  */
 export interface SubgraphTimeouts {
   queryMs: number;
@@ -40,8 +40,10 @@ export interface ReplicaPool {
   close(): void;
 }
 
-export function createReplicaPool(name: string, urls: string[], logger: Logger, timeouts: SubgraphTimeouts): ReplicaPool {
-  const client = createReplicaClient({ name, urls, logger });
+/** `send`: how requests go out (server.ts passes transport.ts); default the global fetch. */
+export function createReplicaPool(name: string, urls: string[], logger: Logger, timeouts: SubgraphTimeouts, send?: ReplicaFetch): ReplicaPool {
+  // transport.ts reads every answer whole before resolving.
+  const client = createReplicaClient({ name, urls, logger, fetch: send, fetchReadsWhole: send !== undefined });
 
   const fetcher = (async (_url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => {
     const headers = { ...init?.headers };

@@ -23,6 +23,7 @@ import { SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';
 import { DEFAULT_DEADLINES, createReplicaPool, type ReplicaPool, type SubgraphTimeouts } from './replicas.js';
 import { createRevocationCheck } from './revocation.js';
+import { createTransport } from './transport.js';
 
 export interface RouterContext extends RequestIdentity {
   requestId: string;
@@ -48,6 +49,8 @@ export interface RouterDeps {
     /** Defaults: DEFAULT_DEADLINES. */
     subgraphTimeouts?: SubgraphTimeouts;
     requestBudgetMs?: number;
+    /** DEDUPLICATE_QUERIES: an identical query of one caller sent while the first runs gets its answer. Default on. */
+    deduplicateQueries?: boolean;
   } & Partial<OperationLimits>;
   logger: Logger;
   metrics: Metrics;
@@ -57,12 +60,13 @@ export interface RouterDeps {
 export function createRouter(deps: RouterDeps) {
   const { config, logger, metrics } = deps;
   const pools = new Map<string, ReplicaPool>();
+  const transport = createTransport();
   const poolFor = (name: string) => {
     let pool = pools.get(name);
     if (!pool) {
       const urls = config.subgraphUrls[name];
       if (!urls?.length) throw new Error(`No URL configured for subgraph "${name}"`);
-      pool = createReplicaPool(name, urls, logger, config.subgraphTimeouts ?? DEFAULT_DEADLINES);
+      pool = createReplicaPool(name, urls, logger, config.subgraphTimeouts ?? DEFAULT_DEADLINES, transport.fetch);
       pools.set(name, pool);
     }
     return pool;
@@ -152,6 +156,18 @@ export function createRouter(deps: RouterDeps) {
       sendGraphQLError(res, refusal.status, refusal.code, refusal.message, refusal.limit ?? {});
       return true;
     },
+    // In-flight deduplication (issue 10, read storms): an identical query of the same caller
+    // (same Authorization header, so never two users), sent while the first still runs, gets the
+    // first one's answer. Never a mutation (each must run) and never a batch. A waiter's own
+    // deadline is never passed: the first one started earlier, so its deadline comes sooner.
+    shareKey: (req, body) => {
+      if (!(config.deduplicateQueries ?? true)) return undefined;
+      const get = req.method === 'GET';
+      if (checkLimits.operationType(get ? envelopeFromUrl(req.url) : body) !== OperationTypeNode.QUERY) return undefined;
+      const h = req.headers;
+      // Everything Apollo's answer depends on: the caller, content negotiation, CSRF headers, the operation.
+      return [h.authorization, h.accept, h['content-type'], h['apollo-require-preflight'], h['x-apollo-operation-name'], req.method, get ? req.url : JSON.stringify(body)].join('\n');
+    },
     context: async ({ req, requestId }) => {
       const deadline = Date.now() + (config.requestBudgetMs ?? DEFAULT_DEADLINES.requestBudgetMs);
       const childLogger = logger.child({ requestId });
@@ -174,6 +190,7 @@ export function createRouter(deps: RouterDeps) {
           await running.close();
           await apollo.stop();
           for (const pool of pools.values()) pool.close();
+          transport.close();
         },
       };
     },

@@ -33,7 +33,16 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   beforeGraphQL?: (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean;
   /** Slow-client cut-offs; production uses the defaults, tests pass short ones. */
   timeouts?: Partial<HttpTimeouts>;
+  /**
+   * In-flight deduplication: requests that get the same key while one of them runs are answered
+   * with that one's status, headers and body instead of running again. Undefined: never shared.
+   * The caller decides what may be shared (the router: queries of one caller, never mutations).
+   */
+  shareKey?: (req: IncomingMessage, body: unknown) => string | undefined;
 }
+
+/** What a shared GraphQL execution answered; null when it cannot be replayed (a streamed body). */
+type SharedAnswer = { status: number; headers: [string, string][]; body: string } | null;
 
 export interface HttpTimeouts {
   /** From a request's first byte until its headers are complete. */
@@ -179,6 +188,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   let shuttingDown = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  const sharing = new Map<string, Promise<SharedAnswer>>();
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -280,6 +290,39 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     }
     if (options.beforeGraphQL?.(req, res, body)) return 'graphql';
 
+    const key = options.shareKey?.(req, body);
+    const running = key === undefined ? undefined : sharing.get(key);
+    if (running) {
+      // Our own x-request-id is already on `res`; the answer carries nothing request-specific.
+      const answer = await running;
+      if (answer) {
+        for (const [name, value] of answer.headers) res.setHeader(name, value);
+        res.statusCode = answer.status;
+        res.end(answer.body);
+        return 'graphql';
+      }
+    }
+    let share: ((answer: SharedAnswer) => void) | undefined;
+    if (key !== undefined && !running) {
+      sharing.set(key, new Promise<SharedAnswer>((resolve) => (share = resolve)));
+    }
+    try {
+      return await execute(req, res, url, body, requestId, share);
+    } finally {
+      // Whatever happened (an exception included), waiters are released; on null they run themselves.
+      share?.(null);
+      if (share) sharing.delete(key!);
+    }
+  }
+
+  async function execute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: unknown,
+    requestId: string,
+    share: ((answer: SharedAnswer) => void) | undefined,
+  ): Promise<string> {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -291,6 +334,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     for (const [name, value] of result.headers) res.setHeader(name, value);
     res.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {
+      share?.({ status: res.statusCode, headers: [...result.headers], body: result.body.string });
       res.end(result.body.string);
     } else {
       for await (const chunk of result.body.asyncIterator) res.write(chunk);

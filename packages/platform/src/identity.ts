@@ -1,4 +1,5 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { webcrypto } from 'node:crypto';
 import { AppError } from './errors.js';
 
 /**
@@ -31,11 +32,15 @@ const ALGORITHMS = ['HS256'];
 export const IDENTITY_HEADER = 'x-bth-identity';
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-const keys = new Map<string, Uint8Array>();
-function key(secret: string): Uint8Array {
+/**
+ * One imported HMAC key per secret. Handing jose the raw bytes makes it import a CryptoKey on every
+ * sign and verify (a WebCrypto import per request, in every service); an imported key is reused.
+ */
+const keys = new Map<string, Promise<webcrypto.CryptoKey>>();
+function key(secret: string): Promise<webcrypto.CryptoKey> {
   let k = keys.get(secret);
   if (!k) {
-    k = new TextEncoder().encode(secret);
+    k = webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
     keys.set(secret, k);
   }
   return k;
@@ -53,7 +58,7 @@ export async function signAccessToken(secret: string, identity: Identity, ttlSec
     .setAudience(AUDIENCE_API)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(key(secret));
+    .sign(await key(secret));
 }
 
 /** Refresh tokens are JWTs too (so they carry session and family), but can never pass as access tokens. */
@@ -70,7 +75,7 @@ export async function signRefreshToken(
     .setAudience(AUDIENCE_API)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(key(secret));
+    .sign(await key(secret));
 }
 
 function invalidToken(error: unknown): AppError {
@@ -83,7 +88,7 @@ function invalidToken(error: unknown): AppError {
 /** Verifies a user access token; throws UNAUTHENTICATED for anything else (expired, tampered, refresh token, `alg: none`). */
 export async function verifyAccessToken(secret: string, token: string): Promise<Identity> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), {
+    const { payload } = await jwtVerify(token, await key(secret), {
       algorithms: ALGORITHMS,
       issuer: ISSUER_USERS,
       audience: AUDIENCE_API,
@@ -103,7 +108,7 @@ export async function verifyRefreshToken(
   token: string,
 ): Promise<{ userId: string; sessionId: string; tokenId: string }> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), {
+    const { payload } = await jwtVerify(token, await key(secret), {
       algorithms: ALGORITHMS,
       issuer: ISSUER_USERS,
       audience: AUDIENCE_API,
@@ -127,14 +132,14 @@ export async function signIdentityAssertion(secret: string, identity: Identity):
     .setAudience(AUDIENCE_SUBGRAPH)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + 60)
-    .sign(key(secret));
+    .sign(await key(secret));
 }
 
 /** Subgraph side: a missing or invalid assertion means "anonymous", never an error. */
 export async function readIdentityAssertion(secret: string, header: string | undefined): Promise<Identity | null> {
   if (!header) return null;
   try {
-    const { payload } = await jwtVerify(header, key(secret), {
+    const { payload } = await jwtVerify(header, await key(secret), {
       algorithms: ALGORITHMS,
       issuer: ISSUER_ROUTER,
       audience: AUDIENCE_SUBGRAPH,
@@ -155,7 +160,7 @@ export async function signServiceToken(secret: string, service: string, audience
     .setAudience(audience)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + 300)
-    .sign(key(secret));
+    .sign(await key(secret));
 }
 
 /** Returns the calling service's name, or null when the token is missing or not valid for `audience`. */
@@ -163,7 +168,7 @@ export async function verifyServiceToken(secret: string, authorization: string |
   const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
   if (!token) return null;
   try {
-    const { payload } = await jwtVerify(token, key(secret), { algorithms: ALGORITHMS, issuer: ISSUER_SERVICE, audience });
+    const { payload } = await jwtVerify(token, await key(secret), { algorithms: ALGORITHMS, issuer: ISSUER_SERVICE, audience });
     return typeof payload.svc === 'string' ? payload.svc : null;
   } catch {
     return null;

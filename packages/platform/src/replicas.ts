@@ -98,7 +98,14 @@ export interface ReplicaClientOptions {
    * their own, and such a replica is still tried last — in a rolling restart it is usually back.
    */
   onAllEjected?: () => void;
+  /** How a request is sent; default the global fetch. The router passes a leaner one (router/src/transport.ts). */
+  fetch?: ReplicaFetch;
+  /** `fetch` resolves only once the whole body is read: the attempt's deadline timer then ends with the call. */
+  fetchReadsWhole?: boolean;
 }
+
+/** The part of `fetch` the client uses: it must reject on `signal` abort and resolve with any HTTP answer. */
+export type ReplicaFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<Response>;
 
 export interface ReplicaRequest {
   method: string;
@@ -148,6 +155,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   const probeTimeoutMs = options.probeTimeoutMs ?? 500;
   const healthUrl = options.healthUrl ?? ((url: string) => `${url.replace(/\/graphql$/, '')}/health/live`);
   const failuresToEject = options.failuresToEject ?? 3;
+  const send: ReplicaFetch = options.fetch ?? ((url, init) => fetch(url, init));
   const replicas: ReplicaState[] = options.urls.map((url) => ({ url, ejectedUntil: 0, ejectedFor: 'refused', failuresInARow: 0, lastAnswerAt: 0, aliveAt: 0, probing: false, inFlight: new Set() }));
   let next = 0;
   let lastAnswerAnyAt = 0;
@@ -242,7 +250,8 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     };
     // Armed until the body has been read too (a replica can freeze between headers and body);
     // aborting a finished response is a no-op, and unref keeps it from holding the process.
-    setTimeout(() => stop('TIMEOUT'), timeoutMs).unref();
+    // A transport that reads the whole answer before resolving needs it no longer than the call.
+    const timer = setTimeout(() => stop('TIMEOUT'), timeoutMs).unref();
     const onCancel = () => stop('CANCELLED');
     request.signal?.addEventListener('abort', onCancel, { once: true });
     const call: InFlight = { startedAt: Date.now(), idempotent: request.retry === 'idempotent', abort: stop };
@@ -250,7 +259,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     const headers = { ...request.headers };
     request.onAttempt?.(call.startedAt + timeoutMs, headers);
     try {
-      const response = await fetch(`${replica.url}${request.path ?? ''}`, { method: request.method, headers, body: request.body, signal: controller.signal });
+      const response = await send(`${replica.url}${request.path ?? ''}`, { method: request.method, headers, body: request.body, signal: controller.signal });
       answered(replica);
       return response;
     } catch (error) {
@@ -259,6 +268,7 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     } finally {
       replica.inFlight.delete(call);
       request.signal?.removeEventListener('abort', onCancel);
+      if (options.fetchReadsWhole) clearTimeout(timer);
     }
   }
 

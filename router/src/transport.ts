@@ -1,0 +1,70 @@
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { ReplicaFetch } from '@bth/platform';
+
+/**
+ * How the router sends a subgraph request: node:http on a keep-alive agent, the whole answer read
+ * before it is handed on. The global fetch (undici) costs the router far more per call (a Request,
+ * WHATWG streams for both bodies, an AbortSignal chain and a DOMException on every abort), and
+ * subgraph answers are small JSON documents the gateway reads whole anyway.
+ *
+ * Reading the body inside the call also puts it under the attempt's deadline: a replica that sends
+ * headers and then stalls is cut off like one that sends nothing.
+ */
+class BufferedResponse extends Response {
+  constructor(text: string, status: number, statusText: string, headers: IncomingHttpHeaders, url: string) {
+    const init: [string, string][] = [];
+    for (const name in headers) {
+      const value = headers[name];
+      if (typeof value === 'string') init.push([name, value]);
+      else if (Array.isArray(value)) for (const one of value) init.push([name, one]);
+    }
+    // No body stream: text() and json() answer from the string already read.
+    super(null, { status, statusText, headers: init });
+    Object.defineProperties(this, {
+      url: { value: url },
+      text: { value: async () => text },
+      json: { value: async (): Promise<unknown> => JSON.parse(text) },
+    });
+  }
+}
+
+export function createTransport(): { fetch: ReplicaFetch; close(): void } {
+  // Unbounded sockets like fetch's own pool: the replica client's deadlines, not a queue here,
+  // bound a call. Kept-alive sockets are closed by the subgraph's 65 s idle timeout at the latest.
+  const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
+  const targets = new Map<string, URL>();
+
+  const send: ReplicaFetch = (url, init) =>
+    new Promise<Response>((resolve, reject) => {
+      let target = targets.get(url);
+      if (!target) {
+        target = new URL(url);
+        targets.set(url, target);
+      }
+      const req = httpRequest(
+        {
+          agent,
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          path: `${target.pathname}${target.search}`,
+          method: init.method,
+          headers: init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) },
+          signal: init.signal,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+            resolve(new BufferedResponse(text, res.statusCode ?? 502, res.statusMessage ?? '', res.headers, url));
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body);
+    });
+
+  return { fetch: send, close: () => agent.destroy() };
+}
