@@ -274,18 +274,26 @@ export function createOrderRepository(db: Database) {
     },
 
     /**
-     * Inserts a PENDING order with its lines (the trigger adds the first history row). Returns false when the user
-     * already has a standing order with this idempotency key (the unique key decides, so of any
-     * number of concurrent duplicates exactly one inserts).
+     * Inserts a PENDING order with its lines (the trigger adds the first history row). Returns
+     * false when the user already has a standing order with this idempotency key (the unique key
+     * decides, so of any number of concurrent duplicates exactly one inserts).
+     *
+     * Two single-statement writes instead of a transaction of four (begin, order, lines, commit):
+     * the lines go first under the fresh order id, then the order row, which is the claim. Lines
+     * without an order are never read (every read starts from an order), so a crash between the
+     * two leaves nothing anyone sees, and an order row never exists without its lines.
      */
     async insertPending(order: typeof orders.$inferInsert, lines: (typeof orderLines.$inferInsert)[]): Promise<boolean> {
+      await db.insert(orderLines).values(lines);
       try {
-        await db.transaction(async (tx) => {
-          await tx.insert(orders).values(order);
-          await tx.insert(orderLines).values(lines);
-        });
+        await db.insert(orders).values(order);
         return true;
       } catch (error) {
+        // Only a lost claim (or a failed write) pays for the clean-up; left over, they would be invisible anyway.
+        await db
+          .delete(orderLines)
+          .where(eq(orderLines.orderId, order.id))
+          .catch(() => undefined);
         if (isDuplicateKey(error)) return false;
         throw error;
       }
