@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, lt, lte, or, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { errors, isDeadlock, isDuplicateKey, isLockTimeout, type Database } from '@bth/platform';
 import { orderEvents, orderLines, orders, payments, refunds, type OrderLineRow, type OrderRow, type PaymentRow, type RefundRow } from './db/schema.js';
 import { canTransition, type OrderStatus } from './order-status.js';
@@ -82,8 +82,10 @@ function queries(db: Executor) {
 
     /**
      * Moves orders from `from` to `to` only if they are still in `from` (a conditional UPDATE: of
-     * two instances racing, exactly one sees the row change) and writes a history row for each.
-     * Returns the ids that changed. Call inside a transaction so status and history commit together.
+     * two instances racing, exactly one sees the row change). Returns the ids that changed. The
+     * history row of each change is written by a trigger in the same statement, so for one order
+     * this is atomic on its own; with several, call inside a transaction so the read-back below
+     * sees the same rows the update moved.
      */
     async transition(ids: readonly string[], from: OrderStatus, to: OrderStatus, at: Date, fields: TransitionFields = {}): Promise<string[]> {
       if (!canTransition(from, to)) throw new Error(`illegal order transition ${from} → ${to}`);
@@ -94,21 +96,32 @@ function queries(db: Executor) {
         .where(and(inArray(orders.id, [...ids]), eq(orders.status, from)));
       if (result.affectedRows === 0) return [];
       // With several ids, read back which ones moved (the rest changed status meanwhile).
-      const moved =
-        result.affectedRows === ids.length
-          ? [...ids]
-          : (await db.select({ id: orders.id }).from(orders).where(and(inArray(orders.id, [...ids]), eq(orders.status, to)))).map((r) => r.id);
-      await db.insert(orderEvents).values(moved.map((orderId) => ({ orderId, status: to, at })));
-      return moved;
+      if (result.affectedRows === ids.length) return [...ids];
+      return (await db.select({ id: orders.id }).from(orders).where(and(inArray(orders.id, [...ids]), eq(orders.status, to)))).map((r) => r.id);
     },
 
-    async setLinePrices(orderId: string, lines: readonly ReservedLinePrice[]): Promise<void> {
-      for (const line of lines) {
-        await db
-          .update(orderLines)
-          .set({ unitPrice: line.unitPrice, regularPrice: line.regularPrice, saleEventId: line.saleEventId })
-          .where(and(eq(orderLines.orderId, orderId), eq(orderLines.productId, line.productId)));
-      }
+    /**
+     * PENDING → AWAITING_PAYMENT with the reserved prices on every line, in one statement (a
+     * multi-table UPDATE is atomic without a transaction, and the trigger writes the history row).
+     * False when the order is no longer PENDING: the reconciler took it over, nothing changed.
+     */
+    async confirmReserved(orderId: string, at: Date, fields: { totalAmount: number; paymentDueAt: Date }, lines: readonly ReservedLinePrice[]): Promise<boolean> {
+      if (!canTransition('PENDING', 'AWAITING_PAYMENT')) throw new Error('illegal order transition PENDING → AWAITING_PAYMENT');
+      if (lines.length === 0) throw new Error(`order ${orderId} has no lines to price`);
+      const perLine = (value: (line: ReservedLinePrice) => string | number | null) =>
+        sql.join([sql`CASE order_lines.product_id`, ...lines.map((line) => sql`WHEN ${line.productId} THEN ${value(line)}`), sql`END`], sql` `);
+      const [result] = await db.execute(sql`
+        UPDATE orders JOIN order_lines ON order_lines.order_id = orders.id
+        SET orders.status = 'AWAITING_PAYMENT',
+            orders.total_amount = ${fields.totalAmount},
+            orders.payment_due_at = ${sql.param(fields.paymentDueAt, orders.paymentDueAt)},
+            orders.status_changed_at = ${sql.param(at, orders.statusChangedAt)},
+            orders.updated_at = ${sql.param(at, orders.updatedAt)},
+            order_lines.unit_price = ${perLine((line) => line.unitPrice)},
+            order_lines.regular_price = ${perLine((line) => line.regularPrice)},
+            order_lines.sale_event_id = ${perLine((line) => line.saleEventId)}
+        WHERE orders.id = ${orderId} AND orders.status = 'PENDING'`);
+      return (result as unknown as { affectedRows: number }).affectedRows > 0;
     },
 
     async findLines(orderIds: readonly string[]): Promise<OrderLineRow[]> {
@@ -261,19 +274,26 @@ export function createOrderRepository(db: Database) {
     },
 
     /**
-     * Inserts a PENDING order with its lines and first history row. Returns false when the user
-     * already has a standing order with this idempotency key (the unique key decides, so of any
-     * number of concurrent duplicates exactly one inserts).
+     * Inserts a PENDING order with its lines (the trigger adds the first history row). Returns
+     * false when the user already has a standing order with this idempotency key (the unique key
+     * decides, so of any number of concurrent duplicates exactly one inserts).
+     *
+     * Two single-statement writes instead of a transaction of four (begin, order, lines, commit):
+     * the lines go first under the fresh order id, then the order row, which is the claim. Lines
+     * without an order are never read (every read starts from an order), so a crash between the
+     * two leaves nothing anyone sees, and an order row never exists without its lines.
      */
-    async insertPending(order: typeof orders.$inferInsert, lines: (typeof orderLines.$inferInsert)[], at: Date): Promise<boolean> {
+    async insertPending(order: typeof orders.$inferInsert, lines: (typeof orderLines.$inferInsert)[]): Promise<boolean> {
+      await db.insert(orderLines).values(lines);
       try {
-        await db.transaction(async (tx) => {
-          await tx.insert(orders).values(order);
-          await tx.insert(orderLines).values(lines);
-          await tx.insert(orderEvents).values({ orderId: order.id, status: 'PENDING', at });
-        });
+        await db.insert(orders).values(order);
         return true;
       } catch (error) {
+        // Only a lost claim (or a failed write) pays for the clean-up; left over, they would be invisible anyway.
+        await db
+          .delete(orderLines)
+          .where(eq(orderLines.orderId, order.id))
+          .catch(() => undefined);
         if (isDuplicateKey(error)) return false;
         throw error;
       }

@@ -83,7 +83,8 @@ export function createOrderService(deps: {
 
   async function markFailed(orderId: string): Promise<void> {
     // The claim is dropped with the failure, so a retry with the same key places a fresh order.
-    await repository.transaction((tx) => tx.transition([orderId], 'PENDING', 'FAILED', now(), { idempotencyClaim: null }));
+    // One order, one statement (its history row comes from a trigger): no transaction needed.
+    await repository.transition([orderId], 'PENDING', 'FAILED', now(), { idempotencyClaim: null });
   }
 
   async function settle(order: OrderRow, input: PlaceOrderInput, outcome: ReserveOutcome): Promise<PlaceOrderResult> {
@@ -94,9 +95,7 @@ export function createOrderService(deps: {
     }
     if (outcome.outcome !== 'RESERVED') {
       const rejection = toRejection(outcome, input);
-      const moved = await repository.transaction((tx) =>
-        tx.transition([order.id], 'PENDING', 'REJECTED', now(), { rejection: JSON.stringify(rejection) }),
-      );
+      const moved = await repository.transition([order.id], 'PENDING', 'REJECTED', now(), { rejection: JSON.stringify(rejection) });
       return moved.length === 1 ? rejection : answerFor((await repository.findById(order.id)) ?? order);
     }
     let priced;
@@ -113,15 +112,14 @@ export function createOrderService(deps: {
     }
     const at = now();
     const paymentDueAt = new Date(at.getTime() + config.paymentTimeoutSeconds * 1000);
-    const confirmed = await repository.transaction(async (tx) => {
-      const moved = await tx.transition([order.id], 'PENDING', 'AWAITING_PAYMENT', at, { totalAmount: priced.total, paymentDueAt });
-      if (moved.length === 1) await tx.setLinePrices(order.id, priced.lines);
-      return moved.length === 1;
-    });
+    const fields = { totalAmount: priced.total, paymentDueAt };
+    if (await repository.confirmReserved(order.id, at, fields, priced.lines)) {
+      // The row is exactly what was just written; reading it back would cost a round trip.
+      return answerFor({ ...order, ...fields, status: 'AWAITING_PAYMENT', statusChangedAt: at, updatedAt: at });
+    }
     // Not confirmed: the reconciler took the order over (and releases its stock); say so.
-    const current = await repository.findById(order.id);
-    if (!confirmed) logger.warn('reservation arrived after the order was given up', { orderId: order.id });
-    return answerFor(current ?? order);
+    logger.warn('reservation arrived after the order was given up', { orderId: order.id });
+    return answerFor((await repository.findById(order.id)) ?? order);
   }
 
   async function claim(userId: string, input: PlaceOrderInput, requestHash: string): Promise<{ created: boolean; order: OrderRow }> {
@@ -149,7 +147,7 @@ export function createOrderService(deps: {
         updatedAt: at,
       };
       const lines = input.lines.map((line, position) => ({ orderId: order.id, productId: line.productId, quantity: line.quantity, position }));
-      if (await repository.insertPending(order, lines, at)) return { created: true, order };
+      if (await repository.insertPending(order, lines)) return { created: true, order };
       const existing = await repository.findByClaim(userId, input.idempotencyKey);
       if (existing) {
         if (existing.requestHash !== requestHash) {

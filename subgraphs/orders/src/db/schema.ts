@@ -62,7 +62,10 @@ export const orderLines = mysqlTable(
   (t) => [primaryKey({ columns: [t.orderId, t.productId] })],
 );
 
-/** Every status change, in order: the order's history. */
+/**
+ * Every status change, in order: the order's history. Written only by the triggers on `orders`
+ * (drizzle/0001), in the same statement as the insert or status change, so code never inserts here.
+ */
 export const orderEvents = mysqlTable(
   'order_events',
   {
