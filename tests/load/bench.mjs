@@ -15,8 +15,9 @@
 // --smoke: a few seconds per scenario, smaller crowds, no peer install and no 100k catalogue
 // (CI runs it; write it elsewhere with --out so the committed BENCHMARKS.md stays untouched).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -49,6 +50,7 @@ import {
 import { httpClient, runLoad, summarise } from './lib/node.mjs';
 import { installPeer, startPeer, supergraphFor } from './lib/peer.mjs';
 import { machineInfo, measure, pidOf } from './lib/proc.mjs';
+import { summariseProfiles } from './lib/profile.mjs';
 import { writeReport } from './lib/report.mjs';
 
 const SCENARIOS = ['listing', 'me', 'order-hot', 'order-spread', 'overload', 'storm', 'read-storm', 'peer', 'cache'];
@@ -58,6 +60,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const smoke = args.smoke;
@@ -71,13 +74,16 @@ if (unknown.length) {
 const wants = (name) => (only ? only.includes(name) : !(smoke && (name === 'peer' || name === 'cache')));
 const externalRouter = process.env.ROUTER_URL;
 const size = smoke
-  ? { clients: 10, buyers: 20, spreadProducts: 50, overloadBuyers: 200, stormBuyers: 500, stormUnits: 50, soldOutBuyers: 200, readStorm: 200 }
+  ? { clients: 10, buyers: 20, spreadProducts: 50, overloadBuyers: 200, stormBuyers: 300, stormUnits: 30, soldOutBuyers: 100, readStorm: 200 }
   : { clients: 20, buyers: 50, spreadProducts: 1_000, overloadBuyers: 1_000, stormBuyers: 10_000, stormUnits: 100, soldOutBuyers: 2_000, readStorm: 1_000 };
 /** More than this many cores used by other programs during a run makes it "disturbed" (2-core machine: a third of it). */
 const DISTURBED_CORES = 0.66;
 const CATALOGUE = 100_000;
+/** --profile router,orders,products: those services run with --cpu-prof; the report sums their profiles. */
+const profiled = args.profile ? args.profile.split(',') : [];
 
 const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const profileDir = join(tmpdir(), `bth-bench-profiles-${runId}`);
 const databasePrefix = `bth_bench_${runId}`;
 const redisPrefix = `bth-bench:${runId}:`;
 const exchange = `bth-bench.${runId}`;
@@ -131,6 +137,7 @@ async function startSmtpSink() {
 
 const aesKey = () => randomBytes(32).toString('base64');
 function launch(smtpUrl, envFor = {}) {
+  const profiling = Object.fromEntries(profiled.map((service) => [service, { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profileDir, service)}` }]));
   return startStack({
     databasePrefix,
     env: {
@@ -142,9 +149,11 @@ function launch(smtpUrl, envFor = {}) {
       ACCESS_TOKEN_SECRET: secrets.access,
     },
     envFor: {
+      ...profiling,
       ...envFor,
-      users: { DATA_ENCRYPTION_KEY: usersKeys.data, BLIND_INDEX_KEY: usersKeys.blind, SMTP_URL: smtpUrl, ...envFor.users },
-      orders: { DATA_ENCRYPTION_KEY: ordersKey, ...envFor.orders },
+      ...Object.fromEntries(Object.entries(envFor).map(([service, env]) => [service, { ...profiling[service], ...env }])),
+      users: { ...profiling.users, DATA_ENCRYPTION_KEY: usersKeys.data, BLIND_INDEX_KEY: usersKeys.blind, SMTP_URL: smtpUrl, ...envFor.users },
+      orders: { ...profiling.orders, DATA_ENCRYPTION_KEY: ordersKey, ...envFor.orders },
     },
     onLog: (label, line) => {
       if (/"level":"(error|fatal)"/.test(line)) serviceErrors.push(`${label} ${line.slice(0, 300)}`);
@@ -233,7 +242,9 @@ function perOperation(cpuMs, ops) {
  */
 async function measured(name, work, { repeatable = true } = {}) {
   let kept = null;
-  for (let attempt = 1; attempt <= (repeatable ? 2 : 1); attempt++) {
+  // A smoke run checks that the bench works, not the numbers: never worth a second run.
+  const attempts = repeatable && !smoke ? 2 : 1;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     const m = await measure(pidsNow(), work);
     keepPeak(m.peakRssMb);
     const run = {
@@ -247,7 +258,7 @@ async function measured(name, work, { repeatable = true } = {}) {
     };
     if (!kept || run.otherCores < kept.otherCores) kept = run;
     if (!run.disturbed) break;
-    if (attempt === 1 && repeatable) log(`${name}: other programs used ${m.otherCores} cores during the run; repeating it once`);
+    if (attempt < attempts) log(`${name}: other programs used ${m.otherCores} cores during the run; repeating it once`);
   }
   results.scenarios[name] = kept;
   log(`${name}: ${kept.throughputPerSecond ?? '-'} ops/s, p50 ${kept.p50Ms ?? '-'} ms, p99 ${kept.p99Ms ?? '-'} ms, services ${kept.cpuPerOpMs.services} ms CPU/op`);
@@ -679,6 +690,11 @@ try {
 }
 
 results.serviceErrors = serviceErrors.slice(0, 20);
+if (profiled.length) {
+  results.profiles = summariseProfiles(profileDir);
+  results.profileScenarios = only ?? SCENARIOS;
+  rmSync(profileDir, { recursive: true, force: true });
+}
 const outDir = args.out ?? ROOT;
 const resultsDir = args.out ? join(outDir, 'results') : join(ROOT, 'tests', 'load', 'results');
 mkdirSync(resultsDir, { recursive: true });

@@ -212,7 +212,22 @@ export function writeReport({ results, outDir, resultsDir, jsonFile, previous })
   );
   if (results.failure) lines.push('## The run failed', '', '```', results.failure.slice(0, 2000), '```', '');
   if (results.notes.length) lines.push('## Notes', '', ...results.notes.map((note) => `- ${note}`), '');
-  if (results.limits) lines.push('## What limits the missed targets', '', results.limits, '');
+  if (results.profiles && Object.keys(results.profiles).length) {
+    lines.push(
+      '## Where the CPU goes (profiles)',
+      '',
+      `\`--profile\` run: \`node --cpu-prof\` in ${Object.keys(results.profiles).join(', ')} over the scenarios ${results.profileScenarios.join(', ')}; self time by package and the top functions, as a share of each process's busy time.`,
+      '',
+    );
+    for (const [service, p] of Object.entries(results.profiles)) {
+      lines.push(
+        `**${service}** (${n(p.busyMs, 0)} ms busy): ${p.packages.map((x) => `${x.name} ${x.share} %`).join(', ')}.`,
+        '',
+        ...p.functions.map((x) => `- ${x.share} % \`${x.name}\``),
+        '',
+      );
+    }
+  }
   lines.push(MARKER, '');
   const keptAt = [previous.indexOf(MARKER), previous.indexOf(KEPT_HEADING)].filter((i) => i >= 0);
   let kept = keptAt.length ? previous.slice(Math.min(...keptAt)) : '';
