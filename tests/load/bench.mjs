@@ -79,7 +79,7 @@ const size = smoke
 /** More than this many cores used by other programs during a run makes it "disturbed" (2-core machine: a third of it). */
 const DISTURBED_CORES = 0.66;
 const CATALOGUE = 100_000;
-/** --profile router,orders,products: those services run with --cpu-prof; the report sums their profiles. */
+/** --profile router,orders,products: those services run under a CPU profiler (lib/cpu-prof-hook.cjs); the report sums their profiles. */
 const profiled = args.profile ? args.profile.split(',') : [];
 
 const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -137,7 +137,7 @@ async function startSmtpSink() {
 
 const aesKey = () => randomBytes(32).toString('base64');
 function launch(smtpUrl, envFor = {}) {
-  const profiling = Object.fromEntries(profiled.map((service) => [service, { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profileDir, service)}` }]));
+  const profiling = Object.fromEntries(profiled.map((service) => [service, { NODE_OPTIONS: `--require ${join(ROOT, 'tests', 'load', 'lib', 'cpu-prof-hook.cjs')}`, BENCH_PROFILE_DIR: join(profileDir, service) }]));
   return startStack({
     databasePrefix,
     env: {
@@ -308,6 +308,11 @@ function prometheusSum(text, name, labels) {
   return total;
 }
 
+/** Profiling starts now, not at start-up: module loading and seeding would dominate the profile. */
+function startProfiles() {
+  for (const instance of stack?.instances ?? []) if (profiled.includes(instance.name)) instance.child.kill('SIGUSR2');
+}
+
 // --- the run ---------------------------------------------------------------------------------
 
 let smtp = null;
@@ -331,6 +336,7 @@ try {
 
   log('seeding 200 products…');
   const catalogue = await createProducts(url, adminToken, 200, 1_000, 'Bench product');
+  startProfiles();
 
   if (wants('listing')) {
     await must(url, LISTING, { first: 20 });
@@ -668,6 +674,7 @@ try {
     log('cache: restarting with the products replicas cut off from Redis…');
     await stack.stop();
     stack = await launch(smtp.url, { products: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    startProfiles();
     const directUncached = stack.service('products', 0).url;
     await expectTotal(directUncached);
     await latencyRun('cache-uncached-subgraph', directUncached);

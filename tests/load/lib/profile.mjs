@@ -1,4 +1,4 @@
-// Reads the V8 CPU profiles (`node --cpu-prof`) that services write when the bench runs with
+// Reads the V8 CPU profiles (`lib/cpu-prof-hook.cjs`) that services write when the bench runs with
 // --profile, and sums self time by package and by function: where a missed target's CPU goes.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,7 +50,7 @@ export function summariseProfiles(dir, top = 10) {
     out[service] = {
       busyMs: Math.round(busy / 1000),
       packages: sum((r) => (r.fn === '(garbage collector)' || r.fn === '(program)' ? r.fn : packageOf(r.url))).map(([name, us]) => ({ name, share: Math.round((us / busy) * 1000) / 10 })),
-      functions: sum((r) => `${r.fn} ${packageOf(r.url)}${r.url ? `:${r.line}` : ''}`).map(([name, us]) => ({ name, share: Math.round((us / busy) * 1000) / 10 })),
+      functions: sum((r) => `${r.fn} ${r.url.startsWith('node:') ? r.url : packageOf(r.url)}${r.url ? `:${r.line}` : ''}`).map(([name, us]) => ({ name, share: Math.round((us / busy) * 1000) / 10 })),
     };
   }
   return out;

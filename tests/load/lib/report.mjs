@@ -216,7 +216,7 @@ export function writeReport({ results, outDir, resultsDir, jsonFile, previous })
     lines.push(
       '## Where the CPU goes (profiles)',
       '',
-      `\`--profile\` run: \`node --cpu-prof\` in ${Object.keys(results.profiles).join(', ')} over the scenarios ${results.profileScenarios.join(', ')}; self time by package and the top functions, as a share of each process's busy time.`,
+      `\`--profile\` run: V8 CPU profiles (inspector, 1 ms sampling) of ${Object.keys(results.profiles).join(', ')} over the scenarios ${results.profileScenarios.join(', ')}; self time by package and the top functions, as a share of each process's busy time.`,
       '',
     );
     for (const [service, p] of Object.entries(results.profiles)) {
