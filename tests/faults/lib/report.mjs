@@ -150,14 +150,23 @@ hang as long as the freeze (the "freeze" rows show the bound).
 **Failover and outlier ejection.** The router balances each subgraph over its replicas; a query
 whose attempt fails or times out is retried once on another replica, and a replica that fails or
 times out repeatedly is ejected for a cool-down exactly like one whose port refuses connections.
-Orders retries a timed-out inventory reserve on the other products replica with the same order
-id: reserve is idempotent by order id, so the retry can never take stock twice.
+A replica that has answered nothing for 1 s while calls wait on it gets a liveness probe
+(\`/health/live\`, 500 ms): a live process answers it at once even while its calls wait on a row
+lock; a frozen one cannot, is ejected, and idempotent calls waiting on it move on at once.
+Orders retries such a reserve on the other products replica with the same order id: reserve is
+idempotent by order id, so the retry can never take stock twice. A replica frozen in the middle
+of a transaction cannot hold its rows either: products' connections end after 3 s idle inside a
+transaction (\`idle_transaction_timeout\`), which rolls it back and frees the locks before the
+other replica's buyers reach their 5 s lock wait.
 
-**Circuit breaker (orders → inventory).** Counts failures *and* timeouts as they happen, so it
-opens within a bounded time of a full inventory hang at any request rate; while open, orders
-answer \`InventoryUnavailable\` (retryable, with \`retryAfterSeconds\`) at once instead of queueing
-behind a dead dependency. Late results from before a recovery do not count against the current
-window, so a backlog cannot open it once inventory is healthy again ("freeze every replica").
+**Circuit breaker (orders → inventory).** Opens when every inventory replica has been ejected
+for hanging or failing (found by the liveness probe, so within about 2 s of a full hang at any
+request rate), or when half of at least 10 recent calls failed; while open, orders answer
+\`InventoryUnavailable\` (retryable, with \`retryAfterSeconds\`) at once instead of queueing behind a
+dead dependency. A timeout of a call that began before inventory last answered is old news and
+never counts, so a backlog cannot open it once inventory is healthy again; after a hang the
+probe keeps asking, and the breaker closes as soon as a replica answers ("freeze every replica").
+A replica that merely refused a connection (a restart) never counts towards "every replica".
 
 **Reconciler.** An order is PENDING only while its reservation is in flight. A scheduler in
 orders finds PENDING orders older than one inventory deadline plus a margin, asks inventory what
@@ -176,8 +185,8 @@ and correct the state ("RabbitMQ stopped across a sale's start").
 
 **Revocation fallback.** Logouts and password changes are stored in MariaDB; Redis only caches
 them. A token revoked before a Redis restart stays refused after it, and while Redis is down the
-check reads MariaDB instead of accepting ("kill Redis": members keep ordering, revoked tokens
-stay out). Caches and limits that live in Redis degrade to MariaDB reads meanwhile.
+check asks users, whose MariaDB holds the truth, instead of accepting ("kill Redis": members keep
+ordering, revoked tokens stay out). Caches and limits that live in Redis degrade to MariaDB reads meanwhile.
 
 **Crash safety of the data.** Stock changes only inside a MariaDB transaction that holds the
 product rows; every change writes a ledger row. After kill -9 the server recovers from its redo
