@@ -627,7 +627,11 @@ try {
     for (const id of catalogue.slice(0, 5)) await must(url, ADD_TO_WISHLIST, { productId: id, quantity: 1 }, member.token);
     const identity = { userId: member.userId, role: 'USER', sessionId: randomUUID() };
     const direct = stack.service('products', 0).url;
-    const listing = (target) => async () => labelOf(await client.gql(target, LISTING, { first: 20 }));
+    // In-flight deduplication off on both sides, as the issue asks: the peer's is switched off in
+    // its config, ours keys on the operation text, so each client names its operation apart
+    // (`Listing3`): equal work per request on both gateways, nothing shared between clients.
+    const perClient = (document, vu) => document.replace(/^(query|mutation) (\w+)/, `$1 $2${vu}`);
+    const listing = (target) => async (vu) => labelOf(await client.gql(target, perClient(LISTING, vu), { first: 20 }));
     // Our router gets the member's access token; the peer gets what our router would pass on (the
     // signed identity assertion, valid 60 s: re-signed before each run).
     const check = (r, field) => (r.errors ? labelOf(r) : r.data?.[field] ? 'ok' : 'error: empty');
@@ -645,7 +649,9 @@ try {
       const headers = await headersFor();
       const first = await client.post(target, { query: MY_WISHLIST }, headers);
       if (first.errors || first.data?.myWishlist?.items?.length !== 5) throw new Error(`${name}: ${JSON.stringify(first).slice(0, 300)}`);
-      await measured(name, () => closedLoop({ vus: size.clients, iteration: async () => check(await client.post(target, { query: MY_WISHLIST }, headers), 'myWishlist') }));
+      await measured(name, () =>
+        closedLoop({ vus: size.clients, iteration: async (vu) => check(await client.post(target, { query: perClient(MY_WISHLIST, vu) }, headers), 'myWishlist') }),
+      );
     };
     await wishlistVia('peer-wishlist-router', url, async () => ({ authorization: `Bearer ${member.token}` }));
     await wishlistVia('peer-wishlist-hive', peer.url, async () => ({ 'x-bth-identity': await assertion() }));
