@@ -188,7 +188,9 @@ export function createInventoryClient(options: InventoryClientOptions) {
   const failureOf = (error: ReplicaUnavailableError, startedAt: number, callerBinds: boolean): AttemptError => {
     switch (error.reason) {
       case 'NOT_DELIVERED':
-        return new AttemptError('UNREACHABLE', false, startedAt);
+        // The last replica refused, but an earlier one may have taken the reserve before dying
+        // (a group commit that committed, then a reset connection): only "never delivered anywhere" is safe.
+        return new AttemptError('UNREACHABLE', error.mayHaveBeenDelivered, startedAt);
       case 'DEADLINE':
         return new AttemptError(callerBinds ? 'DEADLINE' : 'TIMEOUT', error.mayHaveBeenDelivered, startedAt);
       case 'NETWORK':
