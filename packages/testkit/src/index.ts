@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { freePort } from './ports.js';
 import { connect as connectAmqp } from 'amqplib';
 import mysql from 'mysql2/promise';
 import {
@@ -147,17 +146,14 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
  * "bad port" before connecting, which is a different failure from a refused connection.
  */
 export async function deadUrl(path = ''): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}${path}`;
+  return `http://127.0.0.1:${await freePort()}${path}`;
 }
 
 export function errorCodes(response: GraphQLResponse): string[] {
   return (response.errors ?? []).map((e) => String(e.extensions?.code));
 }
 export * from './tcp-proxy.js';
+export * from './ports.js';
 export * from './private-redis.js';
 export * from './private-rabbitmq.js';
 export * from './private-mariadb.js';

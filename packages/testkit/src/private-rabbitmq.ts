@@ -2,11 +2,11 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -43,14 +43,6 @@ const PROBE_INTERVAL_MS = 200;
 function binary(name: string): string {
   const debian = join('/usr/lib/rabbitmq/bin', name);
   return existsSync(debian) ? debian : name;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function amqpAnswers(url: string): Promise<boolean> {
