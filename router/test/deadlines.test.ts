@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type Redis } from '@bth/platform';
-import { TEST_SECRETS, deadUrl, dropTestDatabases, silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
+import { dropTestDatabases, silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
 import { createProduct, startProducts, type Products } from '../../subgraphs/products/test/harness.js';
 import { createRouter } from '../src/server.js';
+import { testRouterConfig } from './harness.js';
 
 /**
  * The router in-process, through the real gateway, with the products subgraph as two replicas:
@@ -33,23 +33,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => frozen.listen(0, '127.0.0.1', resolve));
   const frozenUrl = `http://127.0.0.1:${(frozen.address() as AddressInfo).port}/graphql`;
-  const dead = [await deadUrl('/graphql')];
   redis = createRedis({ url: 'redis://127.0.0.1:6379', keyPrefix: testRedisPrefix('deadlines'), logger: silentLogger });
   const created = createRouter({
-    config: {
-      supergraphPath: fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url)),
-      subgraphUrls: { users: dead, products: [frozenUrl, products.url], wishlists: dead, orders: dead, events: dead },
-      internalSecret: TEST_SECRETS.internal,
-      accessTokenSecret: TEST_SECRETS.accessToken,
-      sandbox: false,
-      corsOrigins: [],
-      maxDepth: 10,
-      maxAliases: 30,
-      maxBodyBytes: 64 * 1024,
-      maxOperations: 5,
-      subgraphTimeouts: { queryMs: QUERY_TIMEOUT_MS, mutationMs: 2_000 },
-      requestBudgetMs: REQUEST_BUDGET_MS,
-    },
+    config: await testRouterConfig({ products: [frozenUrl, products.url] }, { subgraphTimeouts: { queryMs: QUERY_TIMEOUT_MS, mutationMs: 2_000 }, requestBudgetMs: REQUEST_BUDGET_MS }),
     logger: silentLogger,
     metrics: testMetrics('router'),
     redis,

@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_HEADER, REVOCATIONS_COMPLETE_KEY, createRedis, signAccessToken, type Identity, type Redis } from '@bth/platform';
-import { TEST_SECRETS, deadUrl, dropTestDatabases, silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
+import { TEST_SECRETS, dropTestDatabases, silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
 import { createProduct, productInput, startProducts, type Products } from '../../subgraphs/products/test/harness.js';
 import { createRouter } from '../src/server.js';
+import { testRouterConfig } from './harness.js';
 
 /**
  * In-flight deduplication through the real gateway and the real products subgraph. Between the
@@ -58,26 +58,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
   const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}/graphql`;
-  const dead = [await deadUrl('/graphql')];
   redis = createRedis({ url: 'redis://127.0.0.1:6379', keyPrefix: testRedisPrefix('dedupe'), logger: silentLogger });
   // The revocation cache vouches for itself (users would write this marker): signed-in requests pass.
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   await redis.set(REVOCATIONS_COMPLETE_KEY, String(Date.now()));
   const created = createRouter({
-    config: {
-      supergraphPath: fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url)),
-      subgraphUrls: { users: dead, products: [relayUrl], wishlists: dead, orders: dead, events: dead },
-      internalSecret: TEST_SECRETS.internal,
-      accessTokenSecret: TEST_SECRETS.accessToken,
-      sandbox: false,
-      corsOrigins: [],
-      maxDepth: 10,
-      maxAliases: 30,
-      maxBodyBytes: 64 * 1024,
-      maxOperations: 5,
-      subgraphTimeouts: { queryMs: QUERY_TIMEOUT_MS, mutationMs: 2_000 },
-      requestBudgetMs: REQUEST_BUDGET_MS,
-    },
+    config: await testRouterConfig({ products: [relayUrl] }, { subgraphTimeouts: { queryMs: QUERY_TIMEOUT_MS, mutationMs: 2_000 }, requestBudgetMs: REQUEST_BUDGET_MS }),
     logger: silentLogger,
     metrics: testMetrics('router'),
     redis,

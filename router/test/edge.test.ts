@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type LogFields, type Logger } from '@bth/platform';
-import { TEST_SECRETS, deadUrl, silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
+import { silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
 import { createRouter } from '../src/server.js';
+import { testRouterConfig } from './harness.js';
 
 /**
  * The router's edge on a real HTTP port. Subgraph URLs point at dead ports: every request here
@@ -28,21 +28,9 @@ function recordingLogger(entries: LogEntry[]): Logger {
 async function startRouter(options: { sandbox: boolean; maxBodyBytes?: number }) {
   const logs: LogEntry[] = [];
   const logger = recordingLogger(logs);
-  const dead = [await deadUrl('/graphql')];
   const redis = createRedis({ url: 'redis://127.0.0.1:6379', keyPrefix: testRedisPrefix('edge'), logger: silentLogger });
   const router = createRouter({
-    config: {
-      supergraphPath: fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url)),
-      subgraphUrls: { users: dead, products: dead, wishlists: dead, orders: dead, events: dead },
-      internalSecret: TEST_SECRETS.internal,
-      accessTokenSecret: TEST_SECRETS.accessToken,
-      sandbox: options.sandbox,
-      corsOrigins: [],
-      maxDepth: 10,
-      maxAliases: 30,
-      maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
-      maxOperations: 5,
-    },
+    config: await testRouterConfig({}, { sandbox: options.sandbox, maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 }),
     logger,
     metrics: testMetrics('router'),
     redis,

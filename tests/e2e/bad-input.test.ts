@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode } from '@bth/platform';
+import { KNOWN_CODES } from '@bth/platform';
 import { ROOT } from '../../scripts/stack.mjs';
 import { UNKNOWN_ID, generateBattery, hasBase, loadSupergraph, plainTextCases, publicOperations, type BadInputCase, type Role } from '../support/bad-input.js';
 import { startStack, type Member, type Stack } from '../support/stack.js';
@@ -14,16 +14,6 @@ import { startStack, type Member, type Stack } from '../support/stack.js';
  * any service's database, and must leave its kept-alive connection able to answer the next request.
  */
 
-/** The closed list a client may see (errors.ts), less the one that means "we failed". */
-const PROTOCOL_CODES = [
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-];
-const ALLOWED_CODES = new Set<string>([...Object.values(ErrorCode), ...PROTOCOL_CODES].filter((code) => code !== 'INTERNAL_SERVER_ERROR'));
 
 /**
  * Text that only leaks from inside: addresses, SQL, paths, driver errors, stack frames. A plain
@@ -108,7 +98,7 @@ function problemsOf(answer: Answer): string[] {
   const errors = results.flatMap((r) => r?.errors ?? []);
   for (const error of errors) {
     const code = error.extensions?.code;
-    if (typeof code !== 'string' || !ALLOWED_CODES.has(code)) problems.push(`code ${String(code)}`);
+    if (typeof code !== 'string' || !KNOWN_CODES.has(code)) problems.push(`code ${String(code)}`);
     if (error.extensions?.response !== undefined) problems.push('extensions.response');
   }
   if (answer.status >= 400 && errors.length === 0) problems.push(`HTTP ${answer.status} without a coded error`);

@@ -39,10 +39,10 @@ const PROTOCOL_CODES = new Set([
 ]);
 
 /**
- * Codes that pass through as they are. INTERNAL_SERVER_ERROR is deliberately not one: Apollo gives
- * that code to anything thrown without one (a failed query, a refused socket), so it must be masked.
+ * Codes that pass through as they are: the closed list a client may see for a request that was
+ * handled. INTERNAL_SERVER_ERROR is deliberately not one: Apollo gives that code to anything thrown without one (a failed query, a refused socket), so it must be masked.
  */
-const KNOWN_CODES = new Set<string>([...Object.values(ErrorCode), ...PROTOCOL_CODES].filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR));
+export const KNOWN_CODES: ReadonlySet<string> = new Set<string>([...Object.values(ErrorCode), ...PROTOCOL_CODES].filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR));
 
 const HTTP_STATUS: Partial<Record<string, number>> = {
   UNAUTHENTICATED: 401,
