@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * One test command for the whole repo, in three projects:
- *   unit         pure logic next to the code (`src/**\/*.test.ts`) and static checks of the k6 scripts, no I/O
+ *   unit         pure logic next to the code (`src/**\/*.test.ts`) and static checks of the k6 scripts and the
+ *                deploy files (docker-compose.yml, deploy/k8s), no I/O
  *   integration  one subgraph in-process (`createServer` on port 0) against real MariaDB/Redis/RabbitMQ
  *   e2e          the whole supergraph through the router, services as real child processes
  * Integration files run in parallel (each uses its own databases); e2e files run one at a time
@@ -16,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['packages/*/src/**/*.test.ts', 'subgraphs/*/src/**/*.test.ts', 'router/src/**/*.test.ts', 'schema/src/**/*.test.ts', 'tests/load/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'subgraphs/*/src/**/*.test.ts', 'router/src/**/*.test.ts', 'schema/src/**/*.test.ts', 'tests/load/**/*.test.ts', 'tests/deploy/**/*.test.ts'],
         },
       },
       {
