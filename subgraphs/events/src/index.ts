@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import {
   createAmqp,
   createDatabase,
@@ -6,16 +5,13 @@ import {
   createMetrics,
   exposeInternalErrors,
   ensureDatabase,
-  messagingMigration,
-  migrate,
   onShutdown,
   requireDependency,
   runMain,
 } from '@bth/platform';
+import { migrateEvents } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';
-
-const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 runMain(async () => {
   const env = readEnv();
@@ -31,7 +27,7 @@ runMain(async () => {
     // means something is wrong, and an admin gets a retryable LOCK_TIMEOUT instead of a hang.
     lockWaitTimeoutSeconds: 5,
   });
-  await migrate(database, MIGRATIONS, logger, [messagingMigration]);
+  await migrateEvents(database, logger);
 
   // The broker is checked and named at start, but not required: transitions are written to the
   // outbox either way and leave once it answers, so a restart while RabbitMQ is down still serves.

@@ -1,9 +1,7 @@
-import { fileURLToPath } from 'node:url';
-import { createDatabase, createLogger, createMetrics, ensureDatabase, exposeInternalErrors, migrate, onShutdown, requireDependency, runMain } from '@bth/platform';
+import { createDatabase, createLogger, createMetrics, ensureDatabase, exposeInternalErrors, onShutdown, requireDependency, runMain } from '@bth/platform';
+import { migrateOrders } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';
-
-const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 runMain(async () => {
   const env = readEnv();
@@ -20,7 +18,7 @@ runMain(async () => {
     // request gets LOCK_TIMEOUT instead of hanging.
     lockWaitTimeoutSeconds: Math.ceil(env.INVENTORY_TIMEOUT_MS / 1000) + 3,
   });
-  await migrate(database, MIGRATIONS, logger);
+  await migrateOrders(database, logger);
   if (env.PAYMENT_SIMULATOR_DECLINE_METHOD.length > 0) {
     logger.warn('payment simulator declines some methods', { methods: env.PAYMENT_SIMULATOR_DECLINE_METHOD });
   }

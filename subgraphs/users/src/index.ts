@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import {
   createDatabase,
   createLogger,
@@ -6,17 +5,15 @@ import {
   exposeInternalErrors,
   createRedis,
   ensureDatabase,
-  migrate,
   onShutdown,
   requireDependency,
   runMain,
   waitForRedis,
 } from '@bth/platform';
+import { migrateUsers } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createDevMailbox, createSmtpMailer } from './mailer.js';
 import { createServer } from './server.js';
-
-const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 runMain(async () => {
   const env = readEnv();
@@ -25,7 +22,7 @@ runMain(async () => {
 
   await requireDependency('mariadb', env.DATABASE_URL, () => ensureDatabase(env.DATABASE_URL));
   const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, logger });
-  await migrate(database, MIGRATIONS, logger);
+  await migrateUsers(database, logger);
   const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, logger });
   await requireDependency('redis', env.REDIS_URL, () => waitForRedis(redis, 8_000));
 

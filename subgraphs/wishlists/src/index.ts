@@ -1,9 +1,7 @@
-import { fileURLToPath } from 'node:url';
-import { createDatabase, createLogger, createMetrics, ensureDatabase, exposeInternalErrors, migrate, onShutdown, requireDependency, runMain } from '@bth/platform';
+import { createDatabase, createLogger, createMetrics, ensureDatabase, exposeInternalErrors, onShutdown, requireDependency, runMain } from '@bth/platform';
+import { migrateWishlists } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';
-
-const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 runMain(async () => {
   const env = readEnv();
@@ -12,7 +10,7 @@ runMain(async () => {
   await requireDependency('mariadb', env.DATABASE_URL, () => ensureDatabase(env.DATABASE_URL));
   // Only one member's own requests ever wait on a wishlist lock; 5 s stuck means something is wrong.
   const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, logger, lockWaitTimeoutSeconds: 5 });
-  await migrate(database, MIGRATIONS, logger);
+  await migrateWishlists(database, logger);
 
   const server = createServer({
     config: {

@@ -1,0 +1,9 @@
+import { fileURLToPath } from 'node:url';
+import { migrate, type DatabaseClient, type Logger } from '@bth/platform';
+
+const FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** Brings a users database up to date: `drizzle/`. Idempotent. */
+export function migrateUsers(database: DatabaseClient, logger: Logger): Promise<string[]> {
+  return migrate(database, FOLDER, logger);
+}
