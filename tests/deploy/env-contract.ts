@@ -87,7 +87,8 @@ function targetOf(field: z.ZodType): ServiceKind | undefined {
 const LOCAL = /\b(127\.0\.0\.1|localhost)\b|socketPath=/;
 
 /**
- * Problems with the environment `env` that a deployment gives `service` (empty when none):
+ * Problems with the environment `env` that a deployment gives `service` (empty when none; a value
+ * `undefined` is set from a Secret, so only its name is checked):
  * - a variable the service's schema does not know (a typo, or one renamed since);
  * - a value the schema refuses (the process would exit at start);
  * - a variable left unset that has no default, or whose default addresses the local machine
@@ -100,7 +101,7 @@ const LOCAL = /\b(127\.0\.0\.1|localhost)\b|socketPath=/;
  */
 export function envProblems(
   service: AppService,
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   endpoints: Endpoint[],
   options: { production: boolean; allReplicas: boolean },
 ): string[] {
@@ -112,6 +113,8 @@ export function envProblems(
       problems.push(`${service}: ${name} is not a variable the service reads`);
       continue;
     }
+    // Set from a Secret: only its name is known here.
+    if (value === undefined) continue;
     const parsed = field.safeParse(value);
     if (!parsed.success) problems.push(`${service}: ${name}=${value} is refused by its schema: ${parsed.error.issues[0]?.message}`);
     const target = targetOf(field);
