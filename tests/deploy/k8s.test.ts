@@ -153,9 +153,22 @@ function customResourceProblems(o: Obj, all: Obj[], secretKeys: Map<string, Set<
     if (o.kind === 'User' || o.kind === 'Connection') secretRef(spec.passwordSecretKeyRef, 'passwordSecretKeyRef');
     if (o.kind === 'Grant' && !(Array.isArray(spec.privileges) && spec.database && spec.username)) problems.push(`${where}: needs privileges, database and username`);
     if (o.kind === 'Connection') {
-      if (!all.some((u) => u.kind === 'User' && (u.spec as any)?.name === spec.username)) problems.push(`${where}: username ${spec.username} has no User`);
+      if (!all.some((u) => u.kind === 'User' && u.apiVersion === o.apiVersion && (u.spec as any)?.name === spec.username)) problems.push(`${where}: username ${spec.username} has no User`);
       if (!all.some((d) => d.kind === 'Database' && (d.spec as any)?.name === spec.database)) problems.push(`${where}: database ${spec.database} has no Database`);
       if (!spec.secretName || !spec.secretTemplate?.key) problems.push(`${where}: needs secretName and secretTemplate.key`);
+    }
+    return problems;
+  }
+  if (o.apiVersion === 'rabbitmq.com/v1beta1' && (o.kind === 'User' || o.kind === 'Permission')) {
+    if (!all.some((c) => c.kind === 'RabbitmqCluster' && c.metadata.name === spec.rabbitmqClusterReference?.name))
+      problems.push(`${where}: rabbitmqClusterReference names no RabbitmqCluster`);
+    if (o.kind === 'User' && !secretKeys.get(spec.importCredentialsSecret?.name)?.has('password'))
+      problems.push(`${where}: importCredentialsSecret is not in secrets.example.yaml`);
+    if (o.kind === 'Permission') {
+      if (!all.some((u) => u.kind === 'User' && u.apiVersion === o.apiVersion && u.metadata.name === spec.userReference?.name))
+        problems.push(`${where}: userReference names no User`);
+      for (const right of ['configure', 'write', 'read'])
+        if (typeof spec.permissions?.[right] !== 'string') problems.push(`${where}: permissions.${right} is not set`);
     }
     return problems;
   }
