@@ -17,8 +17,8 @@ const run = promisify(execFile);
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ productsReplicas: 1 });
-}, 180_000);
+  stack = await startStack({ productsReplicas: 1, startTimeoutMs: 120_000 });
+}, 300_000);
 
 afterAll(async () => {
   await stack?.stop();
