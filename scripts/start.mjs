@@ -111,7 +111,9 @@ async function main() {
   const { writeSupergraph } = await import('../schema/dist/compose.js');
   if (writeSupergraph()) print('schema', 'a subgraph schema changed: schema/supergraph.graphql recomposed');
 
-  const stack = await startStack({ fixedPorts: true, onLog: print });
+  // A process that dies is reported at once; one that is merely slow (a cold start of six Node
+  // processes on a small, busy machine took over 30 s) is given two minutes before we give up.
+  const stack = await startStack({ fixedPorts: true, startTimeoutMs: 120_000, onLog: print });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
