@@ -23,6 +23,8 @@ export declare function startStack(options: {
   envFor?: Record<string, Record<string, string>>;
   productsReplicas?: number;
   only?: string[];
+  /** How long each process may take to become ready (default 30 s). */
+  startTimeoutMs?: number;
   onLog: (service: string, line: string) => void;
 }): Promise<{
   routerUrl: string;

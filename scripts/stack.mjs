@@ -62,6 +62,7 @@ async function waitReady(base, child, timeoutMs, acceptUnready = () => false) {
  * @param {Record<string,Record<string,string>>} [options.envFor] extra environment per service name
  * @param {number} [options.productsReplicas]
  * @param {string[]} [options.only] start only these subgraphs (default: every built one)
+ * @param {number} [options.startTimeoutMs] how long each process may take to become ready (default 30 s)
  * @param {(service: string, line: string) => void} options.onLog
  */
 export async function startStack(options) {
@@ -182,7 +183,7 @@ export async function startStack(options) {
     for (const spec of plan) instances.push(makeInstance(spec));
     await Promise.all(
       instances.map((instance) =>
-        instance.start().catch((error) => {
+        instance.start(options.startTimeoutMs).catch((error) => {
           throw new Error(`${instance.label}: ${error.message}`);
         }),
       ),
@@ -192,7 +193,7 @@ export async function startStack(options) {
     envFor.router = { ...routerEnv, ...envFor.router };
     const router = makeInstance({ name: 'router', index: 0, port: routerPort, base: `http://127.0.0.1:${routerPort}` });
     instances.push(router);
-    await router.start().catch((error) => {
+    await router.start(options.startTimeoutMs).catch((error) => {
       throw new Error(`router: ${error.message}`);
     });
     return {

@@ -1,7 +1,10 @@
 // `npm start`: checks MariaDB, Redis and RabbitMQ, composes the supergraph if a subgraph schema
 // changed, starts every subgraph (products twice) and the router with prefixed logs, and prints
-// where to point Apollo Sandbox. Ctrl-C stops everything cleanly.
+// where to point Apollo Sandbox. In development an empty catalogue is seeded with the demo shop
+// first (scripts/seed.mjs; SEED_DEMO=0 turns it off, never with NODE_ENV=production).
+// Ctrl-C stops everything cleanly.
 import { connect } from 'node:net';
+import { catalogueSize, createAdminRunner, sandboxTips, seedDemo } from './seed.mjs';
 import { SUBGRAPHS, startStack } from './stack.mjs';
 
 const env = process.env;
@@ -67,12 +70,50 @@ async function preflight() {
   if (failed.length) process.exit(1);
 }
 
+/**
+ * The demo shop, once: only in development, only when SEED_DEMO is not 0, only into an empty
+ * catalogue (a shop with data of its own is never touched). A failed seed is reported and the
+ * stack keeps running: `npm run seed` can finish it later. Returns the demo sale when seeded.
+ */
+async function seedIfEmpty(stack) {
+  if (env.NODE_ENV === 'production' || env.SEED_DEMO === '0') return undefined;
+  try {
+    const size = await catalogueSize(stack.routerUrl);
+    if (size > 0) {
+      print('seed', `the catalogue has ${size} products: not seeding (npm run seed adds the demo shop to it)`);
+      return undefined;
+    }
+    print('seed', 'empty catalogue: seeding the demo shop (SEED_DEMO=0 turns this off)');
+    const startedAt = Date.now();
+    let lastShown = 0;
+    const result = await seedDemo({
+      routerUrl: stack.routerUrl,
+      usersBase: stack.service('users').base,
+      promoteAdmin: createAdminRunner({ DATABASE_URL: stack.databaseUrl('users') }),
+      log: (line) => print('seed', line),
+      progress: (done, total) => {
+        if (done === total || done - lastShown >= 100) {
+          lastShown = done;
+          print('seed', `products ${done}/${total}`);
+        }
+      },
+    });
+    print('seed', `done in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+    return result.sale;
+  } catch (error) {
+    print('seed', `the demo seed failed: ${error.message}. The stack runs on; npm run seed retries it.`);
+    return undefined;
+  }
+}
+
 async function main() {
   await preflight();
   const { writeSupergraph } = await import('../schema/dist/compose.js');
   if (writeSupergraph()) print('schema', 'a subgraph schema changed: schema/supergraph.graphql recomposed');
 
-  const stack = await startStack({ fixedPorts: true, onLog: print });
+  // A process that dies is reported at once; one that is merely slow (a cold start of six Node
+  // processes on a small, busy machine took over 30 s) is given two minutes before we give up.
+  const stack = await startStack({ fixedPorts: true, startTimeoutMs: 120_000, onLog: print });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -83,6 +124,8 @@ async function main() {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+
+  const sale = await seedIfEmpty(stack);
 
   const running = SUBGRAPHS.map((s) => s.name).filter((n) => stack.instances.some((i) => i.name === n));
   process.stdout.write(
@@ -95,6 +138,7 @@ async function main() {
       `                     or open https://studio.apollographql.com/sandbox/explorer and connect it to ${stack.routerUrl}`,
       `  Dev mailbox        curl 'http://127.0.0.1:4001/dev/mailbox?email=<address>'  (verification codes)`,
       '',
+      ...(env.NODE_ENV === 'production' ? [] : [sandboxTips(stack.routerUrl, sale), '']),
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -20,6 +20,11 @@ export interface StackOptions {
   productsReplicas?: number;
   only?: string[];
   /**
+   * How long each service may take to become ready (default 30 s). Cold starts of six Node
+   * processes at once took longer than that on a 2-core box shared with other test runs.
+   */
+  startTimeoutMs?: number;
+  /**
    * Where `signUp` reads a verification code. Default: the users service's development mailbox,
    * which production does not have (there, codes go to an SMTP sink: tests/support/smtp-sink.ts).
    */
@@ -235,6 +240,7 @@ export async function startStack(options: StackOptions = {}) {
   const stack = await launch({
     databasePrefix,
     productsReplicas: options.productsReplicas,
+    startTimeoutMs: options.startTimeoutMs,
     only: options.only,
     env: {
       NODE_ENV: 'development',

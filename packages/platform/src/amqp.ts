@@ -68,6 +68,24 @@ export interface AmqpOptions {
 export const queueName = (exchange: string, queue: string) => `${exchange}.${queue}`;
 export const deadLetterQueueName = (exchange: string, queue: string) => `${exchange}.${queue}.dlq`;
 
+/** What a consumer declares: the queue and its bindings, without the handler (read by `npm run dlq`). */
+export type ConsumerTopology = Pick<ConsumerSpec, 'queue' | 'bindings' | 'maxAttempts'>;
+
+/**
+ * Headers a consumer adds when it dead-letters a message itself. AMQP's reject cannot carry a
+ * reason, and the broker's `x-death` says only "rejected" or "delivery_limit" and resets the
+ * delivery count, so the consumer republishes the message to the DLX with why and how often it
+ * failed, and where it came from (what `npm run dlq -- replay` publishes it back to).
+ */
+export const DEAD_LETTER_HEADERS = {
+  error: 'bth-error',
+  deliveries: 'bth-deliveries',
+  exchange: 'bth-original-exchange',
+  routingKey: 'bth-original-routing-key',
+  queue: 'bth-original-queue',
+  at: 'bth-dead-lettered-at',
+} as const;
+
 export function createAmqp(options: AmqpOptions): AmqpClient {
   const { url, exchange, logger } = options;
   const dlx = `${exchange}.dlx`;
@@ -103,6 +121,44 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
     });
   }
 
+  /**
+   * Moves a message to the DLQ with the reason: publish a copy to the DLX (confirmed), then ack the
+   * original. A crash in between leaves the original to be redelivered, so the DLQ may hold a
+   * copy twice; replay is deduplicated by message id like any delivery. Without the publisher
+   * (broker just went away) it falls back to a plain reject: the broker dead-letters it with
+   * `x-death` only.
+   */
+  async function deadLetter(channel: import('amqplib').Channel, spec: ConsumerSpec, msg: ConsumeMessage, reason: string, deliveries: number) {
+    const name = queueName(exchange, spec.queue);
+    try {
+      const confirm = publisher;
+      if (!confirm) throw new Error('amqp not connected');
+      // The source queue's delivery count means nothing in the DLQ (the broker drops it too).
+      const { 'x-delivery-count': _count, ...kept } = (msg.properties.headers ?? {}) as Record<string, unknown>;
+      const headers = {
+        ...kept,
+        [DEAD_LETTER_HEADERS.error]: reason.slice(0, 500),
+        [DEAD_LETTER_HEADERS.deliveries]: deliveries,
+        [DEAD_LETTER_HEADERS.exchange]: msg.fields.exchange,
+        [DEAD_LETTER_HEADERS.routingKey]: msg.fields.routingKey,
+        [DEAD_LETTER_HEADERS.queue]: name,
+        [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
+      };
+      await new Promise<void>((resolve, reject) => {
+        confirm.publish(dlx, name, msg.content, { ...msg.properties, headers, persistent: true }, (error) =>
+          error ? reject(error instanceof Error ? error : new Error('amqp publish nacked')) : resolve(),
+        );
+      });
+      channel.ack(msg);
+    } catch {
+      try {
+        channel.nack(msg, false, false);
+      } catch {
+        // Channel already closed: the broker redelivers it, and it fails the same way again.
+      }
+    }
+  }
+
   async function handle(channel: import('amqplib').Channel, spec: ConsumerSpec, msg: ConsumeMessage) {
     const deliveryCount = Number(msg.properties.headers?.['x-delivery-count'] ?? 0);
     let payload: unknown;
@@ -111,7 +167,7 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
     } catch {
       // Unparseable is never going to succeed: straight to the dead-letter queue.
       logger.error('amqp message is not JSON; dead-lettering', { queue: spec.queue, messageId: msg.properties.messageId });
-      channel.nack(msg, false, false);
+      await deadLetter(channel, spec, msg, 'the body is not JSON', deliveryCount + 1);
       return;
     }
     const message: AmqpMessage = {
@@ -124,7 +180,7 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
     if (!message.messageId) {
       // Consumers deduplicate by id; a message without one cannot be applied safely.
       logger.error('amqp message has no message id; dead-lettering', { queue: spec.queue, routingKey: message.routingKey });
-      channel.nack(msg, false, false);
+      await deadLetter(channel, spec, msg, 'no message id (consumers deduplicate on it)', message.attempt);
       return;
     }
     try {
@@ -133,7 +189,14 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
     } catch (error) {
       if (error instanceof PoisonMessageError) {
         logger.error('amqp message rejected as poison; dead-lettering', { queue: spec.queue, messageId: message.messageId, reason: error.message });
-        channel.nack(msg, false, false);
+        await deadLetter(channel, spec, msg, `poison: ${error.message}`, message.attempt);
+        return;
+      }
+      if (message.attempt >= (spec.maxAttempts ?? 5)) {
+        // The last allowed delivery failed: dead-letter it now with the error, rather than let the
+        // broker's x-delivery-limit (the backstop for a consumer that dies mid-message) do it without one.
+        logger.error('amqp handler failed on the last attempt; dead-lettering', { queue: spec.queue, messageId: message.messageId, attempt: message.attempt, error });
+        await deadLetter(channel, spec, msg, `failed ${message.attempt} times: ${error instanceof Error ? error.message : String(error)}`, message.attempt);
         return;
       }
       logger.warn('amqp handler failed; will retry', { queue: spec.queue, messageId: message.messageId, attempt: message.attempt, error });

@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './db.js';
 export * from './redis.js';
 export * from './amqp.js';
+export * from './dead-letters.js';
 export * from './identity.js';
 export * from './metrics.js';
 export * from './http.js';

@@ -33,10 +33,8 @@ import {
   type CreateSaleEventInput,
   type UpdateSaleEventInput,
 } from './sale-event.validation.js';
+import { SOLD_OUT_CONSUMER } from './topology.js';
 import { SALE_ENDED, SALE_SCHEDULED, SALE_SOLD_OUT, SALE_STARTED, SALE_UPDATED, saleOutboxMessage, saleSoldOutSchema } from './sale.messages.js';
-
-/** The queue `sale.sold_out` arrives on, and the inbox name its message ids are recorded under. */
-export const SOLD_OUT_CONSUMER = 'events.sales';
 
 // Due events moved per transaction: bounds how long one transaction holds its row locks; when a
 // batch comes back full, the next one follows at once instead of waiting for the next tick.

@@ -6,8 +6,8 @@ import { createProductsClient } from './products.client.js';
 import { resolvers } from './resolvers/index.js';
 import { createSaleEventRepository } from './sale-event.repository.js';
 import { createSaleEventScheduler } from './sale-event.scheduler.js';
-import { SOLD_OUT_CONSUMER, createSaleEventService } from './sale-event.service.js';
-import { SALE_SOLD_OUT } from './sale.messages.js';
+import { createSaleEventService } from './sale-event.service.js';
+import { consumers } from './topology.js';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
@@ -80,7 +80,7 @@ export function createServer(deps: EventsDeps) {
     messaging: {
       /** Declares the `events.sales` queue (every instance consumes it) and starts the relay. */
       async start() {
-        await amqp.consume({ queue: SOLD_OUT_CONSUMER, bindings: [SALE_SOLD_OUT], handler: saleEvents.applySoldOut });
+        await amqp.consume({ ...consumers.soldOut, handler: saleEvents.applySoldOut });
         relay.start();
       },
       stop: () => relay.stop(),

@@ -2,12 +2,13 @@ import { and, eq, inArray, max, sql } from 'drizzle-orm';
 import { claimInbox, type Database, type Transaction } from '@bth/platform';
 import { products, sales, type SaleRow } from './db/schema.js';
 import { OPEN_SALE_STATUSES } from './sale-window.js';
+import { SALES_CONSUMER } from './topology.js';
 
 /** Statements of one message-applying transaction (see `SaleRepository.transaction`). */
 function saleQueries(tx: Transaction) {
   return {
     /** False when this message id was applied before (the inbox row is part of this transaction). */
-    claim: (messageId: string, now: Date) => claimInbox(tx, 'products.sales', messageId, now),
+    claim: (messageId: string, now: Date) => claimInbox(tx, SALES_CONSUMER, messageId, now),
 
     /**
      * The product row FOR UPDATE, first: inventory transactions lock it before they read the

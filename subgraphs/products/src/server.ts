@@ -9,9 +9,9 @@ import { createProductCache } from './product-cache.js';
 import { createProductRepository } from './product.repository.js';
 import { createProductService } from './product.service.js';
 import { resolvers } from './resolvers/index.js';
-import { SALE_MESSAGE_STATUSES } from './sale.messages.js';
 import { createSaleRepository } from './sale.repository.js';
 import { createSaleService } from './sale.service.js';
+import { consumers } from './topology.js';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
@@ -86,7 +86,7 @@ export function createServer(deps: ProductsDeps) {
     messaging: {
       /** Declares the `products.sales` queue (every replica consumes it) and starts the relay. */
       async start() {
-        await deps.amqp.consume({ queue: 'products.sales', bindings: Object.keys(SALE_MESSAGE_STATUSES), handler: sales.apply });
+        await deps.amqp.consume({ ...consumers.sales, handler: sales.apply });
         relay.start();
       },
       stop: () => relay.stop(),
