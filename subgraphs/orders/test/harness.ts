@@ -4,6 +4,7 @@ import { createDatabase, createLogger, ensureDatabase, migrate, type DatabaseCli
 import { TEST_SECRETS, graphql, identityHeaders, silentLogger, testDatabaseUrl, testMetrics } from '@bth/testkit';
 import type { Products } from '../../products/test/harness.js';
 import { HOLDS_STOCK } from '../src/order-status.js';
+import { createSimulatedPaymentProvider, type ChargeRequest, type PaymentProvider, type RefundRequest } from '../src/payment.provider.js';
 import { createServer, type OrdersDeps } from '../src/server.js';
 
 export type OrdersConfig = OrdersDeps['config'];
@@ -16,6 +17,8 @@ export interface OrdersOptions {
   database?: DatabaseClient;
   /** Defaults to true; off where a test only places orders and no timer should outlive it. */
   scheduler?: boolean;
+  /** Defaults to the service's simulator (declining MOBILE); see `recordingProvider`. */
+  paymentProvider?: PaymentProvider;
 }
 
 /**
@@ -46,6 +49,7 @@ export async function startOrders(config: Partial<OrdersConfig> & { inventoryUrl
     logger: ordersLogger,
     metrics: testMetrics('orders'),
     database,
+    paymentProvider: options.paymentProvider,
   });
   const running = await server.listen(0, '127.0.0.1');
   if (options.scheduler !== false) server.scheduler.start();
@@ -86,6 +90,45 @@ async function ordersDatabase(): Promise<DatabaseClient> {
   await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)), silentLogger);
   return database;
 }
+
+/**
+ * The service's own payment simulator (declining MOBILE, like the harness config), with every call
+ * recorded so a test can count charges by the provider's idempotency key — the unit a real PSP
+ * charges once. `delayMs` keeps each charge in flight that long (a slow provider), and while
+ * `down` is set every call fails as a provider outage would (nothing charged).
+ */
+export function recordingProvider(options: { delayMs?: number } = {}) {
+  const simulator = createSimulatedPaymentProvider({ declineMethods: ['MOBILE'] });
+  const charges: ChargeRequest[] = [];
+  const refunds: RefundRequest[] = [];
+  const state = { down: false };
+  const delay = () => new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 0));
+  const provider: PaymentProvider = {
+    async charge(request) {
+      if (state.down) throw new Error('payment provider unreachable');
+      charges.push(request);
+      await delay();
+      return simulator.charge(request);
+    },
+    async refund(request) {
+      if (state.down) throw new Error('payment provider unreachable');
+      refunds.push(request);
+      return simulator.refund(request);
+    },
+  };
+  return {
+    provider,
+    state,
+    charges,
+    refunds,
+    /** Distinct provider keys charged for `orderId`: what a real PSP would have taken money for. */
+    chargedKeys: (orderId: string) => new Set(charges.filter((c) => c.orderId === orderId).map((c) => c.idempotencyKey)),
+    /** Distinct provider keys refunded for `orderId`. */
+    refundedKeys: (orderId: string) => new Set(refunds.filter((r) => r.orderId === orderId).map((r) => r.idempotencyKey)),
+  };
+}
+
+export type RecordingProvider = ReturnType<typeof recordingProvider>;
 
 /** A signed-in shopper, as the router would present them to a subgraph. */
 export async function newUser(role: Identity['role'] = 'USER') {
@@ -151,10 +194,42 @@ export async function statusOf(orders: Orders, orderId: string): Promise<string 
   return row?.status;
 }
 
+export async function paymentsOf(orders: Orders, orderId: string) {
+  return orders.query<{ id: string; idempotency_key: string; method: string; amount: number; status: string }>(
+    'SELECT id, idempotency_key, method, amount, status FROM payments WHERE order_id = ? ORDER BY created_at, id',
+    [orderId],
+  );
+}
+
+export async function refundsOf(orders: Orders, orderId: string) {
+  return orders.query<{ payment_id: string; amount: number; reason: string }>('SELECT payment_id, amount, reason FROM refunds WHERE order_id = ?', [orderId]);
+}
+
+/**
+ * Moves an order's clocks back by `seconds`, as if that much time had passed in its current
+ * status: `status_changed_at` (ship, deliver, return completion, reconcile), `payment_due_at`
+ * (expiry) and `delivered_at` (the return window). The scheduler then sees it as due.
+ */
+export async function age(orders: Orders, orderId: string, seconds: number): Promise<void> {
+  await orders.query(
+    `UPDATE orders SET status_changed_at = status_changed_at - INTERVAL ? SECOND,
+       payment_due_at = payment_due_at - INTERVAL ? SECOND, delivered_at = delivered_at - INTERVAL ? SECOND WHERE id = ?`,
+    [seconds, seconds, seconds, orderId],
+  );
+}
+
 /** Reservation ledger rows in products for one order (RESERVATION, RELEASE, RESTOCK). */
 export async function ledgerOf(products: Products, orderId: string): Promise<{ kind: string; quantity_delta: number }[]> {
   const [rows] = (await products.database.pool.query('SELECT kind, quantity_delta FROM stock_ledger WHERE order_id = ? ORDER BY id', [orderId])) as unknown as [
     { kind: string; quantity_delta: number }[],
   ];
   return rows;
+}
+
+/** Σ of a product's stock ledger, which must equal its stock at all times (inventory's invariant). */
+export async function ledgerSum(products: Products, productId: string): Promise<number> {
+  const [rows] = (await products.database.pool.query('SELECT COALESCE(SUM(quantity_delta), 0) AS n FROM stock_ledger WHERE product_id = ?', [
+    productId,
+  ])) as unknown as [{ n: number | string }[]];
+  return Number(rows[0]!.n);
 }
