@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, errorCodes, graphql, waitFor } from '@bth/testkit';
-import { createProduct, startProducts, stockOf, type Products } from '../../products/test/harness.js';
+import { createProduct, startProducts, stockOf, type Products } from '@bth/fixtures/products';
 import {
   CANCEL,
   PAY,
@@ -19,7 +19,7 @@ import {
   statusOf,
   type Orders,
   type User,
-} from './harness.js';
+} from '@bth/fixtures/orders';
 
 // Cancel, expiry, return and the reconcilers, through the real service with its scheduler
 // running (every 100 ms) and the real products subgraph holding the stock. Time is moved by

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, errorCodes, graphql } from '@bth/testkit';
-import { createProduct, startProducts, stockOf, type Products } from '../../products/test/harness.js';
-import { PAY, age, newUser, paymentsOf, place, recordingProvider, startOrders, statusOf, type Orders, type User } from './harness.js';
+import { createProduct, startProducts, stockOf, type Products } from '@bth/fixtures/products';
+import { PAY, age, newUser, paymentsOf, place, recordingProvider, startOrders, statusOf, type Orders, type User } from '@bth/fixtures/orders';
 
 // "Never charges twice", through the real service: payOrder over HTTP, MariaDB, and the real
 // products subgraph holding the stock. The provider is the service's simulator with every call
