@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type Redis } from '@bth/platform';
 import { dropTestDatabases, silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
-import { createProduct, startProducts, type Products } from '../../subgraphs/products/test/harness.js';
+import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
 import { createRouter } from '../src/server.js';
 import { testRouterConfig } from './harness.js';
 

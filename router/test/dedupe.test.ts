@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_HEADER, REVOCATIONS_COMPLETE_KEY, createRedis, signAccessToken, type Identity, type Redis } from '@bth/platform';
 import { TEST_SECRETS, dropTestDatabases, silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
-import { createProduct, productInput, startProducts, type Products } from '../../subgraphs/products/test/harness.js';
+import { createProduct, productInput, startProducts, type Products } from '@bth/fixtures/products';
 import { createRouter } from '../src/server.js';
 import { testRouterConfig } from './harness.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAmqp, createDatabase, ensureDatabase, messagingMigration, migrate, parseDatabaseUrl, type AmqpClient, type DatabaseClient, type Logger } from '@bth/platform';
 import { SOCKET, TEST_SECRETS, deadUrl, dropTestDatabases, silentLogger, startTcpProxy, testDatabaseUrl, testExchange, testMetrics, waitFor, type TcpProxy } from '@bth/testkit';
 import { createServer } from '../src/server.js';
-import { AMQP_URL } from './harness.js';
+import { AMQP_URL } from '@bth/fixtures/events';
 
 /**
  * A real MariaDB outage as the events subgraph sees it: its pool talks to MariaDB through a TCP

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, dropTestDatabases, errorCodes, graphql, testExchange, waitFor } from '@bth/testkit';
-import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
+import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
 import {
   CANCEL,
   CREATE,
@@ -18,7 +18,7 @@ import {
   statusIs,
   type Events,
   type Probe,
-} from './harness.js';
+} from '@bth/fixtures/events';
 
 /** The admin API, its rules and the public reads, against the real MariaDB, RabbitMQ and products subgraph. */
 const exchange = testExchange('events-api');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, startTcpProxy, testExchange, waitFor, type TcpProxy } from '@bth/testkit';
-import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
+import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
 import {
   createEvent,
   deleteTopology,
@@ -10,7 +10,7 @@ import {
   statusIs,
   type Events,
   type Probe,
-} from './harness.js';
+} from '@bth/fixtures/events';
 
 /**
  * The scheduler and the outbox against the real MariaDB and RabbitMQ: on time, through a broker

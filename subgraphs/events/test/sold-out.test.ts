@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ChannelModel } from 'amqplib';
 import { deadLetterQueueName } from '@bth/platform';
 import { dropTestDatabases, graphql, testExchange, waitFor } from '@bth/testkit';
-import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
-import { AMQP_URL, EVENT, createEvent, deleteTopology, eventInput, startEvents, startProbe, type Events, type Probe } from './harness.js';
+import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
+import { AMQP_URL, EVENT, createEvent, deleteTopology, eventInput, startEvents, startProbe, type Events, type Probe } from '@bth/fixtures/events';
 
 /**
  * The `sale.sold_out` consumer against the real broker: products' messages are published here the

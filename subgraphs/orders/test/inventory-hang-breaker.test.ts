@@ -2,8 +2,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, graphql, waitFor } from '@bth/testkit';
-import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
-import { PLACE, newUser, placeInput, startOrders, type Orders, type User } from './harness.js';
+import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
+import { PLACE, newUser, placeInput, startOrders, type Orders, type User } from '@bth/fixtures/orders';
 
 /**
  * Inventory replicas that hang (SIGSTOP-like) while members order, against the real products

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, graphql } from '@bth/testkit';
-import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
-import { ORDER, newUser, placeInput, startOrders, type Orders } from './harness.js';
+import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
+import { ORDER, newUser, placeInput, startOrders, type Orders } from '@bth/fixtures/orders';
 
 // The selection a shop's checkout asks for: no lines or history, so every statement counted below
 // is the placing itself, not a field resolver reading the order back.

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, dropTestDatabases, errorCodes, graphql, serviceToken } from '@bth/testkit';
-import { createProduct, startProducts, stockOf, type Products } from '../../products/test/harness.js';
-import { ORDER, PLACE, SHIPPING, ledgerOf, newUser, place, placeInput, startOrders, type Orders } from './harness.js';
+import { createProduct, startProducts, stockOf, type Products } from '@bth/fixtures/products';
+import { ORDER, PLACE, SHIPPING, ledgerOf, newUser, place, placeInput, startOrders, type Orders } from '@bth/fixtures/orders';
 
 let products: Products;
 let orders: Orders;

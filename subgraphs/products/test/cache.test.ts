@@ -4,7 +4,7 @@ import { waitForRedis, type Redis } from '@bth/platform';
 import { dropTestDatabases, graphql, silentLogger, testMetrics, waitFor, type GraphQLResponse } from '@bth/testkit';
 import { cacheKeys, createProductCache } from '../src/product-cache.js';
 import type { ProductView } from '../src/product.model.js';
-import { asAdmin, createProduct, inventory, rawRedis, startProducts, stockOf, USER, type Products } from './harness.js';
+import { asAdmin, createProduct, inventory, rawRedis, startProducts, stockOf, USER, type Products } from '@bth/fixtures/products';
 
 let products: Products;
 let raw: Redis;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, errorCodes, graphql, type GraphQLResponse } from '@bth/testkit';
-import { CREATE, PRODUCT_FIELDS, asAdmin, asUser, createProduct, productInput, startProducts, stockOf, type Products } from './harness.js';
+import { CREATE, PRODUCT_FIELDS, asAdmin, asUser, createProduct, productInput, startProducts, stockOf, type Products } from '@bth/fixtures/products';
 
 let products: Products;
 

@@ -3,7 +3,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAmqp, type AmqpClient } from '@bth/platform';
 import { SOCKET, dropTestDatabases, graphql, silentLogger, waitFor } from '@bth/testkit';
-import { asAdmin, createProduct, inventory, startProducts, stockOf, type InventoryReply, type Products } from './harness.js';
+import { asAdmin, createProduct, inventory, startProducts, stockOf, type InventoryReply, type Products } from '@bth/fixtures/products';
 
 /**
  * One hot product: concurrent reservations of it share one locked transaction (group commit), a

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_SECRET, IDENTITY_HEADER, signAccessToken, signIdentityAssertion } from '@bth/platform';
 import { SOCKET, dropTestDatabases, errorCodes, graphql, serviceToken } from '@bth/testkit';
 import { checkInvariant } from '../src/scripts/check-invariant.js';
-import { ADMIN, USER, asAdmin, asUser, createProduct, inventory, startProducts, stockOf, type Products } from './harness.js';
+import { ADMIN, USER, asAdmin, asUser, createProduct, inventory, startProducts, stockOf, type Products } from '@bth/fixtures/products';
 
 let products: Products;
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ChannelModel } from 'amqplib';
 import { createAmqp, deadLetterQueueName, type AmqpClient, type AmqpMessage } from '@bth/platform';
 import { dropTestDatabases, graphql, silentLogger, waitFor } from '@bth/testkit';
-import { asAdmin, createProduct, inventory, startProducts, stockOf, type Products } from './harness.js';
+import { asAdmin, createProduct, inventory, startProducts, stockOf, type Products } from '@bth/fixtures/products';
 
 /**
  * Sales as inventory sees them: the `sale.scheduled` / `sale.updated` / `sale.started` /

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REVOCATIONS_COMPLETE_KEY, SESSIONS_STATUS_PATH, revokedSessionKey } from '@bth/platform';
 import { graphql, identityHeaders, serviceToken, waitFor } from '@bth/testkit';
-import { startUsers } from './harness.js';
+import { startUsers } from '@bth/fixtures/users';
 
 type Users = Awaited<ReturnType<typeof startUsers>>;
 let users: Users;

@@ -3,7 +3,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, errorCodes, graphql, identityHeaders, startTcpProxy, waitFor } from '@bth/testkit';
 import { createSmtpMailer } from '../src/mailer.js';
-import { startUsers } from './harness.js';
+import { startUsers } from '@bth/fixtures/users';
 
 type Users = Awaited<ReturnType<typeof startUsers>>;
 let users: Users;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, errorCodes, graphql, serviceToken } from '@bth/testkit';
-import { startOrders, type Orders } from '../../orders/test/harness.js';
-import { createProduct, startProducts, stockOf, type Products } from '../../products/test/harness.js';
-import { newMember, startWishlists } from './harness.js';
+import { startOrders, type Orders } from '@bth/fixtures/orders';
+import { createProduct, startProducts, stockOf, type Products } from '@bth/fixtures/products';
+import { newMember, startWishlists } from '@bth/fixtures/wishlists';
 
 /**
  * Wishlists against the real products and orders subgraphs, all in-process: existence checks go

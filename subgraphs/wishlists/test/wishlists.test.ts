@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadUrl, errorCodes, graphql } from '@bth/testkit';
-import { createProduct, startProducts, type Products } from '../../products/test/harness.js';
-import { newMember, startWishlists } from './harness.js';
+import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
+import { newMember, startWishlists } from '@bth/fixtures/wishlists';
 
 /**
  * Wishlists against the real products subgraph in-process, behind a dead first replica so every
