@@ -28,14 +28,14 @@ export type AddToWishlistResult =
 
 export type ChangeWishlistQuantityResult = WishlistView | { __typename: 'NotInWishlist'; productId: string };
 
-export interface WishlistOrderPlaced {
+export interface WishlistOrderPlacedView {
   __typename: 'WishlistOrderPlaced';
   orderId: string;
   wishlist: WishlistView;
 }
 
 export type OrderWishlistResult =
-  | WishlistOrderPlaced
+  | WishlistOrderPlacedView
   | { __typename: 'WishlistEmpty'; message: string }
   | { __typename: 'WishlistOrderRejected'; reason: string; productId: string | null; message: string };
 

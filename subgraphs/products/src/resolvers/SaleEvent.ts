@@ -1,7 +1,7 @@
 import type { ProductsContext } from '../context.js';
 
 /** The representation the router sends: the key plus the `quantity` that `remaining` requires. */
-interface SaleEventRef {
+export interface SaleEventRef {
   id: string;
   quantity?: number | null;
 }

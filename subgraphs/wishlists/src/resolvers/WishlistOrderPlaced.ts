@@ -1,4 +1,4 @@
-import type { WishlistOrderPlaced as Placed } from '../wishlist.service.js';
+import type { WishlistOrderPlacedView as Placed } from '../wishlist.service.js';
 
 export const WishlistOrderPlaced = {
   // A reference only: the order's fields come from the orders subgraph through the router.
