@@ -37,7 +37,7 @@ const SUBGRAPHS: Record<string, Subgraph> = {
   orders: {
     context: 'OrdersContext',
     mappers: {
-      Order: '../order.model.js#OrderView',
+      Order: '../order.view.js#OrderView',
       OrderLine: '../db/schema.js#OrderLineRow',
     },
   },
