@@ -23,6 +23,16 @@ export type Scalars = {
   _FieldSet: { input: any; output: any; }
 };
 
+/**
+ * What every business outcome other than the asked-for object has in common (one shape in every
+ * subgraph): a sentence for people. Clients branch on `__typename` and may show `message` for any
+ * member they do not handle yet.
+ */
+export type BusinessError = {
+  /** A sentence for people, in English. */
+  message: Scalars['String']['output'];
+};
+
 /** Result of `cancelSaleEvent`. */
 export type CancelSaleEventResult = SaleEvent | SaleEventNotEditable;
 
@@ -168,11 +178,11 @@ export type SaleEventEdge = {
 };
 
 /** The event is past the state in which this change is possible; nothing changed. */
-export type SaleEventNotEditable = {
+export type SaleEventNotEditable = BusinessError & {
   __typename?: 'SaleEventNotEditable';
   /** The event. */
   eventId: Scalars['ID']['output'];
-  /** A sentence for the admin. */
+  /** A sentence for people, in English. */
   message: Scalars['String']['output'];
   /** Its status now (an edit needs SCHEDULED; a cancel needs SCHEDULED or LIVE). */
   status: SaleEventStatus;
@@ -330,12 +340,17 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
   ;
 };
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  BusinessError: ( SaleEventNotEditable & { __typename: 'SaleEventNotEditable' } );
+};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  BusinessError: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['BusinessError']>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   CancelSaleEventResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['CancelSaleEventResult']>;
   CreateSaleEventInput: CreateSaleEventInput;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -355,9 +370,10 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  BusinessError: ResolversInterfaceTypes<ResolversParentTypes>['BusinessError'];
+  String: Scalars['String']['output'];
   CancelSaleEventResult: ResolversUnionTypes<ResolversParentTypes>['CancelSaleEventResult'];
   CreateSaleEventInput: CreateSaleEventInput;
-  String: Scalars['String']['output'];
   Int: Scalars['Int']['output'];
   ID: Scalars['ID']['output'];
   DateTime: Scalars['DateTime']['output'];
@@ -372,6 +388,10 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   UpdateSaleEventInput: UpdateSaleEventInput;
   UpdateSaleEventResult: ResolversUnionTypes<ResolversParentTypes>['UpdateSaleEventResult'];
+};
+
+export type BusinessErrorResolvers<ContextType = EventsContext, ParentType extends ResolversParentTypes['BusinessError'] = ResolversParentTypes['BusinessError']> = {
+  __resolveType: TypeResolveFn<'SaleEventNotEditable', ParentType, ContextType>;
 };
 
 export type CancelSaleEventResultResolvers<ContextType = EventsContext, ParentType extends ResolversParentTypes['CancelSaleEventResult'] = ResolversParentTypes['CancelSaleEventResult']> = {
@@ -445,6 +465,7 @@ export type UpdateSaleEventResultResolvers<ContextType = EventsContext, ParentTy
 };
 
 export type Resolvers<ContextType = EventsContext> = {
+  BusinessError?: BusinessErrorResolvers<ContextType>;
   CancelSaleEventResult?: CancelSaleEventResultResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;

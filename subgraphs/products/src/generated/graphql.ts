@@ -27,6 +27,16 @@ export type Scalars = {
 /** Result of `adjustStock`. */
 export type AdjustStockResult = Product | StockBelowZero;
 
+/**
+ * What every business outcome other than the asked-for object has in common (one shape in every
+ * subgraph): a sentence for people. Clients branch on `__typename` and may show `message` for any
+ * member they do not handle yet.
+ */
+export type BusinessError = {
+  /** A sentence for people, in English. */
+  message: Scalars['String']['output'];
+};
+
 /** A new product. */
 export type CreateProductInput = {
   /** What the product is for. */
@@ -49,11 +59,11 @@ export type CreateProductInput = {
 export type CreateProductResult = DuplicateProduct | Product;
 
 /** The product could not be saved because another live product has the same name and producer. */
-export type DuplicateProduct = {
+export type DuplicateProduct = BusinessError & {
   __typename?: 'DuplicateProduct';
   /** The product that already has this name and producer. */
   existingProductId?: Maybe<Scalars['ID']['output']>;
-  /** A sentence for the admin. */
+  /** A sentence for people, in English. */
   message: Scalars['String']['output'];
   /** The name that is taken. */
   name: Scalars['String']['output'];
@@ -351,11 +361,11 @@ export type SaleInventory = {
 };
 
 /** The adjustment would take the stock below zero; nothing changed. */
-export type StockBelowZero = {
+export type StockBelowZero = BusinessError & {
   __typename?: 'StockBelowZero';
   /** The change that was refused. */
   delta: Scalars['Int']['output'];
-  /** A sentence for the admin. */
+  /** A sentence for people, in English. */
   message: Scalars['String']['output'];
   /** The product. */
   productId: Scalars['ID']['output'];
@@ -494,12 +504,20 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
   ;
 };
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  BusinessError:
+    | ( DuplicateProduct & { __typename: 'DuplicateProduct' } )
+    | ( StockBelowZero & { __typename: 'StockBelowZero' } )
+  ;
+};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   AdjustStockResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['AdjustStockResult']>;
-  CreateProductInput: CreateProductInput;
+  BusinessError: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['BusinessError']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  CreateProductInput: CreateProductInput;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CreateProductResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['CreateProductResult']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -528,8 +546,9 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   AdjustStockResult: ResolversUnionTypes<ResolversParentTypes>['AdjustStockResult'];
-  CreateProductInput: CreateProductInput;
+  BusinessError: ResolversInterfaceTypes<ResolversParentTypes>['BusinessError'];
   String: Scalars['String']['output'];
+  CreateProductInput: CreateProductInput;
   Int: Scalars['Int']['output'];
   CreateProductResult: ResolversUnionTypes<ResolversParentTypes>['CreateProductResult'];
   DateTime: Scalars['DateTime']['output'];
@@ -554,6 +573,10 @@ export type ResolversParentTypes = {
 
 export type AdjustStockResultResolvers<ContextType = ProductsContext, ParentType extends ResolversParentTypes['AdjustStockResult'] = ResolversParentTypes['AdjustStockResult']> = {
   __resolveType: TypeResolveFn<'Product' | 'StockBelowZero', ParentType, ContextType>;
+};
+
+export type BusinessErrorResolvers<ContextType = ProductsContext, ParentType extends ResolversParentTypes['BusinessError'] = ResolversParentTypes['BusinessError']> = {
+  __resolveType: TypeResolveFn<'DuplicateProduct' | 'StockBelowZero', ParentType, ContextType>;
 };
 
 export type CreateProductResultResolvers<ContextType = ProductsContext, ParentType extends ResolversParentTypes['CreateProductResult'] = ResolversParentTypes['CreateProductResult']> = {
@@ -676,6 +699,7 @@ export type UpdateProductResultResolvers<ContextType = ProductsContext, ParentTy
 
 export type Resolvers<ContextType = ProductsContext> = {
   AdjustStockResult?: AdjustStockResultResolvers<ContextType>;
+  BusinessError?: BusinessErrorResolvers<ContextType>;
   CreateProductResult?: CreateProductResultResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DuplicateProduct?: DuplicateProductResolvers<ContextType>;

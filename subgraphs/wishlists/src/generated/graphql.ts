@@ -26,6 +26,16 @@ export type Scalars = {
 /** Result of `addToWishlist`. */
 export type AddToWishlistResult = ProductNotFound | Wishlist | WishlistFull;
 
+/**
+ * What every business outcome other than the asked-for object has in common (one shape in every
+ * subgraph): a sentence for people. Clients branch on `__typename` and may show `message` for any
+ * member they do not handle yet.
+ */
+export type BusinessError = {
+  /** A sentence for people, in English. */
+  message: Scalars['String']['output'];
+};
+
 /** Result of `changeWishlistQuantity`. */
 export type ChangeWishlistQuantityResult = NotInWishlist | Wishlist;
 
@@ -78,8 +88,10 @@ export type MutationRemoveFromWishlistArgs = {
 };
 
 /** The product is not in the member's wishlist. */
-export type NotInWishlist = {
+export type NotInWishlist = BusinessError & {
   __typename?: 'NotInWishlist';
+  /** A sentence for people, in English. */
+  message: Scalars['String']['output'];
   /** The id that was asked for. */
   productId: Scalars['ID']['output'];
 };
@@ -105,8 +117,10 @@ export type Product = {
 };
 
 /** The product does not exist (it never did, or it was removed from the catalogue). */
-export type ProductNotFound = {
+export type ProductNotFound = BusinessError & {
   __typename?: 'ProductNotFound';
+  /** A sentence for people, in English. */
+  message: Scalars['String']['output'];
   /** The id that was asked for. */
   productId: Scalars['ID']['output'];
 };
@@ -146,17 +160,19 @@ export type Wishlist = {
 };
 
 /** The wishlist had nothing to order; nothing was sent to orders. */
-export type WishlistEmpty = {
+export type WishlistEmpty = BusinessError & {
   __typename?: 'WishlistEmpty';
   /** A sentence for people, in English. */
   message: Scalars['String']['output'];
 };
 
 /** The wishlist already holds the largest number of different products an order can take. */
-export type WishlistFull = {
+export type WishlistFull = BusinessError & {
   __typename?: 'WishlistFull';
   /** Most different products a wishlist may hold. */
   limit: Scalars['Int']['output'];
+  /** A sentence for people, in English. */
+  message: Scalars['String']['output'];
 };
 
 /** One product in a wishlist. */
@@ -186,7 +202,7 @@ export type WishlistOrderPlaced = {
  * the wishlist is unchanged. Orders remembers the refusal: a retry with the same key answers it
  * again, so order again with a new key once the cause is gone.
  */
-export type WishlistOrderRejected = {
+export type WishlistOrderRejected = BusinessError & {
   __typename?: 'WishlistOrderRejected';
   /** A sentence for people, in English. */
   message: Scalars['String']['output'];
@@ -307,16 +323,27 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
   ;
 };
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  BusinessError:
+    | ( NotInWishlist & { __typename: 'NotInWishlist' } )
+    | ( ProductNotFound & { __typename: 'ProductNotFound' } )
+    | ( WishlistEmpty & { __typename: 'WishlistEmpty' } )
+    | ( WishlistFull & { __typename: 'WishlistFull' } )
+    | ( WishlistOrderRejected & { __typename: 'WishlistOrderRejected' } )
+  ;
+};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   AddToWishlistResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['AddToWishlistResult']>;
+  BusinessError: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['BusinessError']>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   ChangeWishlistQuantityResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ChangeWishlistQuantityResult']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   NotInWishlist: ResolverTypeWrapper<NotInWishlist>;
   Order: ResolverTypeWrapper<Order>;
   OrderWishlistResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['OrderWishlistResult']>;
@@ -337,12 +364,13 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   AddToWishlistResult: ResolversUnionTypes<ResolversParentTypes>['AddToWishlistResult'];
+  BusinessError: ResolversInterfaceTypes<ResolversParentTypes>['BusinessError'];
+  String: Scalars['String']['output'];
   ChangeWishlistQuantityResult: ResolversUnionTypes<ResolversParentTypes>['ChangeWishlistQuantityResult'];
   DateTime: Scalars['DateTime']['output'];
   Mutation: Record<PropertyKey, never>;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
-  String: Scalars['String']['output'];
   NotInWishlist: NotInWishlist;
   Order: Order;
   OrderWishlistResult: ResolversUnionTypes<ResolversParentTypes>['OrderWishlistResult'];
@@ -364,6 +392,10 @@ export type AddToWishlistResultResolvers<ContextType = WishlistsContext, ParentT
   __resolveType: TypeResolveFn<'ProductNotFound' | 'Wishlist' | 'WishlistFull', ParentType, ContextType>;
 };
 
+export type BusinessErrorResolvers<ContextType = WishlistsContext, ParentType extends ResolversParentTypes['BusinessError'] = ResolversParentTypes['BusinessError']> = {
+  __resolveType: TypeResolveFn<'NotInWishlist' | 'ProductNotFound' | 'WishlistEmpty' | 'WishlistFull' | 'WishlistOrderRejected', ParentType, ContextType>;
+};
+
 export type ChangeWishlistQuantityResultResolvers<ContextType = WishlistsContext, ParentType extends ResolversParentTypes['ChangeWishlistQuantityResult'] = ResolversParentTypes['ChangeWishlistQuantityResult']> = {
   __resolveType: TypeResolveFn<'NotInWishlist' | 'Wishlist', ParentType, ContextType>;
 };
@@ -380,6 +412,7 @@ export type MutationResolvers<ContextType = WishlistsContext, ParentType extends
 };
 
 export type NotInWishlistResolvers<ContextType = WishlistsContext, ParentType extends ResolversParentTypes['NotInWishlist'] = ResolversParentTypes['NotInWishlist']> = {
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -397,6 +430,7 @@ export type ProductResolvers<ContextType = WishlistsContext, ParentType extends 
 };
 
 export type ProductNotFoundResolvers<ContextType = WishlistsContext, ParentType extends ResolversParentTypes['ProductNotFound'] = ResolversParentTypes['ProductNotFound']> = {
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -424,6 +458,7 @@ export type WishlistEmptyResolvers<ContextType = WishlistsContext, ParentType ex
 
 export type WishlistFullResolvers<ContextType = WishlistsContext, ParentType extends ResolversParentTypes['WishlistFull'] = ResolversParentTypes['WishlistFull']> = {
   limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -449,6 +484,7 @@ export type WishlistOrderRejectedResolvers<ContextType = WishlistsContext, Paren
 
 export type Resolvers<ContextType = WishlistsContext> = {
   AddToWishlistResult?: AddToWishlistResultResolvers<ContextType>;
+  BusinessError?: BusinessErrorResolvers<ContextType>;
   ChangeWishlistQuantityResult?: ChangeWishlistQuantityResultResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
