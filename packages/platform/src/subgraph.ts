@@ -74,12 +74,18 @@ function expiryOf(token: string): number | null {
   }
 }
 
-export type Resolvers<TContext> = GraphQLResolverMap<TContext>;
+/**
+ * A subgraph's resolver map, typed where it is written by the `Resolvers` generated from its own
+ * schema (`src/generated/graphql.ts`, `npm run codegen`), which checks field names, arguments,
+ * parents and return shapes. Apollo's `GraphQLResolverMap` types them all as `any`, so it is only
+ * what the map is handed to `buildSubgraphSchema` as, never what it is checked against.
+ */
+export type SubgraphResolvers<TResolvers extends object = object> = TResolvers;
 
-export interface SubgraphOptions<TContext extends BaseContext> {
+export interface SubgraphOptions<TContext extends BaseContext, TResolvers extends object = object> {
   name: string;
   typeDefs: DocumentNode;
-  resolvers: GraphQLResolverMap<TContext>;
+  resolvers: SubgraphResolvers<TResolvers>;
   internalSecret: string;
   logger: Logger;
   metrics: Metrics;
@@ -162,11 +168,11 @@ function hasData(data: Record<string, unknown> | null | undefined): boolean {
   return !!data && Object.values(data).some((value) => value !== null && value !== undefined);
 }
 
-export function createSubgraph<TContext extends BaseContext>(options: SubgraphOptions<TContext>) {
+export function createSubgraph<TContext extends BaseContext, TResolvers extends object = object>(options: SubgraphOptions<TContext, TResolvers>) {
   const { logger } = options;
   const readIdentity = createAssertionReader(options.internalSecret);
   const apollo = new ApolloServer<TContext>({
-    // Apollo types the map with an unknown context; ours is checked where the resolvers are written.
+    // Checked against the generated types where the resolvers are written (see SubgraphResolvers).
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
     includeStacktraceInErrorResponses: false,
     // Our onShutdown owns SIGTERM/SIGINT and stops Apollo in order; Apollo's own handler would race it.

@@ -3,8 +3,9 @@ import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
 import { effectiveStatus } from './sale-event.lifecycle.js';
 
 /**
- * A sale event as resolvers see it (the row minus bookkeeping). `__typename` picks the member of
- * the mutation result unions.
+ * A sale event as resolvers see it (the row minus bookkeeping, the product by id): the mapper of
+ * `SaleEvent` in codegen.ts. `__typename` picks the member of the mutation result unions, which
+ * like every other result type come from src/generated/graphql.ts.
  */
 export interface SaleEventView {
   __typename: 'SaleEvent';
@@ -40,23 +41,6 @@ export const toView = (row: SaleEventRow, now: Date): SaleEventView => ({
   soldOutAt: row.soldOutAt,
   createdAt: row.createdAt,
 });
-
-/** The event is past the state in which the change is possible; nothing changed. */
-export interface SaleEventNotEditable {
-  __typename: 'SaleEventNotEditable';
-  message: string;
-  eventId: string;
-  status: SaleEventStatus;
-}
-
-export type UpdateSaleEventResult = SaleEventView | SaleEventNotEditable;
-export type CancelSaleEventResult = SaleEventView | SaleEventNotEditable;
-
-export interface SaleEventConnectionView {
-  edges: Array<{ cursor: string; node: SaleEventView }>;
-  nodes: SaleEventView[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
 
 /** Half-open windows [start, end) overlap when each starts before the other ends. */
 export const windowsOverlap = (a: { startsAt: Date; endsAt: Date }, b: { startsAt: Date; endsAt: Date }) =>

@@ -14,15 +14,8 @@ import {
 import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
 import type { ProductsClient } from './products.client.js';
 import { cancelDecision, dueTransition, effectiveStatus, isActiveAt, isEditable } from './sale-event.lifecycle.js';
-import {
-  encodeCursor,
-  toView,
-  type CancelSaleEventResult,
-  type SaleEventConnectionView,
-  type SaleEventNotEditable,
-  type SaleEventView,
-  type UpdateSaleEventResult,
-} from './sale-event.model.js';
+import type { QuerySaleEventsArgs, ResolversParentTypes, ResolversTypes, ResolversUnionTypes, SaleEventNotEditable } from './generated/graphql.js';
+import { encodeCursor, toView, type SaleEventView } from './sale-event.model.js';
 import type { DueKind, SaleEventRepository } from './sale-event.repository.js';
 import {
   checkAgainstProduct,
@@ -47,11 +40,11 @@ interface Move {
   reason: string;
 }
 
-export interface SaleEventsArgs {
-  status?: SaleEventStatus | null;
-  first?: number | null;
-  after?: string | null;
-}
+/** The schema's types for what the service answers (events as views). */
+export type SaleEventsArgs = QuerySaleEventsArgs;
+type SaleEventConnectionView = ResolversParentTypes['SaleEventConnection'];
+type UpdateSaleEventResult = ResolversUnionTypes<ResolversTypes>['UpdateSaleEventResult'];
+type CancelSaleEventResult = ResolversUnionTypes<ResolversTypes>['CancelSaleEventResult'];
 
 /** Ids are lower-case UUIDs; anything else names no event (and costs no query). */
 const normaliseId = (id: string) => {
@@ -59,7 +52,7 @@ const normaliseId = (id: string) => {
   return isUuid(lower) ? lower : null;
 };
 
-function notEditable(row: SaleEventRow, change: 'edit' | 'cancel', now: Date): SaleEventNotEditable {
+function notEditable(row: SaleEventRow, change: 'edit' | 'cancel', now: Date): SaleEventNotEditable & { __typename: 'SaleEventNotEditable' } {
   const status = effectiveStatus(row, now);
   return {
     __typename: 'SaleEventNotEditable',

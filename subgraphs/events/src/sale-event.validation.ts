@@ -1,4 +1,5 @@
 import { FieldErrors, INVALID_DATE_MESSAGE, isPlainText, isValidDate, textLength } from '@bth/platform';
+import type { CreateSaleEventInput, UpdateSaleEventInput } from './generated/graphql.js';
 import { decodeCursor, windowsOverlap, type ListingKey } from './sale-event.model.js';
 
 /**
@@ -28,12 +29,8 @@ export interface SaleEventTerms {
   endsAt: Date;
 }
 
-export interface CreateSaleEventInput extends SaleEventTerms {
-  productId: string;
-}
-
-/** Omitted or null fields keep their value. */
-export type UpdateSaleEventInput = { [K in keyof SaleEventTerms]?: SaleEventTerms[K] | null };
+/** What clients send is the schema's input types; in an update, omitted or null fields keep their value. */
+export type { CreateSaleEventInput, UpdateSaleEventInput };
 
 const isCount = (n: number, min: number, max: number) => Number.isInteger(n) && n >= min && n <= max;
 

@@ -1,6 +1,6 @@
 import { AppError, verifyServiceToken, z, type JsonRoute, type Logger } from '@bth/platform';
 import type { OrderService } from './order.service.js';
-import type { PlaceOrderResult } from './order.model.js';
+import type { PlaceOrderResult } from './order.view.js';
 
 /**
  * `POST /internal/orders/place` (docs/internal-apis.md): how wishlists orders a whole wishlist.
@@ -22,7 +22,7 @@ const STATUS_OF: Record<string, number> = {
   UPSTREAM_UNAVAILABLE: 503,
 };
 
-/** The result as JSON: lines added to an order, and a sentence for people on each refusal. */
+/** The result as JSON: lines added to an order; every refusal carries its sentence for people already. */
 async function toJson(result: PlaceOrderResult, orders: OrderService): Promise<Record<string, unknown>> {
   switch (result.__typename) {
     case 'Order': {
@@ -36,17 +36,7 @@ async function toJson(result: PlaceOrderResult, orders: OrderService): Promise<R
       }));
       return { ...order, lines };
     }
-    case 'InsufficientStock':
-      return { ...result, message: `Only ${result.available} left of product ${result.productId}` };
-    case 'ProductNotFound':
-      return { ...result, message: `Product ${result.productId} does not exist` };
-    case 'SaleNotLive':
-      return { ...result, message: `The sale of product ${result.productId} is not live` };
-    case 'SaleSoldOut':
-      return { ...result, message: `Only ${result.remaining} sale units of product ${result.productId} are left` };
-    case 'PurchaseLimitExceeded':
-      return { ...result, message: `At most ${result.limit} of product ${result.productId} per member in this sale` };
-    case 'InventoryUnavailable':
+    default:
       return { ...result };
   }
 }

@@ -1,10 +1,9 @@
 import { errors, isUuid, type Identity, type Logger } from '@bth/platform';
 import type { OrderRow, ReturnReason } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient } from './inventory.client.js';
-import type { CancelOrderResult, RequestReturnResult } from './order.model.js';
 import type { OrderQueries, OrderRepository } from './order.repository.js';
 import { checkReturn, isCancellable, type OrderStatus } from './order-status.js';
-import type { OrderViews } from './order.view.js';
+import { orderNotCancellable, returnNotAllowed, type CancelOrderResult, type OrderViews, type RequestReturnResult } from './order.view.js';
 import type { PaymentService } from './payment.service.js';
 
 // Rows handled per job per tick: bounds one tick's length; the next tick takes the rest.
@@ -112,7 +111,7 @@ export function createLifecycleService(deps: {
       const accepted = await repository.transaction(async (tx): Promise<CancelOrderResult> => {
         const order = await ownedAndLocked(tx, identity, orderId);
         if (order.status === 'CANCELLING' || order.status === 'CANCELLED') return views.toView(order);
-        if (!isCancellable(order.status)) return { __typename: 'OrderNotCancellable', orderId: order.id, status: order.status };
+        if (!isCancellable(order.status)) return orderNotCancellable(order.id, order.status);
         if (order.status === 'AWAITING_PAYMENT' && (await tx.findActivePayment(order.id))) {
           throw errors.conflict('A payment for this order is in progress; try again in a moment');
         }
@@ -134,7 +133,7 @@ export function createLifecycleService(deps: {
         const order = await ownedAndLocked(tx, identity, orderId);
         const at = now();
         const decision = checkReturn(order, at, config.returnWindowSeconds);
-        if (!decision.ok) return { __typename: 'ReturnNotAllowed', orderId: order.id, reason: decision.reason, status: order.status };
+        if (!decision.ok) return returnNotAllowed(order.id, decision.reason, order.status);
         await tx.transition([order.id], 'DELIVERED', 'RETURN_REQUESTED', at, { returnReason: reason, returnRequestedAt: at });
         return views.toView((await tx.findById(order.id))!);
       });

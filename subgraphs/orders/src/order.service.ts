@@ -4,7 +4,7 @@ import { FieldErrors, errors, isUuid, type Identity, type Logger } from '@bth/pl
 import { sleep } from './backoff.js';
 import type { OrderLineRow, OrderRow, PaymentRow, RefundRow } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient, type ReserveOutcome } from './inventory.client.js';
-import type { InventoryUnavailable, OrderConnectionView, OrderView, PlaceOrderResult, Rejection } from './order.model.js';
+import { withMessage, type InventoryUnavailable, type OrderConnectionView, type OrderView, type PlaceOrderResult, type Rejection } from './order.view.js';
 import type { OrderRepository } from './order.repository.js';
 import type { OrderStatus } from './order-status.js';
 import type { OrderViews } from './order.view.js';
@@ -231,6 +231,11 @@ export function createOrderService(deps: {
       return toConnection(rows, first, totalCount);
     },
 
+    /** A member's orders as a field of `User`: only the member sees them; for anyone else (admins included) null. */
+    ordersOf(identity: Identity | null, userId: string, args: { first?: number | null; after?: string | null }): Promise<OrderConnectionView> | null {
+      return identity?.userId === userId ? this.listOrders(userId, args) : null;
+    },
+
     /** Per-request loaders: every Order in one response shares one query per kind. */
     createLoaders() {
       const group = <T extends { orderId: string }>(rows: T[], ids: readonly string[]) => {
@@ -279,20 +284,20 @@ function toRejection(outcome: Exclude<ReserveOutcome, { outcome: 'RESERVED' | 'R
   const productId = input.lines.find((l) => l.productId === outcome.productId.toLowerCase())?.productId ?? outcome.productId;
   switch (outcome.outcome) {
     case 'INSUFFICIENT_STOCK':
-      return { __typename: 'InsufficientStock', productId, requested: outcome.requested, available: outcome.available };
+      return withMessage({ __typename: 'InsufficientStock', productId, requested: outcome.requested, available: outcome.available });
     case 'PRODUCT_NOT_FOUND':
-      return { __typename: 'ProductNotFound', productId };
+      return withMessage({ __typename: 'ProductNotFound', productId });
     case 'SALE_NOT_LIVE':
-      return { __typename: 'SaleNotLive', productId, saleEventId: outcome.saleEventId };
+      return withMessage({ __typename: 'SaleNotLive', productId, saleEventId: outcome.saleEventId });
     case 'SALE_SOLD_OUT':
-      return { __typename: 'SaleSoldOut', productId, saleEventId: outcome.saleEventId, requested: outcome.requested, remaining: outcome.remaining };
+      return withMessage({ __typename: 'SaleSoldOut', productId, saleEventId: outcome.saleEventId, requested: outcome.requested, remaining: outcome.remaining });
     case 'PURCHASE_LIMIT_EXCEEDED':
-      return {
+      return withMessage({
         __typename: 'PurchaseLimitExceeded',
         productId,
         saleEventId: outcome.saleEventId,
         limit: outcome.limit,
         alreadyPurchased: outcome.alreadyPurchased,
-      };
+      });
   }
 }

@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { FieldErrors, errors, isUuid, type Identity, type Logger } from '@bth/platform';
 import { sleep } from './backoff.js';
 import type { OrderRow, PaymentMethod, PaymentRow } from './db/schema.js';
-import type { OrderNotPayable, OrderView, PayOrderResult } from './order.model.js';
 import type { OrderQueries, OrderRepository } from './order.repository.js';
-import type { OrderStatus } from './order-status.js';
-import type { OrderViews } from './order.view.js';
+import { orderNotPayable, paymentDeclined, type OrderViews, type OrderView, type PayOrderResult } from './order.view.js';
 import type { ChargeResult, PaymentProvider } from './payment.provider.js';
 import { checkIdempotencyKey } from './validation.js';
 
@@ -36,7 +34,6 @@ export function createPaymentService(deps: {
   const { repository, provider, views, logger } = deps;
   const now = deps.now ?? (() => new Date());
 
-  const notPayable = (orderId: string, status: OrderStatus): OrderNotPayable => ({ __typename: 'OrderNotPayable', orderId, status });
 
   async function currentView(orderId: string): Promise<OrderView> {
     const row = await repository.findById(orderId);
@@ -67,7 +64,7 @@ export function createPaymentService(deps: {
     });
     const stored = await repository.findPaymentById(payment.id);
     if (stored?.status === 'DECLINED') {
-      return { __typename: 'PaymentDeclined', orderId: payment.orderId, method: payment.method, reason: stored.declineReason ?? 'Declined' };
+      return paymentDeclined(payment.orderId, payment.method, stored.declineReason ?? 'Declined');
     }
     return currentView(payment.orderId);
   }
@@ -104,7 +101,7 @@ export function createPaymentService(deps: {
       if (!isUuid(orderId)) throw errors.notFound('Order');
       const id = orderId.toLowerCase();
 
-      type Claim = { kind: 'refused'; result: OrderNotPayable } | { kind: 'busy' } | { kind: 'attempt'; payment: PaymentRow };
+      type Claim = { kind: 'refused'; result: ReturnType<typeof orderNotPayable> } | { kind: 'busy' } | { kind: 'attempt'; payment: PaymentRow };
       const claim = await repository.transaction(async (tx): Promise<Claim> => {
         const order: OrderRow | undefined = await tx.lockById(id);
         if (!order || order.userId !== identity.userId) throw errors.notFound('Order');
@@ -115,10 +112,10 @@ export function createPaymentService(deps: {
           }
           return { kind: 'attempt', payment: previous };
         }
-        if (order.status !== 'AWAITING_PAYMENT') return { kind: 'refused', result: notPayable(id, order.status) };
+        if (order.status !== 'AWAITING_PAYMENT') return { kind: 'refused', result: orderNotPayable(id, order.status) };
         const at = now();
         // Past the deadline the order is as good as expired; the scheduler releases its stock.
-        if (order.paymentDueAt && order.paymentDueAt <= at) return { kind: 'refused', result: notPayable(id, 'EXPIRED') };
+        if (order.paymentDueAt && order.paymentDueAt <= at) return { kind: 'refused', result: orderNotPayable(id, 'EXPIRED') };
         if (order.totalAmount === null) throw new Error(`order ${id} awaits payment without a total`);
         const payment: PaymentRow = {
           id: randomUUID(),
@@ -144,13 +141,13 @@ export function createPaymentService(deps: {
         const deadline = Date.now() + BUSY_WAIT_MS;
         while (Date.now() < deadline && (await repository.findActivePayment(id))?.status === 'PENDING') await sleep(BUSY_POLL_MS);
         const order = await repository.findById(id);
-        if (order && order.status !== 'AWAITING_PAYMENT') return notPayable(id, order.status);
+        if (order && order.status !== 'AWAITING_PAYMENT') return orderNotPayable(id, order.status);
         throw errors.conflict('Another payment for this order is in progress; try again in a moment');
       }
       const { payment } = claim;
       if (payment.status === 'SUCCEEDED') return currentView(id);
       if (payment.status === 'DECLINED') {
-        return { __typename: 'PaymentDeclined', orderId: id, method: payment.method, reason: payment.declineReason ?? 'Declined' };
+        return paymentDeclined(id, payment.method, payment.declineReason ?? 'Declined');
       }
       return charge(payment);
     },

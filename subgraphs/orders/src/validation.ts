@@ -1,4 +1,5 @@
 import { FieldErrors, isMobilePhone, isPlainText, isPostalCode, isUuid, textLength } from '@bth/platform';
+import type { OrderLineInput, PlaceOrderInput, ShippingInput } from './generated/graphql.js';
 
 /**
  * Pure rules for order input. Every broken rule is collected so a client can fix them all in one
@@ -15,24 +16,8 @@ export const ORDER_LIMITS = {
   maxPageSize: 100,
 } as const;
 
-export interface OrderLineInput {
-  productId: string;
-  quantity: number;
-  /** Buy in this live sale (sale price, sale limits); absent for a regular purchase. */
-  saleEventId?: string | null;
-}
-
-export interface ShippingInput {
-  postalCode: string;
-  address: string;
-  phone: string;
-}
-
-export interface PlaceOrderInput {
-  lines: OrderLineInput[];
-  shipping: ShippingInput;
-  idempotencyKey: string;
-}
+/** What clients send is the schema's input types (generated); a line without `saleEventId` is a regular purchase. */
+export type { OrderLineInput, PlaceOrderInput, ShippingInput };
 
 // Printable ASCII without spaces: keys end up in logs and an ASCII index.
 const KEY_PATTERN = /^[\x21-\x7e]+$/;

@@ -144,6 +144,20 @@ describe('placeOrder', () => {
     expect(await orders.query('SELECT id FROM orders WHERE user_id = ?', [user.identity.userId])).toHaveLength(1);
   });
 
+  it('When an order is refused, then the refusal is a BusinessError with its sentence, first and on every replay (rows stored without one too)', async () => {
+    const refusal = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename ... on BusinessError { message } } }`;
+    const a = await createProduct(products, { stock: 1 });
+    const user = await newUser();
+    const input = placeInput([{ productId: a, quantity: 2 }]);
+    const expected = { __typename: 'InsufficientStock', message: `Only 1 left of product ${a}` };
+    expect((await graphql(orders.url, refusal, { input }, user.headers)).data!.placeOrder).toEqual(expected);
+    expect((await graphql(orders.url, refusal, { input }, user.headers)).data!.placeOrder).toEqual(expected);
+    // A refusal recorded before refusals carried a sentence gets it on the way out.
+    await orders.query(`UPDATE orders SET rejection = JSON_REMOVE(rejection, '$.message') WHERE user_id = ?`, [user.identity.userId]);
+    expect(await orders.query(`SELECT rejection FROM orders WHERE user_id = ? AND rejection LIKE '%message%'`, [user.identity.userId])).toHaveLength(0);
+    expect((await graphql(orders.url, refusal, { input }, user.headers)).data!.placeOrder).toEqual(expected);
+  });
+
   it('When a key is reused for a different order, then it is refused on idempotencyKey and nothing changes', async () => {
     const a = await createProduct(products, { stock: 10 });
     const user = await newUser();

@@ -6,8 +6,9 @@ import type { InventoryQueries, InventoryRepository } from './inventory.reposito
 import { liveSaleOf, lockOrder, planReservation, type PricedLine, type ReserveRejection, type StockLine } from './inventory.rules.js';
 import { saleSoldOutMessage } from './sale.messages.js';
 import type { ProductCache } from './product-cache.js';
-import { toProductView, type ProductView } from './product.model.js';
+import { toProductView } from './product.model.js';
 import { LIMITS, validateStockAdjustment } from './product.validation.js';
+import type { ResolversTypes, ResolversUnionTypes } from './generated/graphql.js';
 
 export interface ReserveRequest {
   orderId: string;
@@ -44,9 +45,8 @@ const FAST_REFUSALS = new Set<ReserveOutcome['outcome']>(['INSUFFICIENT_STOCK', 
 export type ReleaseOutcome = { outcome: 'RELEASED'; lines: PricedLine[] } | { outcome: 'RESTOCKED' };
 export type RestockOutcome = { outcome: 'RESTOCKED'; lines: PricedLine[] } | { outcome: 'NOT_RESTOCKABLE'; reason: 'RELEASED' | 'NEVER_RESERVED' };
 
-export type AdjustStockResult =
-  | { kind: 'ADJUSTED'; product: ProductView }
-  | { kind: 'BELOW_ZERO'; productId: string; stock: number; delta: number };
+/** The schema's `AdjustStockResult`: the product as a view, or the refusal with its sentence. */
+export type AdjustStockResult = ResolversUnionTypes<ResolversTypes>['AdjustStockResult'];
 
 /** What a transaction did, so the cache is invalidated (and the outbox kicked) after its commit, never inside it. */
 interface Committed<T> {
@@ -446,17 +446,21 @@ export function createInventoryService(deps: {
         const [row] = await q.lockProducts([id]);
         if (!row || row.deletedAt !== null) return { result: 'NOT_FOUND', touched: [] };
         const stock = row.stock + delta;
-        if (stock < 0) return { result: { kind: 'BELOW_ZERO', productId: id, stock: row.stock, delta }, touched: [] };
+        if (stock < 0) {
+          const message = `Only ${row.stock} units are on the shelf; removing ${-delta} would go below zero`;
+          return { result: { __typename: 'StockBelowZero', message, productId: id, stock: row.stock, delta }, touched: [] };
+        }
         if (stock > LIMITS.stock) return { result: 'TOO_MUCH', touched: [] };
         await q.changeStock(id, delta, at);
         if (delta > 0) soldOutHint.delete(id);
         await q.insertLedger([{ productId: id, orderId: null, kind: 'ADJUSTMENT', quantityDelta: delta, reason: checked.reason, createdAt: at }]);
         const open = (await q.findSales([], [id])).filter((sale) => sale.endsAt > at);
-        return { result: { kind: 'ADJUSTED', product: toProductView({ ...row, stock, updatedAt: at }, open) }, touched: [id] };
+        return { result: { __typename: 'Product', ...toProductView({ ...row, stock, updatedAt: at }, open) }, touched: [id] };
       });
       if (result === 'NOT_FOUND') throw errors.notFound('Product');
       if (result === 'TOO_MUCH') throw errors.badInput([{ field: 'delta', message: `The stock may not exceed ${LIMITS.stock} units` }]);
-      outcomes.inc({ operation: 'adjust', outcome: result.kind });
+      // The metric's outcome labels predate the typed results; dashboards read these two.
+      outcomes.inc({ operation: 'adjust', outcome: result.__typename === 'Product' ? 'ADJUSTED' : 'BELOW_ZERO' });
       return result;
     },
 

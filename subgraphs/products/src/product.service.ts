@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { errors, isUuid, requireAdmin, type Identity } from '@bth/platform';
-import type { ProductFunction, ProductRow, ProductType } from './db/schema.js';
-import { encodeCursor, sortKeyOf, type ProductOrder } from './listing-cursor.js';
+import type { ProductRow } from './db/schema.js';
+import type { QueryProductsArgs, ResolversParentTypes, ResolversTypes, ResolversUnionTypes } from './generated/graphql.js';
+import { encodeCursor, sortKeyOf } from './listing-cursor.js';
 import type { ListingPage, ListingQuery, ProductCache } from './product-cache.js';
 import { toProductView, type ProductView } from './product.model.js';
 import type { ListingFilter, ProductRepository } from './product.repository.js';
@@ -16,23 +17,12 @@ import {
 
 export type ProductLoader = DataLoader<string, ProductView | null>;
 
-export interface ProductsArgs {
-  first?: number | null;
-  after?: string | null;
-  filter?: { function?: ProductFunction | null; type?: ProductType | null; onSale?: boolean | null } | null;
-  orderBy?: ProductOrder | null;
-}
+/** The listing's arguments and answer, as the schema defines them (products as views). */
+export type ProductsArgs = QueryProductsArgs;
+export type ProductConnection = ResolversParentTypes['ProductConnection'];
 
-export interface ProductConnection {
-  edges: Array<{ cursor: string; node: ProductView }>;
-  nodes: ProductView[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
-}
-
-export type SaveProductResult =
-  | { kind: 'SAVED'; product: ProductView }
-  | { kind: 'DUPLICATE'; name: string; producer: string; existingProductId: string | null };
+/** What `createProduct` and `updateProduct` answer (the schema's union; the product as a view). */
+export type SaveProductResult = ResolversUnionTypes<ResolversTypes>['CreateProductResult'];
 
 /** Ids are lower-case UUIDs; anything else names no product (and costs no query). */
 const productId = (id: string) => {
@@ -65,7 +55,13 @@ export function createProductService(deps: { repository: ProductRepository; cach
   }
 
   async function duplicate(name: string, producer: string): Promise<SaveProductResult> {
-    return { kind: 'DUPLICATE', name, producer, existingProductId: (await repository.findLiveIdByName(name, producer)) ?? null };
+    return {
+      __typename: 'DuplicateProduct',
+      message: `A product named "${name}" by ${producer} already exists`,
+      name,
+      producer,
+      existingProductId: (await repository.findLiveIdByName(name, producer)) ?? null,
+    };
   }
 
   return {
@@ -135,10 +131,7 @@ export function createProductService(deps: { repository: ProductRepository; cach
       const saved = await repository.insertWithInitialStock(row);
       if (!saved.ok) return duplicate(fields.name, fields.producer);
       await cache.invalidate([row.id], { listings: true });
-      return {
-        kind: 'SAVED',
-        product: { ...row, sales: [] },
-      };
+      return { __typename: 'Product', ...row, sales: [] };
     },
 
     /** Stock is not editable here: it changes only through the inventory, with a ledger row. */
@@ -155,7 +148,7 @@ export function createProductService(deps: { repository: ProductRepository; cach
         return duplicate(changes.name ?? current?.name ?? '', changes.producer ?? current?.producer ?? '');
       }
       await cache.invalidate([key], { listings: true });
-      return { kind: 'SAVED', product: (await withSales([updated]))[0]! };
+      return { __typename: 'Product', ...(await withSales([updated]))[0]! };
     },
 
     /** Soft delete: orders and the ledger keep pointing at the row; it is no longer found, listed or reservable. */

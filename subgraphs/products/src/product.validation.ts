@@ -1,5 +1,6 @@
 import { FieldErrors, isPlainText, textLength } from '@bth/platform';
 import type { ProductFunction, ProductType } from './db/schema.js';
+import type { CreateProductInput, UpdateProductInput } from './generated/graphql.js';
 import { decodeCursor, type ProductOrder, type SortKey } from './listing-cursor.js';
 
 /**
@@ -28,20 +29,8 @@ export interface ProductFields {
   nutritionFacts: string | null;
 }
 
-export interface CreateProductInput extends Omit<ProductFields, 'nutritionFacts'> {
-  nutritionFacts?: string | null;
-  stock: number;
-}
-
-/** Omitted or null fields keep their value; an empty `nutritionFacts` clears it. */
-export interface UpdateProductInput {
-  name?: string | null;
-  producer?: string | null;
-  price?: number | null;
-  function?: ProductFunction | null;
-  type?: ProductType | null;
-  nutritionFacts?: string | null;
-}
+/** What clients send is the schema's input types; in an update, omitted or null fields keep their value. */
+export type { CreateProductInput, UpdateProductInput };
 
 const PLAIN_TEXT = 'Only printable text: no control or text-direction characters';
 

@@ -1,8 +1,9 @@
 import DataLoader from 'dataloader';
-import { FieldErrors, errors, type FieldCipher, type Identity } from '@bth/platform';
+import { FieldErrors, errors, isUuid, requireAdmin, type FieldCipher, type Identity } from '@bth/platform';
 import type { UserRow } from './db/schema.js';
 import type { UsersRepository } from './users.repository.js';
 import { checkAddress, checkPhone, normaliseEmail } from './validation.js';
+import type { UpdateProfileInput } from './generated/graphql.js';
 
 /** A user as the API sees it: decrypted, never with the password hash. */
 export interface UserView {
@@ -18,11 +19,7 @@ export interface UserView {
   updatedAt: Date;
 }
 
-export interface UpdateProfileInput {
-  phone?: string | null;
-  postalCode?: string | null;
-  address?: string | null;
-}
+export type { UpdateProfileInput };
 
 export function createUsersService(deps: { repository: UsersRepository; cipher: FieldCipher; now?: () => Date }) {
   const { repository, cipher } = deps;
@@ -81,6 +78,12 @@ export function createUsersService(deps: { repository: UsersRepository; cipher: 
     },
 
     /** Personal fields are shown to their owner and to admins; to anyone else they are null. */
+    /** Admins only: any member by id; null for an id that names no member. */
+    getUser(identity: Identity | null, id: string, loader: DataLoader<string, UserView | null>): Promise<UserView | null> | null {
+      requireAdmin(identity);
+      return isUuid(id) ? loader.load(id) : null;
+    },
+
     canSeePrivate(identity: Identity | null, user: { id: string }): boolean {
       return identity !== null && (identity.userId === user.id || identity.role === 'ADMIN');
     },

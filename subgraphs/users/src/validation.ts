@@ -1,4 +1,5 @@
 import { FieldErrors, isMobilePhone, isPlainText, isPostalCode, textLength } from '@bth/platform';
+import type { SignUpInput } from './generated/graphql.js';
 
 /** Pure rules for user input; every broken rule is collected so a form can show them all at once. */
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/;
@@ -34,16 +35,8 @@ export function checkAddress(errors: FieldErrors, postalField: string, postalCod
   return errors;
 }
 
-export interface SignUpInput {
-  verificationToken: string;
-  email: string;
-  password: string;
-  name: string;
-  nickname: string;
-  phone: string;
-  postalCode: string;
-  address: string;
-}
+/** The input types are the schema's (generated): one definition of what a client sends. */
+export type { SignUpInput };
 
 export function validateSignUp(input: SignUpInput): FieldErrors {
   const errors = new FieldErrors();

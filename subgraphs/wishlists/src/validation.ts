@@ -1,4 +1,5 @@
 import { FieldErrors, isMobilePhone, isPlainText, isPostalCode, textLength } from '@bth/platform';
+import type { ShippingInput } from './generated/graphql.js';
 
 /** Pure rules for wishlist input; every broken rule is collected so a client can show them all at once. */
 export const WISHLIST_LIMITS = {
@@ -14,11 +15,8 @@ export const WISHLIST_LIMITS = {
  */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{8,100}$/;
 
-export interface ShippingInput {
-  postalCode: string;
-  address: string;
-  phone: string;
-}
+/** The schema's input type (generated). */
+export type { ShippingInput };
 
 export function checkQuantity(errors: FieldErrors, field: string, quantity: number): FieldErrors {
   return errors.check(

@@ -5,9 +5,12 @@ import type { OrderLine, OrdersClient, PlaceOrderOutcome } from './orders.client
 import type { ProductsClient } from './products.client.js';
 import type { LockedWishlist, WishlistRepository } from './wishlist.repository.js';
 import { WISHLIST_LIMITS, checkQuantity, validateOrder, type ShippingInput } from './validation.js';
+import type { ResolversParentTypes, ResolversTypes, ResolversUnionTypes } from './generated/graphql.js';
 
 /**
- * Results carry their GraphQL `__typename`, which is how the schema's unions tell them apart.
+ * An item as stored: the product by id (the router resolves the product's fields from products).
+ * Results are the schema's generated types and carry their `__typename`, which is how the
+ * schema's unions tell them apart.
  */
 export interface WishlistItemView {
   productId: string;
@@ -15,29 +18,22 @@ export interface WishlistItemView {
   addedAt: Date;
 }
 
-export interface WishlistView {
-  __typename: 'Wishlist';
-  items: WishlistItemView[];
-  totalQuantity: number;
-}
-
-export type AddToWishlistResult =
-  | WishlistView
-  | { __typename: 'ProductNotFound'; productId: string }
-  | { __typename: 'WishlistFull'; limit: number };
-
-export type ChangeWishlistQuantityResult = WishlistView | { __typename: 'NotInWishlist'; productId: string };
-
-export interface WishlistOrderPlaced {
+/** The placed order by id (the router resolves its fields from orders). */
+export interface WishlistOrderPlacedView {
   __typename: 'WishlistOrderPlaced';
   orderId: string;
   wishlist: WishlistView;
 }
 
-export type OrderWishlistResult =
-  | WishlistOrderPlaced
-  | { __typename: 'WishlistEmpty'; message: string }
-  | { __typename: 'WishlistOrderRejected'; reason: string; productId: string | null; message: string };
+export type WishlistView = ResolversParentTypes['Wishlist'] & { __typename: 'Wishlist' };
+export type AddToWishlistResult = ResolversUnionTypes<ResolversTypes>['AddToWishlistResult'];
+export type ChangeWishlistQuantityResult = ResolversUnionTypes<ResolversTypes>['ChangeWishlistQuantityResult'];
+export type OrderWishlistResult = ResolversUnionTypes<ResolversTypes>['OrderWishlistResult'];
+
+const productNotFound = (productId: string) =>
+  ({ __typename: 'ProductNotFound', message: `Product ${productId} does not exist`, productId }) as const;
+const notInWishlist = (productId: string) =>
+  ({ __typename: 'NotInWishlist', message: `Product ${productId} is not in the wishlist`, productId }) as const;
 
 export function toWishlistView(rows: WishlistItemRow[]): WishlistView {
   const items = rows.map((row) => ({ productId: row.productId, quantity: row.quantity, addedAt: row.addedAt }));
@@ -92,6 +88,11 @@ export function createWishlistService(deps: {
       });
     },
 
+    /** A wishlist as a field of `User`: private, so only its owner sees it, never another member (admins included). */
+    wishlistOf(identity: Identity | null, userId: string, loader: DataLoader<string, WishlistView>): Promise<WishlistView> | null {
+      return identity?.userId === userId ? loader.load(userId) : null;
+    },
+
     /**
      * Adding a product already in the wishlist ADDS to its quantity (a second "add" click means
      * "one more", as in a cart); `changeWishlistQuantity` sets it. The total stays within 1–100.
@@ -100,9 +101,9 @@ export function createWishlistService(deps: {
       // Stored lower-case, the form orders reports its lines in, so ordered items are found again.
       const productId = rawProductId.toLowerCase();
       checkQuantity(new FieldErrors(), 'quantity', quantity).throwIfAny();
-      if (!isUuid(productId)) return { __typename: 'ProductNotFound', productId: rawProductId };
+      if (!isUuid(productId)) return productNotFound(rawProductId);
       // Asked before the transaction: no row lock is ever held across a network call.
-      if (!(await products.exists(productId))) return { __typename: 'ProductNotFound', productId: rawProductId };
+      if (!(await products.exists(productId))) return productNotFound(rawProductId);
       return locked<AddToWishlistResult>(identity.userId, async (wishlist) => {
         const items = await wishlist.items();
         const existing = items.find((item) => item.productId === productId);
@@ -117,7 +118,10 @@ export function createWishlistService(deps: {
             .throwIfAny();
           await wishlist.setQuantity(productId, existing.quantity + quantity);
         } else {
-          if (items.length >= WISHLIST_LIMITS.maxItems) return { __typename: 'WishlistFull', limit: WISHLIST_LIMITS.maxItems };
+          if (items.length >= WISHLIST_LIMITS.maxItems) {
+            const limit = WISHLIST_LIMITS.maxItems;
+            return { __typename: 'WishlistFull', message: `The wishlist already holds ${limit} different products, the most one order can take`, limit };
+          }
           await wishlist.insertItem(productId, quantity);
         }
         return toWishlistView(await wishlist.items());
@@ -127,10 +131,10 @@ export function createWishlistService(deps: {
     async changeQuantity(identity: Identity, rawProductId: string, quantity: number): Promise<ChangeWishlistQuantityResult> {
       const productId = rawProductId.toLowerCase();
       checkQuantity(new FieldErrors(), 'quantity', quantity).throwIfAny();
-      if (!isUuid(productId)) return { __typename: 'NotInWishlist', productId: rawProductId };
+      if (!isUuid(productId)) return notInWishlist(rawProductId);
       return locked<ChangeWishlistQuantityResult>(identity.userId, async (wishlist) => {
         const items = await wishlist.items();
-        if (!items.some((item) => item.productId === productId)) return { __typename: 'NotInWishlist', productId: rawProductId };
+        if (!items.some((item) => item.productId === productId)) return notInWishlist(rawProductId);
         await wishlist.setQuantity(productId, quantity);
         return toWishlistView(await wishlist.items());
       });

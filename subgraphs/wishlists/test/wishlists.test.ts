@@ -26,9 +26,9 @@ afterAll(async () => {
 const WISHLIST = `items { productId product { id } quantity addedAt } totalQuantity`;
 const MY = `{ myWishlist { ${WISHLIST} } }`;
 const ADD = `mutation($p: ID!, $q: Int!) { addToWishlist(productId: $p, quantity: $q) {
-  __typename ... on Wishlist { ${WISHLIST} } ... on ProductNotFound { productId } ... on WishlistFull { limit } } }`;
+  __typename ... on Wishlist { ${WISHLIST} } ... on ProductNotFound { productId } ... on WishlistFull { limit } ... on BusinessError { message } } }`;
 const CHANGE = `mutation($p: ID!, $q: Int!) { changeWishlistQuantity(productId: $p, quantity: $q) {
-  __typename ... on Wishlist { ${WISHLIST} } ... on NotInWishlist { productId } } }`;
+  __typename ... on Wishlist { ${WISHLIST} } ... on NotInWishlist { productId } ... on BusinessError { message } } }`;
 const REMOVE = `mutation($p: ID!) { removeFromWishlist(productId: $p) { ${WISHLIST} } }`;
 const ORDER = `mutation($s: ShippingInput!, $k: String!) { orderWishlist(shipping: $s, idempotencyKey: $k) {
   __typename ... on WishlistEmpty { message } } }`;
@@ -111,7 +111,7 @@ describe('wishlists subgraph', () => {
     for (const [unknown, asked] of [[randomUUID(), 1], ['not-a-uuid', 0]] as const) {
       const askedBefore = await productsAsked();
       const response = await add(member, unknown);
-      expect(response.data!.addToWishlist).toEqual({ __typename: 'ProductNotFound', productId: unknown });
+      expect(response.data!.addToWishlist).toEqual({ __typename: 'ProductNotFound', message: `Product ${unknown} does not exist`, productId: unknown });
       expect(await productsAsked()).toBe(askedBefore + asked);
     }
     expect(await itemRows(member.userId)).toBe(0);
@@ -125,7 +125,7 @@ describe('wishlists subgraph', () => {
     expect(changed.data!.changeWishlistQuantity).toMatchObject({ __typename: 'Wishlist', totalQuantity: 2 });
     const missing = randomUUID();
     const notThere = await graphql(wishlists.url, CHANGE, { p: missing, q: 2 }, member.headers);
-    expect(notThere.data!.changeWishlistQuantity).toEqual({ __typename: 'NotInWishlist', productId: missing });
+    expect(notThere.data!.changeWishlistQuantity).toEqual({ __typename: 'NotInWishlist', message: `Product ${missing} is not in the wishlist`, productId: missing });
     const bad = await graphql(wishlists.url, CHANGE, { p: id, q: 101 }, member.headers);
     expect(errorCodes(bad)).toEqual(['BAD_USER_INPUT']);
     expect((await mine(member)).totalQuantity).toBe(2);
@@ -148,7 +148,7 @@ describe('wishlists subgraph', () => {
     const member = await newMember();
     const ids = await Promise.all(Array.from({ length: 50 }, () => product()));
     for (const id of ids) expect((await add(member, id)).data!.addToWishlist.__typename).toBe('Wishlist');
-    expect((await add(member, await product())).data!.addToWishlist).toEqual({ __typename: 'WishlistFull', limit: 50 });
+    expect((await add(member, await product())).data!.addToWishlist).toEqual({ __typename: 'WishlistFull', message: expect.stringContaining('50 different products'), limit: 50 });
     expect((await add(member, ids[0]!, 5)).data!.addToWishlist.__typename).toBe('Wishlist');
     expect(await itemRows(member.userId)).toBe(50);
   });

@@ -1,7 +1,6 @@
-import type { EventsContext } from '../context.js';
-import type { SaleEventsArgs } from '../sale-event.service.js';
+import type { QueryResolvers } from '../generated/graphql.js';
 
-export const Query = {
-  saleEvent: (_: unknown, args: { id: string }, ctx: EventsContext) => ctx.saleEvents.getSaleEvent(args.id, ctx.loaders.saleEvent),
-  saleEvents: (_: unknown, args: SaleEventsArgs, ctx: EventsContext) => ctx.saleEvents.listSaleEvents(args),
+export const Query: QueryResolvers = {
+  saleEvent: (_, args, ctx) => ctx.saleEvents.getSaleEvent(args.id, ctx.loaders.saleEvent),
+  saleEvents: (_, args, ctx) => ctx.saleEvents.listSaleEvents(args),
 };

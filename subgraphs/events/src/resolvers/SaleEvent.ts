@@ -1,8 +1,7 @@
-import type { EventsContext } from '../context.js';
-import type { SaleEventView } from '../sale-event.model.js';
+import type { SaleEventResolvers } from '../generated/graphql.js';
 
-export const SaleEvent = {
+export const SaleEvent: SaleEventResolvers = {
   /** Entity fetch (products' `remaining` needs `quantity`): batched with every other event of the request. */
-  __resolveReference: (ref: { id: string }, ctx: EventsContext) => ctx.saleEvents.getSaleEvent(ref.id, ctx.loaders.saleEvent),
-  product: (event: SaleEventView) => ({ __typename: 'Product' as const, id: event.productId }),
+  __resolveReference: (ref, ctx) => ctx.saleEvents.getSaleEvent(ref.id, ctx.loaders.saleEvent),
+  product: (event) => ({ __typename: 'Product', id: event.productId }),
 };

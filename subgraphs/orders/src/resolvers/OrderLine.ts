@@ -1,6 +1,6 @@
-import type { OrderLineRow } from '../db/schema.js';
+import type { OrderLineResolvers } from '../generated/graphql.js';
 
-export const OrderLine = {
-  product: (line: OrderLineRow) => ({ __typename: 'Product' as const, id: line.productId }),
-  lineTotal: (line: OrderLineRow) => (line.unitPrice === null ? null : line.unitPrice * line.quantity),
+export const OrderLine: OrderLineResolvers = {
+  product: (line) => ({ __typename: 'Product', id: line.productId }),
+  lineTotal: (line) => (line.unitPrice === null ? null : line.unitPrice * line.quantity),
 };

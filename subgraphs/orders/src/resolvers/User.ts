@@ -1,8 +1,6 @@
-import type { OrdersContext } from '../context.js';
+import type { UserResolvers } from '../generated/graphql.js';
 
-export const User = {
-  __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-  /** Only the member sees their orders; for anyone else (admins included) the field is null. */
-  orders: (user: { id: string }, args: { first?: number | null; after?: string | null }, ctx: OrdersContext) =>
-    ctx.identity?.userId === user.id ? ctx.orders.listOrders(user.id, args) : null,
+export const User: UserResolvers = {
+  __resolveReference: (ref) => ({ id: ref.id }),
+  orders: (user, args, ctx) => ctx.orders.ordersOf(ctx.identity, user.id, args),
 };

@@ -1,5 +1,5 @@
-import { DateTimeScalar, type Resolvers } from '@bth/platform';
-import type { OrdersContext } from '../context.js';
+import { DateTimeScalar } from '@bth/platform';
+import type { Resolvers } from '../generated/graphql.js';
 import { Mutation } from './Mutation.js';
 import { Order } from './Order.js';
 import { OrderLine } from './OrderLine.js';
@@ -7,4 +7,4 @@ import { Query } from './Query.js';
 import { User } from './User.js';
 
 // Result unions need no resolvers: every result object carries its `__typename`.
-export const resolvers: Resolvers<OrdersContext> = { DateTime: DateTimeScalar, Query, Mutation, Order, OrderLine, User };
+export const resolvers: Resolvers = { DateTime: DateTimeScalar, Query, Mutation, Order, OrderLine, User };

@@ -1,8 +1,9 @@
-import { DateTimeScalar, type Resolvers } from '@bth/platform';
-import type { ProductsContext } from '../context.js';
+import { DateTimeScalar } from '@bth/platform';
+import type { Resolvers } from '../generated/graphql.js';
 import { Mutation } from './Mutation.js';
 import { Product } from './Product.js';
 import { Query } from './Query.js';
 import { SaleEvent } from './SaleEvent.js';
 
-export const resolvers: Resolvers<ProductsContext> = { DateTime: DateTimeScalar, Query, Mutation, Product, SaleEvent };
+// Result unions need no resolvers: every result object carries its `__typename`.
+export const resolvers: Resolvers = { DateTime: DateTimeScalar, Query, Mutation, Product, SaleEvent };

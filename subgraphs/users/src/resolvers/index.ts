@@ -1,7 +1,7 @@
-import { DateTimeScalar, type Resolvers } from '@bth/platform';
-import type { UsersContext } from '../context.js';
+import { DateTimeScalar } from '@bth/platform';
+import type { Resolvers } from '../generated/graphql.js';
 import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
 import { User } from './User.js';
 
-export const resolvers: Resolvers<UsersContext> = { DateTime: DateTimeScalar, Query, Mutation, User };
+export const resolvers: Resolvers = { DateTime: DateTimeScalar, Query, Mutation, User };

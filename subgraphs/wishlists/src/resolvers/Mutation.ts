@@ -1,14 +1,9 @@
 import { requireUser } from '@bth/platform';
-import type { WishlistsContext } from '../context.js';
-import type { ShippingInput } from '../validation.js';
+import type { MutationResolvers } from '../generated/graphql.js';
 
-export const Mutation = {
-  addToWishlist: (_: unknown, args: { productId: string; quantity: number }, ctx: WishlistsContext) =>
-    ctx.wishlists.add(requireUser(ctx.identity), args.productId, args.quantity),
-  changeWishlistQuantity: (_: unknown, args: { productId: string; quantity: number }, ctx: WishlistsContext) =>
-    ctx.wishlists.changeQuantity(requireUser(ctx.identity), args.productId, args.quantity),
-  removeFromWishlist: (_: unknown, args: { productId: string }, ctx: WishlistsContext) =>
-    ctx.wishlists.remove(requireUser(ctx.identity), args.productId),
-  orderWishlist: (_: unknown, args: { shipping: ShippingInput; idempotencyKey: string }, ctx: WishlistsContext) =>
-    ctx.wishlists.order(requireUser(ctx.identity), args.shipping, args.idempotencyKey),
+export const Mutation: MutationResolvers = {
+  addToWishlist: (_, args, ctx) => ctx.wishlists.add(requireUser(ctx.identity), args.productId, args.quantity),
+  changeWishlistQuantity: (_, args, ctx) => ctx.wishlists.changeQuantity(requireUser(ctx.identity), args.productId, args.quantity),
+  removeFromWishlist: (_, args, ctx) => ctx.wishlists.remove(requireUser(ctx.identity), args.productId),
+  orderWishlist: (_, args, ctx) => ctx.wishlists.order(requireUser(ctx.identity), args.shipping, args.idempotencyKey),
 };

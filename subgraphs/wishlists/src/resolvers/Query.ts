@@ -1,6 +1,6 @@
 import { requireUser } from '@bth/platform';
-import type { WishlistsContext } from '../context.js';
+import type { QueryResolvers } from '../generated/graphql.js';
 
-export const Query = {
-  myWishlist: (_: unknown, __: unknown, ctx: WishlistsContext) => ctx.loaders.wishlist.load(requireUser(ctx.identity).userId),
+export const Query: QueryResolvers = {
+  myWishlist: (_, __, ctx) => ctx.loaders.wishlist.load(requireUser(ctx.identity).userId),
 };

@@ -1,10 +1,7 @@
-import type { WishlistsContext } from '../context.js';
-import type { WishlistView } from '../wishlist.service.js';
+import type { UserResolvers } from '../generated/graphql.js';
 
-export const User = {
+export const User: UserResolvers = {
   // Nothing to load for the reference itself: `wishlist` below goes through the per-request loader.
-  __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-  /** A wishlist is private: only its owner sees it, never another member (admins included). */
-  wishlist: (user: { id: string }, _: unknown, ctx: WishlistsContext): Promise<WishlistView> | null =>
-    ctx.identity?.userId === user.id ? ctx.loaders.wishlist.load(user.id) : null,
+  __resolveReference: (ref) => ({ id: ref.id }),
+  wishlist: (user, _, ctx) => ctx.wishlists.wishlistOf(ctx.identity, user.id, ctx.loaders.wishlist),
 };

@@ -1,6 +1,6 @@
-import type { WishlistItemView } from '../wishlist.service.js';
+import type { WishlistItemResolvers } from '../generated/graphql.js';
 
-export const WishlistItem = {
+export const WishlistItem: WishlistItemResolvers = {
   // A reference only: the router fetches the product's fields from products in one batched call.
-  product: (item: WishlistItemView) => ({ __typename: 'Product' as const, id: item.productId }),
+  product: (item) => ({ __typename: 'Product', id: item.productId }),
 };

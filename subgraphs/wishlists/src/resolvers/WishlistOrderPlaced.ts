@@ -1,6 +1,6 @@
-import type { WishlistOrderPlaced as Placed } from '../wishlist.service.js';
+import type { WishlistOrderPlacedResolvers } from '../generated/graphql.js';
 
-export const WishlistOrderPlaced = {
+export const WishlistOrderPlaced: WishlistOrderPlacedResolvers = {
   // A reference only: the order's fields come from the orders subgraph through the router.
-  order: (placed: Placed) => ({ __typename: 'Order' as const, id: placed.orderId }),
+  order: (placed) => ({ __typename: 'Order', id: placed.orderId }),
 };

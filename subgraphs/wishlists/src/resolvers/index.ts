@@ -1,5 +1,5 @@
-import { DateTimeScalar, type Resolvers } from '@bth/platform';
-import type { WishlistsContext } from '../context.js';
+import { DateTimeScalar } from '@bth/platform';
+import type { Resolvers } from '../generated/graphql.js';
 import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
 import { User } from './User.js';
@@ -7,4 +7,4 @@ import { WishlistItem } from './WishlistItem.js';
 import { WishlistOrderPlaced } from './WishlistOrderPlaced.js';
 
 /** Union members are told apart by the `__typename` every service result carries. */
-export const resolvers: Resolvers<WishlistsContext> = { DateTime: DateTimeScalar, Query, Mutation, User, WishlistItem, WishlistOrderPlaced };
+export const resolvers: Resolvers = { DateTime: DateTimeScalar, Query, Mutation, User, WishlistItem, WishlistOrderPlaced };
