@@ -4,6 +4,7 @@ import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import { datetime } from 'drizzle-orm/mysql-core';
 import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
 import type { Logger } from './logger.js';
+import { findInCauses } from './causes.js';
 
 export type Database = MySql2Database<Record<string, never>>;
 /** The handle `db.transaction(work)` passes to `work`. */
@@ -177,14 +178,11 @@ export const MysqlErrno = {
 } as const;
 
 export function mysqlErrno(error: unknown): number | undefined {
-  let current: unknown = error;
-  // drizzle wraps driver errors in `cause`; look through a few levels.
-  for (let i = 0; i < 4 && current; i++) {
-    const errno = (current as { errno?: unknown }).errno;
-    if (typeof errno === 'number') return errno;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  // drizzle wraps driver errors in `cause`.
+  return findInCauses(error, (link) => {
+    const errno = (link as { errno?: unknown }).errno;
+    return typeof errno === 'number' ? errno : undefined;
+  });
 }
 
 export const isDuplicateKey = (error: unknown) => mysqlErrno(error) === MysqlErrno.DUP_ENTRY;

@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { causeChain } from './causes.js';
 
 /**
  * The closed list of error codes a client can see in `extensions.code`.
@@ -153,29 +154,13 @@ const CONNECTION_MESSAGES = [
  * not a bug: the same request succeeds once MariaDB, Redis or RabbitMQ is back.
  */
 export function isConnectionFailure(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [error];
-  // The chains seen here are 2–4 deep (GraphQLError → DrizzleQueryError → mysql2 error); 16 bounds a cycle.
-  while (queue.length > 0 && seen.size < 16) {
-    const current = queue.shift();
-    if (!current || typeof current !== 'object' || seen.has(current)) continue;
-    seen.add(current);
-    const { code, syscall, message, originalError, cause, errors: inner } = current as {
-      code?: unknown;
-      syscall?: unknown;
-      message?: unknown;
-      originalError?: unknown;
-      cause?: unknown;
-      errors?: unknown;
-    };
+  return causeChain(error).some((link) => {
+    const { code, syscall, message } = link as { code?: unknown; syscall?: unknown; message?: unknown };
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
     // A missing unix socket (MariaDB stopped) is ENOENT on connect; other ENOENTs are bugs.
     if (code === 'ENOENT' && syscall === 'connect') return true;
-    if (typeof message === 'string' && CONNECTION_MESSAGES.some((pattern) => pattern.test(message))) return true;
-    queue.push(originalError, cause);
-    if (Array.isArray(inner)) queue.push(...inner);
-  }
-  return false;
+    return typeof message === 'string' && CONNECTION_MESSAGES.some((pattern) => pattern.test(message));
+  });
 }
 
 /**
@@ -186,13 +171,7 @@ export function errorCauses(error: unknown): { error: unknown; cause?: unknown }
   // Duck-typed: a GraphQLError may come from another copy of graphql-js (the gateway's, a test's).
   const wrapped = (error as { originalError?: unknown } | null)?.originalError;
   const original = wrapped instanceof Error ? wrapped : error;
-  let cause: unknown = original;
-  // Bounded: a cause chain is a few links deep; 8 stops a cycle.
-  for (let i = 0; i < 8; i++) {
-    const next = (cause as { cause?: unknown } | null)?.cause;
-    if (!next || typeof next !== 'object') break;
-    cause = next;
-  }
+  const cause = causeChain(original, { follow: 'cause' }).at(-1) ?? original;
   return cause === original ? { error: original } : { error: original, cause };
 }
 
