@@ -101,6 +101,23 @@ export class AppError extends GraphQLError {
 const SERVICE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable; try again shortly';
 const INTERNAL_MESSAGE = 'Internal server error';
 
+const LOCK_TIMEOUT_MESSAGE = 'The item is busy right now; try again in a moment';
+
+/** Which row-lock conflict ended a transaction (see `lockConflictOf` in db.ts). */
+export type LockConflict = 'deadlock' | 'timeout';
+
+/**
+ * LOCK_TIMEOUT as thrown by `runTransaction`: the client sees the same code and message as
+ * `errors.lockTimeout()`; `conflict` is for the service (a batch that deadlocked is worth serving
+ * one by one, one that timed out is not). It never reaches a client.
+ */
+export class LockConflictError extends AppError {
+  constructor(readonly conflict: LockConflict) {
+    super('LOCK_TIMEOUT', LOCK_TIMEOUT_MESSAGE);
+    this.name = 'LockConflictError';
+  }
+}
+
 export const errors = {
   unauthenticated: (message = 'Sign in to do this') => new AppError('UNAUTHENTICATED', message),
   forbidden: (message = 'You are not allowed to do this') => new AppError('FORBIDDEN', message),
@@ -109,7 +126,7 @@ export const errors = {
   /** Every broken rule at once, one entry per field, so a form can mark all fields in one round. */
   badInput: (fieldErrors: FieldError[], message = 'Some input is invalid') =>
     new AppError('BAD_USER_INPUT', message, { fieldErrors }),
-  lockTimeout: () => new AppError('LOCK_TIMEOUT', 'The item is busy right now; try again in a moment'),
+  lockTimeout: () => new AppError('LOCK_TIMEOUT', LOCK_TIMEOUT_MESSAGE),
   upstream: (service: string) => new AppError('UPSTREAM_UNAVAILABLE', `${service} is unavailable right now; try again shortly`),
   serviceUnavailable: () => new AppError('SERVICE_UNAVAILABLE', SERVICE_UNAVAILABLE_MESSAGE),
 };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { bigint, char, int, mysqlTable, text, varchar } from 'drizzle-orm/mysql-core';
 import type { AmqpClient } from './amqp.js';
-import { isDuplicateKey, timestampColumn, type Database, type Migration, type Transaction } from './db.js';
+import { insertUnlessDuplicate, runTransaction, timestampColumn, type Database, type Migration, type Transaction } from './db.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -104,13 +104,7 @@ export async function enqueueMessages(tx: Transaction, messages: OutboxMessage[]
  * back, the record goes with it, so a redelivery is applied again.
  */
 export async function claimInbox(tx: Transaction, consumer: string, messageId: string, now: Date): Promise<boolean> {
-  try {
-    await tx.insert(inbox).values({ messageId, consumer, processedAt: now });
-    return true;
-  } catch (error) {
-    if (isDuplicateKey(error)) return false;
-    throw error;
-  }
+  return insertUnlessDuplicate(() => tx.insert(inbox).values({ messageId, consumer, processedAt: now }));
 }
 
 export interface OutboxRelayOptions {
@@ -166,7 +160,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    */
   async function pass(): Promise<number> {
     if (!amqp.isConnected()) return 0;
-    const sent = await db.transaction(async (tx) => {
+    const sent = await runTransaction(db, async (tx) => {
       const lease = await tx.select().from(outboxRelayLease).where(eq(outboxRelayLease.name, 'relay')).for('update', { skipLocked: true });
       if (lease.length === 0) return 0;
       const rows = await tx.select().from(outbox).where(isNull(outbox.publishedAt)).orderBy(asc(outbox.id)).limit(batch);
