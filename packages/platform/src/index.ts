@@ -17,3 +17,4 @@ export * from './upstream.js';
 export * from './replicas.js';
 export * from './deadline.js';
 export * from './causes.js';
+export * from './periodic.js';
