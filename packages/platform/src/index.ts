@@ -18,3 +18,4 @@ export * from './replicas.js';
 export * from './deadline.js';
 export * from './causes.js';
 export * from './periodic.js';
+export * from './cursor.js';
