@@ -19,3 +19,5 @@ export * from './deadline.js';
 export * from './causes.js';
 export * from './periodic.js';
 export * from './cursor.js';
+export * from './ids.js';
+export * from './internal-route.js';

@@ -3,17 +3,14 @@ import type { LedgerRow, ProductRow, ReservationLineRow, SaleRow } from './db/sc
 import { createGroupCommit, type Settled } from './inventory.hot.js';
 import { buildInventoryReport, type InventoryReport } from './inventory-report.js';
 import type { InventoryQueries, InventoryRepository } from './inventory.repository.js';
-import { liveSaleOf, lockOrder, planReservation, type PricedLine, type ReserveRejection, type StockLine } from './inventory.rules.js';
+import { liveSaleOf, lockOrder, planReservation, type PricedLine, type ReserveRejection } from './inventory.rules.js';
 import { saleSoldOutMessage } from './sale.messages.js';
+import type { ReserveRequest } from './inventory.contract.js';
 import type { ProductCache } from './product-cache.js';
 import { toProductView, type ProductView } from './product.model.js';
 import { LIMITS, validateStockAdjustment } from './product.validation.js';
 
-export interface ReserveRequest {
-  orderId: string;
-  userId: string;
-  lines: StockLine[];
-}
+export type { ReserveRequest } from './inventory.contract.js';
 
 /** The queue of a hot product is full: nothing was tried, the caller may retry after the delay. */
 export interface Overloaded {
