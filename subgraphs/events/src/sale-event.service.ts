@@ -3,7 +3,9 @@ import DataLoader from 'dataloader';
 import {
   PoisonMessageError,
   errors,
+  idKey,
   isUuid,
+  normalizeId,
   requireAdmin,
   type AmqpMessage,
   type Identity,
@@ -56,10 +58,7 @@ export interface SaleEventsArgs {
 }
 
 /** Ids are lower-case UUIDs; anything else names no event (and costs no query). */
-const normaliseId = (id: string) => {
-  const lower = id.toLowerCase();
-  return isUuid(lower) ? lower : null;
-};
+const normaliseId = normalizeId;
 
 function notEditable(row: SaleEventRow, change: 'edit' | 'cancel', now: Date): SaleEventNotEditable {
   const status = effectiveStatus(row, now);
@@ -264,7 +263,7 @@ export function createSaleEventService(deps: {
           for (const row of await repository.findOpenByProducts([...new Set(valid)])) {
             if (isActiveAt(row, at) && !active.has(row.productId)) active.set(row.productId, toView(row, at));
           }
-          return productIds.map((id) => active.get(id.toLowerCase()) ?? null);
+          return productIds.map((id) => active.get(idKey(id)) ?? null);
         }),
       };
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { errors, isUuid, requireAdmin, type Identity } from '@bth/platform';
+import { errors, normalizeId, requireAdmin, type Identity } from '@bth/platform';
 import type { ProductFunction, ProductRow, ProductType } from './db/schema.js';
 import { encodeCursor, sortKeyOf, type ProductOrder } from './listing-cursor.js';
 import type { ListingPage, ListingQuery, ProductCache } from './product-cache.js';
@@ -35,10 +35,7 @@ export type SaveProductResult =
   | { kind: 'DUPLICATE'; name: string; producer: string; existingProductId: string | null };
 
 /** Ids are lower-case UUIDs; anything else names no product (and costs no query). */
-const productId = (id: string) => {
-  const lower = id.toLowerCase();
-  return isUuid(lower) ? lower : null;
-};
+const productId = normalizeId;
 
 /**
  * The catalogue: public reads through the cache, admin writes with validation. Reads never look
