@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { dropTestDatabases, silentLogger, testDatabaseUrl } from '@bth/testkit';
-import { createDatabase, ensureDatabase, insertUnlessDuplicate, lockConflictOf, runTransaction, unlessDuplicate, type DatabaseClient, type LockConflict } from '../src/db.js';
-import { AppError, LockConflictError } from '../src/errors.js';
+import { createDatabase, ensureDatabase, insertUnlessDuplicate, lockConflictOf, runTransaction, unlessDuplicate, type DatabaseClient } from '../src/db.js';
+import { AppError, LockConflictError, type LockConflict } from '../src/errors.js';
 
 /** The transaction runner and the duplicate helper against the real MariaDB: real lock waits, a real deadlock. */
 const url = testDatabaseUrl('transaction');
