@@ -4,6 +4,8 @@ import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import { datetime } from 'drizzle-orm/mysql-core';
 import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
 import type { Logger } from './logger.js';
+import { findInCauses } from './causes.js';
+import { LockConflictError, type LockConflict } from './errors.js';
 
 export type Database = MySql2Database<Record<string, never>>;
 /** The handle `db.transaction(work)` passes to `work`. */
@@ -174,19 +176,89 @@ export const MysqlErrno = {
   DUP_ENTRY: 1062,
   LOCK_WAIT_TIMEOUT: 1205,
   LOCK_DEADLOCK: 1213,
+  /** `max_statement_time` interrupted the statement (ER_STATEMENT_TIMEOUT): a wait that outlived its bound. */
+  STATEMENT_TIMEOUT: 1969,
 } as const;
 
 export function mysqlErrno(error: unknown): number | undefined {
-  let current: unknown = error;
-  // drizzle wraps driver errors in `cause`; look through a few levels.
-  for (let i = 0; i < 4 && current; i++) {
-    const errno = (current as { errno?: unknown }).errno;
-    if (typeof errno === 'number') return errno;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  // drizzle wraps driver errors in `cause`.
+  return findInCauses(error, (link) => {
+    const errno = (link as { errno?: unknown }).errno;
+    return typeof errno === 'number' ? errno : undefined;
+  });
 }
 
 export const isDuplicateKey = (error: unknown) => mysqlErrno(error) === MysqlErrno.DUP_ENTRY;
-export const isLockTimeout = (error: unknown) => mysqlErrno(error) === MysqlErrno.LOCK_WAIT_TIMEOUT;
+export const isLockTimeout = (error: unknown) => lockConflictOf(error) === 'timeout';
 export const isDeadlock = (error: unknown) => mysqlErrno(error) === MysqlErrno.LOCK_DEADLOCK;
+
+/**
+ * Whether `error` is a row-lock conflict, and which: `deadlock` (InnoDB chose this transaction as
+ * the victim and rolled it back) or `timeout` (a wait longer than the session's
+ * innodb_lock_wait_timeout, or a statement cut by max_statement_time). Either way nothing of the
+ * transaction was kept, so the same request may simply be made again.
+ */
+export function lockConflictOf(error: unknown): LockConflict | undefined {
+  switch (mysqlErrno(error)) {
+    case MysqlErrno.LOCK_DEADLOCK:
+      return 'deadlock';
+    case MysqlErrno.LOCK_WAIT_TIMEOUT:
+    case MysqlErrno.STATEMENT_TIMEOUT:
+      return 'timeout';
+    default:
+      return undefined;
+  }
+}
+
+export interface TransactionOptions {
+  /**
+   * How often a deadlock victim is run again before it is answered LOCK_TIMEOUT (default 0). InnoDB
+   * already rolled it back, so a retry is safe; where rows are locked in a fixed order a second
+   * deadlock means real contention, so callers that retry do it once.
+   */
+  deadlockRetries?: number;
+  /** Told of every conflict, retried or not (metrics, a log line). */
+  onLockConflict?: (conflict: LockConflict) => void;
+}
+
+/**
+ * The one way to run a transaction (READ COMMITTED, bounded lock waits: see `createDatabase`).
+ * A row lock that cannot be had within the session's bound, or a deadlock (after
+ * `deadlockRetries`), becomes the coded, retryable LOCK_TIMEOUT (a `LockConflictError`, which says
+ * which conflict it was) instead of reaching the client as an internal error. Anything else
+ * `work` throws rolls the transaction back and is rethrown as it is.
+ */
+export async function runTransaction<T>(db: Database, work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  for (let deadlocks = 0; ; ) {
+    try {
+      return await db.transaction(work);
+    } catch (error) {
+      const conflict = lockConflictOf(error);
+      if (!conflict) throw error;
+      options.onLockConflict?.(conflict);
+      if (conflict === 'deadlock' && deadlocks++ < (options.deadlockRetries ?? 0)) continue;
+      throw new LockConflictError(conflict);
+    }
+  }
+}
+
+/**
+ * Runs a write that a unique key may refuse, answering `onDuplicate` instead of throwing when it
+ * does: the row is already there (a repeat, or a concurrent request that won the race). Any other
+ * failure is rethrown. The unique key decides, so of any number of concurrent writers exactly one wins.
+ */
+export async function unlessDuplicate<T, D>(write: () => Promise<T>, onDuplicate: D): Promise<T | D> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isDuplicateKey(error)) return onDuplicate;
+    throw error;
+  }
+}
+
+/** An insert that is skipped when its unique key already holds a row: true when this call inserted it. */
+export const insertUnlessDuplicate = (insert: () => Promise<unknown>): Promise<boolean> =>
+  unlessDuplicate(async () => {
+    await insert();
+    return true;
+  }, false);

@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { causeChain } from './causes.js';
 
 /**
  * The closed list of error codes a client can see in `extensions.code`.
@@ -100,6 +101,23 @@ export class AppError extends GraphQLError {
 const SERVICE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable; try again shortly';
 const INTERNAL_MESSAGE = 'Internal server error';
 
+const LOCK_TIMEOUT_MESSAGE = 'The item is busy right now; try again in a moment';
+
+/** Which row-lock conflict ended a transaction (see `lockConflictOf` in db.ts). */
+export type LockConflict = 'deadlock' | 'timeout';
+
+/**
+ * LOCK_TIMEOUT as thrown by `runTransaction`: the client sees the same code and message as
+ * `errors.lockTimeout()`; `conflict` is for the service (a batch that deadlocked is worth serving
+ * one by one, one that timed out is not). It never reaches a client.
+ */
+export class LockConflictError extends AppError {
+  constructor(readonly conflict: LockConflict) {
+    super('LOCK_TIMEOUT', LOCK_TIMEOUT_MESSAGE);
+    this.name = 'LockConflictError';
+  }
+}
+
 export const errors = {
   unauthenticated: (message = 'Sign in to do this') => new AppError('UNAUTHENTICATED', message),
   forbidden: (message = 'You are not allowed to do this') => new AppError('FORBIDDEN', message),
@@ -108,7 +126,7 @@ export const errors = {
   /** Every broken rule at once, one entry per field, so a form can mark all fields in one round. */
   badInput: (fieldErrors: FieldError[], message = 'Some input is invalid') =>
     new AppError('BAD_USER_INPUT', message, { fieldErrors }),
-  lockTimeout: () => new AppError('LOCK_TIMEOUT', 'The item is busy right now; try again in a moment'),
+  lockTimeout: () => new AppError('LOCK_TIMEOUT', LOCK_TIMEOUT_MESSAGE),
   upstream: (service: string) => new AppError('UPSTREAM_UNAVAILABLE', `${service} is unavailable right now; try again shortly`),
   serviceUnavailable: () => new AppError('SERVICE_UNAVAILABLE', SERVICE_UNAVAILABLE_MESSAGE),
 };
@@ -153,29 +171,13 @@ const CONNECTION_MESSAGES = [
  * not a bug: the same request succeeds once MariaDB, Redis or RabbitMQ is back.
  */
 export function isConnectionFailure(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [error];
-  // The chains seen here are 2–4 deep (GraphQLError → DrizzleQueryError → mysql2 error); 16 bounds a cycle.
-  while (queue.length > 0 && seen.size < 16) {
-    const current = queue.shift();
-    if (!current || typeof current !== 'object' || seen.has(current)) continue;
-    seen.add(current);
-    const { code, syscall, message, originalError, cause, errors: inner } = current as {
-      code?: unknown;
-      syscall?: unknown;
-      message?: unknown;
-      originalError?: unknown;
-      cause?: unknown;
-      errors?: unknown;
-    };
+  return causeChain(error).some((link) => {
+    const { code, syscall, message } = link as { code?: unknown; syscall?: unknown; message?: unknown };
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
     // A missing unix socket (MariaDB stopped) is ENOENT on connect; other ENOENTs are bugs.
     if (code === 'ENOENT' && syscall === 'connect') return true;
-    if (typeof message === 'string' && CONNECTION_MESSAGES.some((pattern) => pattern.test(message))) return true;
-    queue.push(originalError, cause);
-    if (Array.isArray(inner)) queue.push(...inner);
-  }
-  return false;
+    return typeof message === 'string' && CONNECTION_MESSAGES.some((pattern) => pattern.test(message));
+  });
 }
 
 /**
@@ -186,13 +188,7 @@ export function errorCauses(error: unknown): { error: unknown; cause?: unknown }
   // Duck-typed: a GraphQLError may come from another copy of graphql-js (the gateway's, a test's).
   const wrapped = (error as { originalError?: unknown } | null)?.originalError;
   const original = wrapped instanceof Error ? wrapped : error;
-  let cause: unknown = original;
-  // Bounded: a cause chain is a few links deep; 8 stops a cycle.
-  for (let i = 0; i < 8; i++) {
-    const next = (cause as { cause?: unknown } | null)?.cause;
-    if (!next || typeof next !== 'object') break;
-    cause = next;
-  }
+  const cause = causeChain(original, { follow: 'cause' }).at(-1) ?? original;
   return cause === original ? { error: original } : { error: original, cause };
 }
 

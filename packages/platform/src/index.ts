@@ -17,3 +17,8 @@ export * from './outbox.js';
 export * from './upstream.js';
 export * from './replicas.js';
 export * from './deadline.js';
+export * from './causes.js';
+export * from './periodic.js';
+export * from './cursor.js';
+export * from './ids.js';
+export * from './internal-route.js';

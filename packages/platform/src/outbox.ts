@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { bigint, char, int, mysqlTable, text, varchar } from 'drizzle-orm/mysql-core';
 import type { AmqpClient } from './amqp.js';
-import { isDuplicateKey, timestampColumn, type Database, type Migration, type Transaction } from './db.js';
+import { createPeriodicTask } from './periodic.js';
+import { insertUnlessDuplicate, runTransaction, timestampColumn, type Database, type Migration, type Transaction } from './db.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -104,13 +105,7 @@ export async function enqueueMessages(tx: Transaction, messages: OutboxMessage[]
  * back, the record goes with it, so a redelivery is applied again.
  */
 export async function claimInbox(tx: Transaction, consumer: string, messageId: string, now: Date): Promise<boolean> {
-  try {
-    await tx.insert(inbox).values({ messageId, consumer, processedAt: now });
-    return true;
-  } catch (error) {
-    if (isDuplicateKey(error)) return false;
-    throw error;
-  }
+  return insertUnlessDuplicate(() => tx.insert(inbox).values({ messageId, consumer, processedAt: now }));
 }
 
 export interface OutboxRelayOptions {
@@ -151,10 +146,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const published = options.metrics?.counter({ name: 'outbox_published_total', help: 'Outbox messages confirmed by the broker', labelNames: ['routing_key'] });
   const failures = options.metrics?.counter({ name: 'outbox_publish_failures_total', help: 'Outbox publish attempts that were not confirmed' });
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
-  let again = false;
-  let stopped = true;
   let passes = 0;
 
   /**
@@ -166,7 +157,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    */
   async function pass(): Promise<number> {
     if (!amqp.isConnected()) return 0;
-    const sent = await db.transaction(async (tx) => {
+    const sent = await runTransaction(db, async (tx) => {
       const lease = await tx.select().from(outboxRelayLease).where(eq(outboxRelayLease.name, 'relay')).for('update', { skipLocked: true });
       if (lease.length === 0) return 0;
       const rows = await tx.select().from(outbox).where(isNull(outbox.publishedAt)).orderBy(asc(outbox.id)).limit(batch);
@@ -195,52 +186,35 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return sent;
   }
 
-  function drain(): Promise<number> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      let total = 0;
-      try {
-        do {
-          again = false;
-          const sent = await pass();
-          total += sent;
-          // A full batch means more may be waiting: go on without waiting for the poll.
-          if (sent === batch) again = true;
-        } while (again && !stopped);
-      } catch (error) {
-        logger.warn('outbox relay pass failed; retrying at the next poll', { error: (error as Error).message });
-      } finally {
-        running = undefined;
-      }
-      return total;
-    })();
-    return running;
-  }
+  /** Passes until a batch comes back short (more may be waiting after a full one), or stop. */
+  let lastRunTotal = 0;
+  const loop = createPeriodicTask({
+    name: 'outbox relay',
+    intervalMs: pollMs,
+    logger,
+    async run(signal) {
+      lastRunTotal = 0;
+      let sent: number;
+      do {
+        sent = await pass();
+        lastRunTotal += sent;
+      } while (sent === batch && !signal.aborted);
+    },
+  });
 
-  function schedule() {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      void drain().finally(schedule);
-    }, pollMs);
-  }
-
+  let started = false;
   return {
     start() {
-      if (!stopped) return;
-      stopped = false;
-      schedule();
+      started = true;
+      loop.start();
     },
     kick() {
-      if (!stopped) void drain();
+      if (started) void loop.runNow();
     },
-    drain,
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+    drain: () => loop.runNow().then(() => lastRunTotal),
+    stop() {
+      started = false;
+      return loop.stop();
     },
   };
 }

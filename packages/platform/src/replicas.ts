@@ -1,3 +1,4 @@
+import { causeCodes } from './causes.js';
 import { lagTolerantTimeout } from './deadline.js';
 import type { Logger } from './logger.js';
 
@@ -55,19 +56,7 @@ export class ReplicaUnavailableError extends Error {
 const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** The error codes of a failed `fetch` (undici nests the socket error in `cause`, sometimes in `errors`). */
-export function fetchErrorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  const visit = (value: unknown, depth: number) => {
-    if (!value || typeof value !== 'object' || depth > 4) return;
-    const code = (value as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    visit((value as { cause?: unknown }).cause, depth + 1);
-    const nested = (value as { errors?: unknown }).errors;
-    if (Array.isArray(nested)) for (const inner of nested) visit(inner, depth + 1);
-  };
-  visit(error, 0);
-  return codes;
-}
+export const fetchErrorCodes = (error: unknown): string[] => causeCodes(error);
 
 /** True when the request cannot have reached a server, so sending it elsewhere is always safe. */
 export function wasNotDelivered(error: unknown): boolean {

@@ -1,4 +1,4 @@
-import { isUuid } from '@bth/platform';
+import { decodeKeysetCursor, encodeKeysetCursor } from '@bth/platform';
 import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
 import { effectiveStatus } from './sale-event.lifecycle.js';
 
@@ -58,20 +58,9 @@ export interface ListingKey {
   id: string;
 }
 
-export function encodeCursor(key: ListingKey): string {
-  return Buffer.from(JSON.stringify([key.startsAt.getTime(), key.id]), 'utf8').toString('base64url');
-}
+export const encodeCursor = (key: ListingKey): string => encodeKeysetCursor([key.startsAt, key.id]);
 
 export function decodeCursor(cursor: string): ListingKey | null {
-  if (cursor.length === 0 || cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) return null;
-  const [ms, id] = parsed as unknown[];
-  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || typeof id !== 'string' || !isUuid(id)) return null;
-  return { startsAt: new Date(ms), id };
+  const parts = decodeKeysetCursor(cursor, ['time', 'uuid']);
+  return parts && { startsAt: parts[0], id: parts[1] };
 }

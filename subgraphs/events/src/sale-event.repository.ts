@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
-import { claimInbox, enqueueMessages, errors, isDeadlock, isLockTimeout, type Database, type OutboxMessage, type Transaction } from '@bth/platform';
+import { claimInbox, enqueueMessages, runTransaction, type Database, type OutboxMessage, type Transaction } from '@bth/platform';
 import { saleEventProductLocks, saleEvents, type SaleEventRow, type SaleEventStatus } from './db/schema.js';
 import { BLOCKING_STATUSES, type ListingKey } from './sale-event.model.js';
 import type { SaleEventTerms } from './sale-event.validation.js';
@@ -149,13 +149,8 @@ export function createSaleEventRepository(db: Database) {
      * Runs `work` in one transaction with the statement set bound to it. A lock that cannot be had
      * within the session's bound (or a deadlock victim) becomes the coded, retryable LOCK_TIMEOUT.
      */
-    async transaction<T>(work: (tx: SaleEventWrites) => Promise<T>): Promise<T> {
-      try {
-        return await db.transaction((tx) => work(writes(tx)));
-      } catch (error) {
-        if (isLockTimeout(error) || isDeadlock(error)) throw errors.lockTimeout();
-        throw error;
-      }
+    transaction<T>(work: (tx: SaleEventWrites) => Promise<T>): Promise<T> {
+      return runTransaction(db, (tx) => work(writes(tx)));
     },
   };
 }

@@ -3,7 +3,9 @@ import DataLoader from 'dataloader';
 import {
   PoisonMessageError,
   errors,
+  idKey,
   isUuid,
+  normalizeId,
   requireAdmin,
   type AmqpMessage,
   type Identity,
@@ -47,10 +49,7 @@ type UpdateSaleEventResult = ResolversUnionTypes<ResolversTypes>['UpdateSaleEven
 type CancelSaleEventResult = ResolversUnionTypes<ResolversTypes>['CancelSaleEventResult'];
 
 /** Ids are lower-case UUIDs; anything else names no event (and costs no query). */
-const normaliseId = (id: string) => {
-  const lower = id.toLowerCase();
-  return isUuid(lower) ? lower : null;
-};
+const normaliseId = normalizeId;
 
 function notEditable(row: SaleEventRow, change: 'edit' | 'cancel', now: Date): SaleEventNotEditable & { __typename: 'SaleEventNotEditable' } {
   const status = effectiveStatus(row, now);
@@ -255,7 +254,7 @@ export function createSaleEventService(deps: {
           for (const row of await repository.findOpenByProducts([...new Set(valid)])) {
             if (isActiveAt(row, at) && !active.has(row.productId)) active.set(row.productId, toView(row, at));
           }
-          return productIds.map((id) => active.get(id.toLowerCase()) ?? null);
+          return productIds.map((id) => active.get(idKey(id)) ?? null);
         }),
       };
     },

@@ -23,23 +23,9 @@ import type { OrderLineInput } from './validation.js';
  * Every call is keyed by order id, so any repeat — a retry, a failover, a duplicate — is safe.
  */
 
-export type ReserveOutcome =
-  | { outcome: 'RESERVED'; lines: ReservedLine[] }
-  | { outcome: 'INSUFFICIENT_STOCK'; productId: string; requested: number; available: number }
-  | { outcome: 'PRODUCT_NOT_FOUND'; productId: string }
-  | { outcome: 'SALE_NOT_LIVE'; productId: string; saleEventId: string }
-  | { outcome: 'SALE_SOLD_OUT'; productId: string; saleEventId: string; requested: number; remaining: number }
-  | { outcome: 'PURCHASE_LIMIT_EXCEEDED'; productId: string; saleEventId: string; limit: number; alreadyPurchased: number }
-  | { outcome: 'RELEASED' }
-  | { outcome: 'RESTOCKED' };
-
-export interface ReservedLine {
-  productId: string;
-  quantity: number;
-  unitPrice: number;
-  regularPrice: number;
-  saleEventId: string | null;
-}
+/** Inventory's answer to a reserve, as its schema (`reserveSchema`, below) parses it. */
+export type ReserveOutcome = z.infer<typeof reserveSchema>;
+export type ReservedLine = Extract<ReserveOutcome, { outcome: 'RESERVED' }>['lines'][number];
 
 export type FailureReason = 'BREAKER_OPEN' | 'TIMEOUT' | 'DEADLINE' | 'NETWORK' | 'UNREACHABLE' | 'SERVER_ERROR' | 'LOCK_TIMEOUT' | 'OVERLOADED' | 'BAD_RESPONSE';
 

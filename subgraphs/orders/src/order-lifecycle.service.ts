@@ -1,4 +1,4 @@
-import { errors, isUuid, type Identity, type Logger } from '@bth/platform';
+import { errors, normalizeId, type Identity, type Logger } from '@bth/platform';
 import type { OrderRow, ReturnReason } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient } from './inventory.client.js';
 import type { OrderQueries, OrderRepository } from './order.repository.js';
@@ -40,7 +40,8 @@ export function createLifecycleService(deps: {
   const ago = (seconds: number) => new Date(now().getTime() - seconds * 1000);
 
   async function ownedAndLocked(tx: OrderQueries, identity: Identity, orderId: string): Promise<OrderRow> {
-    const order = isUuid(orderId) ? await tx.lockById(orderId.toLowerCase()) : undefined;
+    const id = normalizeId(orderId);
+    const order = id ? await tx.lockById(id) : undefined;
     if (!order || order.userId !== identity.userId) throw errors.notFound('Order');
     return order;
   }

@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { errors, isDeadlock, isDuplicateKey, isLockTimeout, type Database } from '@bth/platform';
+import { insertUnlessDuplicate, runTransaction, type Database } from '@bth/platform';
 import { orderEvents, orderLines, orders, payments, refunds, type OrderLineRow, type OrderRow, type PaymentRow, type RefundRow } from './db/schema.js';
 import { canTransition, type OrderStatus } from './order-status.js';
 import type { ReservedLinePrice } from './pricing.js';
@@ -195,14 +195,8 @@ function queries(db: Executor) {
     },
 
     /** Inserts a PENDING attempt; false when the order already has one in flight or succeeded. */
-    async insertPayment(row: typeof payments.$inferInsert): Promise<boolean> {
-      try {
-        await db.insert(payments).values(row);
-        return true;
-      } catch (error) {
-        if (isDuplicateKey(error)) return false;
-        throw error;
-      }
+    insertPayment(row: typeof payments.$inferInsert): Promise<boolean> {
+      return insertUnlessDuplicate(() => db.insert(payments).values(row));
     },
 
     /** PENDING → SUCCEEDED/DECLINED, once (conditional on PENDING). */
@@ -238,11 +232,7 @@ function queries(db: Executor) {
 
     /** Records the refund of a payment; a repeat (same payment) changes nothing. */
     async insertRefund(row: typeof refunds.$inferInsert): Promise<void> {
-      try {
-        await db.insert(refunds).values(row);
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-      }
+      await insertUnlessDuplicate(() => db.insert(refunds).values(row));
     },
 
     async findRefunds(orderIds: readonly string[]): Promise<RefundRow[]> {
@@ -264,13 +254,8 @@ export function createOrderRepository(db: Database) {
      * Runs `work` in one transaction with the same query set bound to it. A row lock that cannot
      * be had within the session's lock wait bound becomes the coded, retryable LOCK_TIMEOUT.
      */
-    async transaction<T>(work: (tx: OrderQueries) => Promise<T>): Promise<T> {
-      try {
-        return await db.transaction((tx) => work(queries(tx)));
-      } catch (error) {
-        if (isLockTimeout(error) || isDeadlock(error)) throw errors.lockTimeout();
-        throw error;
-      }
+    transaction<T>(work: (tx: OrderQueries) => Promise<T>): Promise<T> {
+      return runTransaction(db, (tx) => work(queries(tx)));
     },
 
     /**
@@ -285,16 +270,18 @@ export function createOrderRepository(db: Database) {
      */
     async insertPending(order: typeof orders.$inferInsert, lines: (typeof orderLines.$inferInsert)[]): Promise<boolean> {
       await db.insert(orderLines).values(lines);
-      try {
-        await db.insert(orders).values(order);
-        return true;
-      } catch (error) {
-        // Only a lost claim (or a failed write) pays for the clean-up; left over, they would be invisible anyway.
-        await db
+      // Only a lost claim (or a failed write) pays for the clean-up; left over, they would be invisible anyway.
+      const dropLines = () =>
+        db
           .delete(orderLines)
           .where(eq(orderLines.orderId, order.id))
           .catch(() => undefined);
-        if (isDuplicateKey(error)) return false;
+      try {
+        const claimed = await insertUnlessDuplicate(() => db.insert(orders).values(order));
+        if (!claimed) await dropLines();
+        return claimed;
+      } catch (error) {
+        await dropLines();
         throw error;
       }
     },

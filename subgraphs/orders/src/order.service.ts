@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { FieldErrors, errors, isUuid, type Identity, type Logger } from '@bth/platform';
+import { FieldErrors, errors, normalizeId, type Identity, type Logger } from '@bth/platform';
 import { sleep } from './backoff.js';
 import type { OrderLineRow, OrderRow, PaymentRow, RefundRow } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient, type ReserveOutcome } from './inventory.client.js';
@@ -170,7 +170,8 @@ export function createOrderService(deps: {
   }
 
   async function findVisibleOrder(identity: Identity, id: string, loader: DataLoader<string, OrderRow | null>): Promise<OrderView | null> {
-    const row = isUuid(id) ? await loader.load(id.toLowerCase()) : null;
+    const key = normalizeId(id);
+    const row = key ? await loader.load(key) : null;
     if (!row || (row.userId !== identity.userId && identity.role !== 'ADMIN')) return null;
     return views.toView(row);
   }

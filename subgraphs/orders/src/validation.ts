@@ -1,4 +1,4 @@
-import { FieldErrors, isMobilePhone, isPlainText, isPostalCode, isUuid, textLength } from '@bth/platform';
+import { FieldErrors, decodeKeysetCursor, encodeKeysetCursor, isMobilePhone, isPlainText, isPostalCode, isUuid, textLength } from '@bth/platform';
 import type { OrderLineInput, PlaceOrderInput, ShippingInput } from './generated/graphql.js';
 
 /**
@@ -83,19 +83,15 @@ export function checkPageSize(errors: FieldErrors, field: string, first: number)
   );
 }
 
-/** Cursor of `myOrders`: opaque to clients, `createdAt|id` inside (newest first, id breaks ties). */
+/** Cursor of `myOrders`: (createdAt, id) of a page's last order (newest first, id breaks ties), platform's codec. */
 export interface OrderCursor {
   createdAt: Date;
   id: string;
 }
 
-export function encodeCursor(cursor: OrderCursor): string {
-  return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`, 'utf8').toString('base64url');
-}
+export const encodeCursor = (cursor: OrderCursor): string => encodeKeysetCursor([cursor.createdAt, cursor.id]);
 
 export function decodeCursor(value: string): OrderCursor | null {
-  const [at, id, extra] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-  if (!at || !id || extra !== undefined || !isUuid(id)) return null;
-  const createdAt = new Date(at);
-  return Number.isNaN(createdAt.getTime()) ? null : { createdAt, id };
+  const parts = decodeKeysetCursor(value, ['time', 'uuid']);
+  return parts && { createdAt: parts[0], id: parts[1] };
 }

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
-import { enqueueMessages, isDuplicateKey, type Database, type OutboxMessage, type Transaction } from '@bth/platform';
+import { enqueueMessages, insertUnlessDuplicate, runTransaction, type Database, type OutboxMessage, type Transaction, type TransactionOptions } from '@bth/platform';
 import {
   products,
   reservationLines,
@@ -19,14 +19,8 @@ import { OPEN_SALE_STATUSES } from './sale-window.js';
 function transactionQueries(tx: Transaction) {
   return {
     /** False when a row for this order already exists (committed by another request). */
-    async insertReservation(row: typeof reservations.$inferInsert): Promise<boolean> {
-      try {
-        await tx.insert(reservations).values(row);
-        return true;
-      } catch (error) {
-        if (isDuplicateKey(error)) return false;
-        throw error;
-      }
+    insertReservation(row: typeof reservations.$inferInsert): Promise<boolean> {
+      return insertUnlessDuplicate(() => tx.insert(reservations).values(row));
     },
 
     async lockReservation(orderId: string): Promise<ReservationRow | undefined> {
@@ -192,9 +186,9 @@ const sumOf = (kind: LedgerRow['kind']) =>
 /** The only place in `products` that speaks SQL for stock, reservations and the ledger. */
 export function createInventoryRepository(db: Database) {
   return {
-    /** Runs `work` in one transaction (READ COMMITTED, bounded lock waits: see platform db.ts). */
-    transaction<T>(work: (queries: InventoryQueries) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => work(transactionQueries(tx)));
+    /** Runs `work` in one transaction (READ COMMITTED, bounded lock waits, lock conflicts answered LOCK_TIMEOUT: platform `runTransaction`). */
+    transaction<T>(work: (queries: InventoryQueries) => Promise<T>, options?: TransactionOptions): Promise<T> {
+      return runTransaction(db, (tx) => work(transactionQueries(tx)), options);
     },
 
     /**

@@ -1,4 +1,5 @@
-import { AppError, isUuid, verifyServiceToken, z, type JsonRoute, type Logger } from '@bth/platform';
+import { internalError, internalRoute, verifyServiceToken, z, type InternalReply, type JsonRoute, type Logger } from '@bth/platform';
+import { orderRequestSchema as orderBody, reserveRequestSchema as reserveBody } from './inventory.contract.js';
 import type { InventoryService } from './inventory.service.js';
 
 /**
@@ -7,29 +8,6 @@ import type { InventoryService } from './inventory.service.js';
  * client that reaches a replica directly, even with a user's valid identity, cannot move stock.
  */
 const AUDIENCE = 'inventory';
-
-const uuid = z
-  .string()
-  .transform((value) => value.toLowerCase())
-  .refine(isUuid, 'Must be a UUID');
-
-const reserveBody = z.object({
-  orderId: uuid,
-  userId: uuid,
-  lines: z
-    .array(z.object({ productId: uuid, quantity: z.number().int().min(1).max(100), saleEventId: uuid.nullish() }))
-    .min(1)
-    .max(50)
-    .refine((lines) => new Set(lines.map((l) => l.productId)).size === lines.length, 'Each product may appear at most once'),
-});
-const orderBody = z.object({ orderId: uuid });
-
-type Reply = { status: number; body: unknown };
-
-const errorReply = (status: number, code: string, message: string, extra: Record<string, unknown> = {}): Reply => ({
-  status,
-  body: { error: { code, message, ...extra } },
-});
 
 // Callers reuse one token for minutes (orders renews it well before expiry), so a handful of live
 // tokens at most; the bound only stops a flood of distinct valid tokens from growing the map.
@@ -69,35 +47,15 @@ export function createInventoryRoutes(deps: { inventory: InventoryService; inter
     return caller;
   }
 
-  function route<S extends z.ZodType>(path: string, schema: S, run: (input: z.infer<S>) => Promise<Reply>): JsonRoute {
-    return {
-      method: 'POST',
-      path,
-      handler: async ({ body, headers, requestId }) => {
-        const caller = await callerOf(headers.authorization);
-        if (!caller) return errorReply(401, 'UNAUTHENTICATED', 'A service token for the inventory API is required');
-        const parsed = schema.safeParse(body);
-        if (!parsed.success) {
-          const fieldErrors = parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message }));
-          return errorReply(400, 'BAD_USER_INPUT', 'The request body is invalid', { fieldErrors });
-        }
-        try {
-          return await run(parsed.data);
-        } catch (error) {
-          if (error instanceof AppError && error.code === 'LOCK_TIMEOUT') return errorReply(503, 'LOCK_TIMEOUT', error.message, { retryable: true });
-          logger.error('inventory request failed', { path, caller, requestId, error });
-          return errorReply(500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
-        }
-      },
-    };
-  }
+  const route = <S extends z.ZodType>(path: string, schema: S, handle: (input: z.infer<S>) => Promise<InternalReply>): JsonRoute =>
+    internalRoute({ path, api: 'inventory', authorize: callerOf, schema, logger, handle });
 
   return [
     route('/internal/inventory/reserve', reserveBody, async (input) => {
       const result = await inventory.reserveStock(input);
       if (result.outcome === 'OVERLOADED') {
         // Nothing was tried: the product's queue is full. Retryable, and says when.
-        return errorReply(503, 'OVERLOADED', 'Too many reservations of this product are waiting; retry shortly', {
+        return internalError(503, 'OVERLOADED', 'Too many reservations of this product are waiting; retry shortly', {
           retryable: true,
           retryAfterSeconds: result.retryAfterSeconds,
         });
@@ -109,7 +67,7 @@ export function createInventoryRoutes(deps: { inventory: InventoryService; inter
       const result = await inventory.restock(orderId);
       if (result.outcome === 'NOT_RESTOCKABLE') {
         const message = result.reason === 'RELEASED' ? 'This order was released; there is nothing to restock' : 'This order was never reserved';
-        return errorReply(409, 'CONFLICT', message);
+        return internalError(409, 'CONFLICT', message);
       }
       return { status: 200, body: result };
     }),

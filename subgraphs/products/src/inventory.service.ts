@@ -1,20 +1,17 @@
-import { errors, isDeadlock, isLockTimeout, isUuid, requireAdmin, type Identity, type Logger, type Metrics } from '@bth/platform';
+import { LockConflictError, errors, isUuid, requireAdmin, type Identity, type LockConflict, type Logger, type Metrics } from '@bth/platform';
 import type { LedgerRow, ProductRow, ReservationLineRow, SaleRow } from './db/schema.js';
 import { createGroupCommit, type Settled } from './inventory.hot.js';
 import { buildInventoryReport, type InventoryReport } from './inventory-report.js';
 import type { InventoryQueries, InventoryRepository } from './inventory.repository.js';
-import { liveSaleOf, lockOrder, planReservation, type PricedLine, type ReserveRejection, type StockLine } from './inventory.rules.js';
+import { liveSaleOf, lockOrder, planReservation, type PricedLine, type ReserveRejection } from './inventory.rules.js';
 import { saleSoldOutMessage } from './sale.messages.js';
+import type { ReserveRequest } from './inventory.contract.js';
 import type { ProductCache } from './product-cache.js';
 import { toProductView } from './product.model.js';
 import { LIMITS, validateStockAdjustment } from './product.validation.js';
 import type { ResolversTypes, ResolversUnionTypes } from './generated/graphql.js';
 
-export interface ReserveRequest {
-  orderId: string;
-  userId: string;
-  lines: StockLine[];
-}
+export type { ReserveRequest } from './inventory.contract.js';
 
 /** The queue of a hot product is full: nothing was tried, the caller may retry after the delay. */
 export interface Overloaded {
@@ -119,24 +116,17 @@ export function createInventoryService(deps: {
    * up to twice: the next attempt finds the committed row.
    */
   async function transact<T>(operation: string, work: (queries: InventoryQueries) => Promise<Committed<T>>): Promise<T> {
-    let deadlocks = 0;
     let racesLost = 0;
+    const onLockConflict = (conflict: LockConflict) => {
+      lockConflicts.inc({ kind: conflict });
+      if (conflict === 'timeout') logger.warn('inventory lock wait timed out', { operation });
+    };
     for (;;) {
       let committed: Committed<T>;
       try {
-        committed = await repository.transaction(work);
+        committed = await repository.transaction(work, { deadlockRetries: 1, onLockConflict });
       } catch (error) {
         if (error instanceof RaceLost && racesLost++ < 2) continue;
-        if (isDeadlock(error)) {
-          lockConflicts.inc({ kind: 'deadlock' });
-          if (deadlocks++ < 1) continue;
-          throw errors.lockTimeout();
-        }
-        if (isLockTimeout(error)) {
-          lockConflicts.inc({ kind: 'timeout' });
-          logger.warn('inventory lock wait timed out', { operation });
-          throw errors.lockTimeout();
-        }
         throw error;
       }
       if (committed.touched.length) await cache.invalidate(committed.touched, { listings: false });
@@ -356,12 +346,11 @@ export function createInventoryService(deps: {
       try {
         served = (await reserveBatch(productId, open)).map((value) => ({ ok: true, value }));
       } catch (error) {
-        if (isLockTimeout(error)) {
-          lockConflicts.inc({ kind: 'timeout' });
+        if (error instanceof LockConflictError) lockConflicts.inc({ kind: error.conflict });
+        if (error instanceof LockConflictError && error.conflict === 'timeout') {
           logger.warn('inventory lock wait timed out', { operation: 'reserve-batch', orders: open.length });
           served = open.map(() => ({ ok: false, error: errors.lockTimeout() }));
         } else {
-          if (isDeadlock(error)) lockConflicts.inc({ kind: 'deadlock' });
           logger.warn('group commit failed; serving its orders one by one', { orders: open.length, error });
           served = await Promise.all(open.map((request) => settle(reserveAlone(request))));
         }

@@ -1,4 +1,4 @@
-import { isUuid } from '@bth/platform';
+import { decodeKeysetCursor, encodeKeysetCursor } from '@bth/platform';
 
 /**
  * Keyset pagination for `products`. A cursor is the sort key of the last row of a page
@@ -28,23 +28,11 @@ export function sortKeyOf(order: ProductOrder, row: { id: string; createdAt: Dat
   }
 }
 
-export function encodeCursor(order: ProductOrder, key: SortKey): string {
-  return Buffer.from(JSON.stringify([order, key.value, key.id]), 'utf8').toString('base64url');
-}
+export const encodeCursor = (order: ProductOrder, key: SortKey): string => encodeKeysetCursor([order, key.value, key.id]);
 
 /** Null for anything that is not a cursor this API issued for `order`. */
 export function decodeCursor(order: ProductOrder, cursor: string): SortKey | null {
-  if (cursor.length === 0 || cursor.length > 400 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 3) return null;
-  const [cursorOrder, value, id] = parsed as unknown[];
-  if (cursorOrder !== order || typeof id !== 'string' || !isUuid(id)) return null;
-  const wantsString = order === 'NAME_ASC';
-  if (wantsString ? typeof value !== 'string' : typeof value !== 'number' || !Number.isSafeInteger(value)) return null;
-  return { value: value as number | string, id };
+  const parts = decodeKeysetCursor(cursor, ['string', order === 'NAME_ASC' ? 'string' : 'int', 'uuid']);
+  if (!parts || parts[0] !== order) return null;
+  return { value: parts[1], id: parts[2] };
 }

@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, exists, gt, inArray, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
-import { isDuplicateKey, type Database } from '@bth/platform';
+import { insertUnlessDuplicate, runTransaction, unlessDuplicate, type Database } from '@bth/platform';
 import { products, sales, stockLedger, type NewProductRow, type ProductFunction, type ProductRow, type ProductType } from './db/schema.js';
 import type { ProductOrder, SortKey } from './listing-cursor.js';
 import { OPEN_SALE_STATUSES, type SaleWindow } from './sale-window.js';
@@ -59,18 +59,15 @@ export function createProductRepository(db: Database) {
   return {
     /** The product and its INITIAL ledger row commit together, so the invariant holds from the first moment. */
     async insertWithInitialStock(row: NewProductRow & { stock: number; createdAt: Date }): Promise<{ ok: true } | { ok: false; reason: 'DUPLICATE' }> {
-      try {
-        await db.transaction(async (tx) => {
+      const inserted = await insertUnlessDuplicate(() =>
+        runTransaction(db, async (tx) => {
           await tx.insert(products).values(row);
           await tx
             .insert(stockLedger)
             .values({ productId: row.id, orderId: null, kind: 'INITIAL', quantityDelta: row.stock, reason: 'initial stock', createdAt: row.createdAt });
-        });
-        return { ok: true };
-      } catch (error) {
-        if (isDuplicateKey(error)) return { ok: false, reason: 'DUPLICATE' };
-        throw error;
-      }
+        }),
+      );
+      return inserted ? { ok: true } : { ok: false, reason: 'DUPLICATE' };
     },
 
     async findLiveByIds(ids: readonly string[]): Promise<ProductRow[]> {
@@ -124,24 +121,23 @@ export function createProductRepository(db: Database) {
 
     /** Locks the live row, applies the changes, returns the row as committed. */
     async updateLive(id: string, changes: Partial<NewProductRow>, now: Date): Promise<ProductRow | 'NOT_FOUND' | 'DUPLICATE'> {
-      try {
-        return await db.transaction(async (tx) => {
-          const [current] = await tx
-            .select()
-            .from(products)
-            .where(and(eq(products.id, id), live))
-            .for('update');
-          if (!current) return 'NOT_FOUND' as const;
-          await tx
-            .update(products)
-            .set({ ...changes, updatedAt: now })
-            .where(eq(products.id, id));
-          return { ...current, ...changes, updatedAt: now };
-        });
-      } catch (error) {
-        if (isDuplicateKey(error)) return 'DUPLICATE';
-        throw error;
-      }
+      return unlessDuplicate(
+        () =>
+          runTransaction(db, async (tx) => {
+            const [current] = await tx
+              .select()
+              .from(products)
+              .where(and(eq(products.id, id), live))
+              .for('update');
+            if (!current) return 'NOT_FOUND' as const;
+            await tx
+              .update(products)
+              .set({ ...changes, updatedAt: now })
+              .where(eq(products.id, id));
+            return { ...current, ...changes, updatedAt: now };
+          }),
+        'DUPLICATE' as const,
+      );
     },
 
     async softDelete(id: string, now: Date): Promise<boolean> {

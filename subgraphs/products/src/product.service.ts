@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { errors, isUuid, requireAdmin, type Identity } from '@bth/platform';
+import { errors, normalizeId, requireAdmin, type Identity } from '@bth/platform';
 import type { ProductRow } from './db/schema.js';
 import type { QueryProductsArgs, ResolversParentTypes, ResolversTypes, ResolversUnionTypes } from './generated/graphql.js';
 import { encodeCursor, sortKeyOf } from './listing-cursor.js';
@@ -25,10 +25,7 @@ export type ProductConnection = ResolversParentTypes['ProductConnection'];
 export type SaveProductResult = ResolversUnionTypes<ResolversTypes>['CreateProductResult'];
 
 /** Ids are lower-case UUIDs; anything else names no product (and costs no query). */
-const productId = (id: string) => {
-  const lower = id.toLowerCase();
-  return isUuid(lower) ? lower : null;
-};
+const productId = normalizeId;
 
 /**
  * The catalogue: public reads through the cache, admin writes with validation. Reads never look

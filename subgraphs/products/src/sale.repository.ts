@@ -1,5 +1,5 @@
 import { and, eq, inArray, max, sql } from 'drizzle-orm';
-import { claimInbox, type Database, type Transaction } from '@bth/platform';
+import { claimInbox, runTransaction, type Database, type Transaction } from '@bth/platform';
 import { products, sales, type SaleRow } from './db/schema.js';
 import { OPEN_SALE_STATUSES } from './sale-window.js';
 import { SALES_CONSUMER } from './topology.js';
@@ -49,7 +49,7 @@ export type SaleQueries = ReturnType<typeof saleQueries>;
 export function createSaleRepository(db: Database) {
   return {
     transaction<T>(work: (queries: SaleQueries) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => work(saleQueries(tx)));
+      return runTransaction(db, (tx) => work(saleQueries(tx)));
     },
 
     /** Sale units held by orders, per event id (events this service never heard of are absent). */

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { PoisonMessageError, isUuid, type AmqpMessage, type Logger } from '@bth/platform';
+import { PoisonMessageError, idKey, normalizeId, type AmqpMessage, type Logger } from '@bth/platform';
 import type { SaleRow } from './db/schema.js';
 import type { ProductCache } from './product-cache.js';
 import { SALE_ENDED, SALE_MESSAGE_STATUSES, SALE_STARTED, saleMessageSchema, type SaleMessage } from './sale.messages.js';
@@ -110,8 +110,8 @@ export function createSaleService(deps: { repository: SaleRepository; cache: Pro
     /** Per request: every `SaleEvent.remaining` of one response in one SELECT. */
     createSoldLoader(): DataLoader<string, number> {
       return new DataLoader(async (ids) => {
-        const sold = await repository.soldByEvent(ids.filter(isUuid).map((id) => id.toLowerCase()));
-        return ids.map((id) => sold.get(id.toLowerCase()) ?? 0);
+        const sold = await repository.soldByEvent(ids.flatMap((id) => normalizeId(id) ?? []));
+        return ids.map((id) => sold.get(idKey(id)) ?? 0);
       });
     },
   };

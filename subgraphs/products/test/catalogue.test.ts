@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropTestDatabases, errorCodes, graphql, type GraphQLResponse } from '@bth/testkit';
+import { SOCKET, dropTestDatabases, errorCodes, graphql, type GraphQLResponse } from '@bth/testkit';
 import { CREATE, PRODUCT_FIELDS, asAdmin, asUser, createProduct, productInput, startProducts, stockOf, type Products } from '@bth/fixtures/products';
 
 let products: Products;
@@ -116,6 +117,25 @@ describe('catalogue: admin writes', () => {
     expect(response.data!.updateProduct).toMatchObject({ __typename: 'Product', id, name: before.name, price: 15_000, type: 'POWDER', nutritionFacts: null, stock: 7 });
     expect(new Date(response.data!.updateProduct.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(before.updatedAt).getTime());
     expect((await graphql(products.url, PRODUCT, { id })).data!.product).toMatchObject({ price: 15_000, type: 'POWDER', nutritionFacts: null });
+  });
+
+  it('When a product row stays locked past the bound, then the update answers the retryable LOCK_TIMEOUT, not an internal error', async () => {
+    const id = await createProduct(products, { stock: 3 });
+    const impatient = await startProducts({ name: 'catalogue', keyPrefix: products.keyPrefix, lockWaitTimeoutSeconds: 1, poolSize: 2 });
+    const holder = await mysql.createConnection({ socketPath: SOCKET, user: 'root', database: products.databaseName });
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT id FROM products WHERE id = ? FOR UPDATE', [id]);
+      const blocked = await graphql(impatient.url, UPDATE, { id, input: { price: 9_000 } }, await asAdmin());
+      expect(errorCodes(blocked)).toEqual(['LOCK_TIMEOUT']);
+      expect(blocked.errors![0]!.extensions).toMatchObject({ retryable: true });
+      await holder.query('ROLLBACK');
+      const retried = await graphql(impatient.url, UPDATE, { id, input: { price: 9_000 } }, await asAdmin());
+      expect(retried.data!.updateProduct).toMatchObject({ __typename: 'Product', price: 9_000 });
+    } finally {
+      await holder.end();
+      await impatient.stop();
+    }
   });
 
   it('When a name is taken by the same producer, then a DuplicateProduct result; once deleted, the name is free again', async () => {

@@ -1,4 +1,4 @@
-import { REVOCATIONS_COMPLETE_KEY, revokedSessionKey, type Logger, type Redis, type SessionStatus } from '@bth/platform';
+import { REVOCATIONS_COMPLETE_KEY, createPeriodicTask, revokedSessionKey, type Logger, type Redis, type SessionStatus } from '@bth/platform';
 import type { UsersRepository } from './users.repository.js';
 
 /**
@@ -129,10 +129,10 @@ export function createRevocationCache(deps: RevocationCacheDeps) {
       const onReady = () => void reseed();
       redis.on('ready', onReady);
       if (redis.status === 'ready') void reseed();
-      const timer = setInterval(() => void checkMarker(), MARKER_CHECK_INTERVAL_MS);
-      timer.unref();
+      const markerCheck = createPeriodicTask({ name: 'revocation marker check', intervalMs: MARKER_CHECK_INTERVAL_MS, logger, run: checkMarker });
+      markerCheck.start();
       return () => {
-        clearInterval(timer);
+        void markerCheck.stop();
         redis.off('ready', onReady);
       };
     },

@@ -1,5 +1,5 @@
 import { and, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
-import { isDuplicateKey, type Database } from '@bth/platform';
+import { insertUnlessDuplicate, runTransaction, type Database } from '@bth/platform';
 import { refreshTokens, sessions, users, type UserRow } from './db/schema.js';
 
 /** The only place in `users` that speaks SQL. Returns plain rows; decryption happens in the service. */
@@ -9,13 +9,8 @@ export function createUsersRepository(db: Database) {
   const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare();
   return {
     async insertUser(row: UserRow): Promise<{ ok: true } | { ok: false; reason: 'EMAIL_TAKEN' }> {
-      try {
-        await db.insert(users).values(row);
-        return { ok: true };
-      } catch (error) {
-        if (isDuplicateKey(error)) return { ok: false, reason: 'EMAIL_TAKEN' };
-        throw error;
-      }
+      const inserted = await insertUnlessDuplicate(() => db.insert(users).values(row));
+      return inserted ? { ok: true } : { ok: false, reason: 'EMAIL_TAKEN' };
     },
 
     async findByEmailIndex(emailIndex: string): Promise<UserRow | undefined> {
@@ -45,7 +40,7 @@ export function createUsersRepository(db: Database) {
 
     /** Changes the password and revokes every session of the user in one transaction; returns their ids. */
     async changePasswordAndRevokeSessions(id: string, passwordHash: string, now: Date): Promise<string[]> {
-      return db.transaction(async (tx) => {
+      return runTransaction(db, async (tx) => {
         const active = and(eq(sessions.userId, id), isNull(sessions.revokedAt));
         const open = await tx.select({ id: sessions.id }).from(sessions).where(active).for('update');
         await tx.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, id));
@@ -60,7 +55,7 @@ export function createUsersRepository(db: Database) {
     },
 
     async createSession(session: typeof sessions.$inferInsert, token: typeof refreshTokens.$inferInsert) {
-      await db.transaction(async (tx) => {
+      await runTransaction(db, async (tx) => {
         await tx.insert(sessions).values(session);
         await tx.insert(refreshTokens).values(token);
       });
@@ -83,7 +78,7 @@ export function createUsersRepository(db: Database) {
      * affectedRows = 1, and only that one extends the session.
      */
     async rotateRefreshToken(usedId: string, next: typeof refreshTokens.$inferInsert, now: Date, sessionExpiresAt: Date): Promise<boolean> {
-      return db.transaction(async (tx) => {
+      return runTransaction(db, async (tx) => {
         const [result] = await tx
           .update(refreshTokens)
           .set({ usedAt: now })

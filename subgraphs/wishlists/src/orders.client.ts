@@ -1,4 +1,4 @@
-import { AppError, errors, type Logger } from '@bth/platform';
+import { AppError, causeCodes, errors, type Logger } from '@bth/platform';
 import type { ShippingInput } from './validation.js';
 
 /**
@@ -87,7 +87,7 @@ export function createOrdersClient(options: {
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
-        logger.warn('orders could not be reached', { url, reason: (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name });
+        logger.warn('orders could not be reached', { url, reason: causeCodes(error)[0] ?? (error as Error).name });
         throw errors.upstream('orders');
       }
       let body: Json = {};

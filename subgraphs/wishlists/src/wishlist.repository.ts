@@ -1,8 +1,7 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { Database } from '@bth/platform';
+import { runTransaction, type Database, type Transaction } from '@bth/platform';
 import { wishlistItems, wishlistOrders, wishlists, type WishlistItemRow, type WishlistOrderRow } from './db/schema.js';
 
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 type Executor = Database | Transaction;
 
 /** Newest first; product id breaks ties so the order is stable within one millisecond. */
@@ -54,7 +53,7 @@ export function createWishlistRepository(db: Database) {
      * Throwing inside `work` rolls everything back.
      */
     async withLockedWishlist<T>(userId: string, now: Date, work: (locked: LockedWishlist) => Promise<T>): Promise<T> {
-      return db.transaction(async (tx) => {
+      return runTransaction(db, async (tx) => {
         await tx
           .insert(wishlists)
           .values({ userId, createdAt: now })

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { FieldErrors, errors, isLockTimeout, isUuid, type Identity, type Logger } from '@bth/platform';
+import { FieldErrors, errors, isUuid, type Identity, type Logger } from '@bth/platform';
 import type { WishlistItemRow } from './db/schema.js';
 import type { OrderLine, OrdersClient, PlaceOrderOutcome } from './orders.client.js';
 import type { ProductsClient } from './products.client.js';
@@ -69,15 +69,8 @@ export function createWishlistService(deps: {
   const { repository, products, orders, logger } = deps;
   const now = deps.now ?? (() => new Date());
 
-  /** A member's wishlist changes rarely concurrently; when its lock cannot be had, say so in a retryable way. */
-  async function locked<T>(userId: string, work: (wishlist: LockedWishlist) => Promise<T>): Promise<T> {
-    try {
-      return await repository.withLockedWishlist(userId, now(), work);
-    } catch (error) {
-      if (isLockTimeout(error)) throw errors.lockTimeout();
-      throw error;
-    }
-  }
+  /** A member's wishlist changes rarely concurrently; when its lock cannot be had, the repository answers LOCK_TIMEOUT. */
+  const locked = <T>(userId: string, work: (wishlist: LockedWishlist) => Promise<T>): Promise<T> => repository.withLockedWishlist(userId, now(), work);
 
   return {
     /** Per-request loader: `myWishlist` and `User.wishlist` in one request share one SELECT. */
