@@ -6,7 +6,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { pathToFileURL } from 'node:url';
-import { createDeadLetterTool, deadLetterQueues, envFragments, loadEnv } from '@bth/platform';
+import { createDeadLetterTool, deadLetterQueues } from '@bth/platform/dead-letters';
+import { envFragments, loadEnv } from '@bth/platform/env';
 import { ROOT } from './stack.mjs';
 
 const USAGE = `Usage: npm run dlq -- <command> [--queue <name>] [--json]

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readIdentityAssertion, signAccessToken } from '@bth/platform';
+import { readIdentityAssertion, signAccessToken } from '@bth/platform/identity';
 import { createAuthenticator } from './auth.js';
 
 const ACCESS = 'access-secret-for-this-test-only-0123456789';

@@ -1,4 +1,5 @@
-import { AppError, signIdentityAssertion, verifyAccessToken, type Identity } from '@bth/platform';
+import { AppError } from '@bth/platform/errors';
+import { signIdentityAssertion, verifyAccessToken, type Identity } from '@bth/platform/identity';
 import type { Verdict } from './revocation.js';
 
 /**

@@ -1,6 +1,9 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
-import { AppError, DEADLINE_HEADER, IDENTITY_HEADER, REQUEST_ID_HEADER, type Logger } from '@bth/platform';
+import { AppError } from '@bth/platform/errors';
+import { IDENTITY_HEADER, REQUEST_ID_HEADER } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import { DEADLINE_HEADER } from '@bth/platform/replicas';
 
 /** What the data source reads from the router's per-request context. */
 export interface SubgraphCallContext {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from './limits.js';
 import { DEFAULT_DEADLINES } from './replicas.js';
-import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform/env';
 
 /**
  * Every variable the router service reads, with its default. Exported (not read at import) so the

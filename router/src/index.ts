@@ -1,4 +1,8 @@
-import { createLogger, createMetrics, createRedis, exposeInternalErrors, onShutdown, runMain } from '@bth/platform';
+import { exposeInternalErrors } from '@bth/platform/env';
+import { createLogger } from '@bth/platform/logger';
+import { createMetrics } from '@bth/platform/metrics';
+import { createRedis } from '@bth/platform/redis';
+import { onShutdown, runMain } from '@bth/platform/service';
 import { readEnv } from './env.js';
 import { createRouter } from './server.js';
 

@@ -1,5 +1,7 @@
 import type { Fetcher } from '@apollo/utils.fetcher';
-import { AppError, DEADLINE_HEADER, ReplicaUnavailableError, createReplicaClient, type Logger, type ReplicaFetch } from '@bth/platform';
+import { AppError } from '@bth/platform/errors';
+import type { Logger } from '@bth/platform/logger';
+import { DEADLINE_HEADER, ReplicaUnavailableError, createReplicaClient, type ReplicaFetch } from '@bth/platform/replicas';
 
 /**
  * The gateway's `fetcher` for one subgraph: the shared replica client (round-robin, ejection of

@@ -1,14 +1,8 @@
-import {
-  ACCESS_TOKEN_TTL_SECONDS,
-  AppError,
-  lagTolerantTimeout,
-  REQUEST_ID_HEADER,
-  REVOCATIONS_COMPLETE_KEY,
-  revokedSessionKey,
-  type Logger,
-  type Redis,
-  type SessionStatus,
-} from '@bth/platform';
+import { lagTolerantTimeout } from '@bth/platform/deadline';
+import { AppError } from '@bth/platform/errors';
+import { ACCESS_TOKEN_TTL_SECONDS, REQUEST_ID_HEADER, REVOCATIONS_COMPLETE_KEY, revokedSessionKey, type SessionStatus } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import type { Redis } from '@bth/platform/redis';
 
 /**
  * Is this session still live? Asked on every authenticated request.

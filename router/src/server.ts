@@ -5,19 +5,13 @@ import { ApolloServer } from '@apollo/server';
 import { Kind, OperationTypeNode, parse, type GraphQLFormattedError } from 'graphql';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import {
-  SESSIONS_AUDIENCE,
-  SESSIONS_STATUS_PATH,
-  createErrorFormatter,
-  createHttpServer,
-  errorContractPlugin,
-  operationLoggingPlugin,
-  sendGraphQLError,
-  serviceTokenSource,
-  type Logger,
-  type Metrics,
-  type Redis,
-} from '@bth/platform';
+import { createErrorFormatter } from '@bth/platform/errors';
+import { createHttpServer, sendGraphQLError } from '@bth/platform/http';
+import { SESSIONS_AUDIENCE, SESSIONS_STATUS_PATH, serviceTokenSource } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import type { Redis } from '@bth/platform/redis';
+import { errorContractPlugin, operationLoggingPlugin } from '@bth/platform/subgraph';
 import { createAuthenticator, type RequestIdentity } from './auth.js';
 import { SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';

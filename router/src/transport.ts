@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { ReplicaFetch } from '@bth/platform';
+import type { ReplicaFetch } from '@bth/platform/replicas';
 
 /**
  * How the router sends a subgraph request: node:http on a keep-alive agent, the whole answer read

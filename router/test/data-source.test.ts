@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
-import { AppError } from '@bth/platform';
+import { AppError } from '@bth/platform/errors';
 import { SubgraphDataSource, type SubgraphCallContext } from '../src/data-source.js';
 
 /**

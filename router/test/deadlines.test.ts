@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis, type Redis } from '@bth/platform';
+import { createRedis, type Redis } from '@bth/platform/redis';
 import { dropTestDatabases, silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
 import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
 import { createRouter } from '../src/server.js';

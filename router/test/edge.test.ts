@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis, type LogFields, type Logger } from '@bth/platform';
+import type { LogFields, Logger } from '@bth/platform/logger';
+import { createRedis } from '@bth/platform/redis';
 import { silentLogger, testMetrics, testRedisPrefix } from '@bth/testkit';
 import { createRouter } from '../src/server.js';
 import { testRouterConfig } from './harness.js';

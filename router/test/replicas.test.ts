@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@bth/platform';
+import { createLogger } from '@bth/platform/logger';
 import { createReplicaPool } from '../src/replicas.js';
 
 /** A stand-in replica over real HTTP that answers with its own name, so a test sees who served. */

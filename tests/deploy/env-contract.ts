@@ -1,4 +1,4 @@
-import type { z } from '@bth/platform';
+import type { z } from '@bth/platform/env';
 import { envSchema as routerSchema, productionSecrets as routerSecrets } from '../../router/src/env.js';
 import { envSchema as usersSchema, productionSecrets as usersSecrets } from '../../subgraphs/users/src/env.js';
 import { envSchema as productsSchema, productionSecrets as productsSecrets } from '../../subgraphs/products/src/env.js';

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KNOWN_CODES } from '@bth/platform';
+import { KNOWN_CODES } from '@bth/platform/errors';
 import { ROOT } from '../../scripts/stack.mjs';
 import { UNKNOWN_ID, generateBattery, hasBase, loadSupergraph, plainTextCases, publicOperations, type BadInputCase, type Role } from '../support/bad-input.js';
 import { startStack, type Member, type Stack } from '../support/stack.js';

@@ -3,18 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteAmqpTopology, dropTestDatabases, silentLogger, testDatabaseUrl, testExchange, waitFor } from '@bth/testkit';
-import {
-  claimInbox,
-  createAmqp,
-  createDatabase,
-  ensureDatabase,
-  messagingMigration,
-  migrate,
-  PoisonMessageError,
-  type AmqpClient,
-  type DatabaseClient,
-  type DeadLetter,
-} from '@bth/platform';
+import { createAmqp, PoisonMessageError, type AmqpClient } from '@bth/platform/amqp';
+import { createDatabase, ensureDatabase, migrate, type DatabaseClient } from '@bth/platform/db';
+import type { DeadLetter } from '@bth/platform/dead-letters';
+import { claimInbox, messagingMigration } from '@bth/platform/outbox';
 import { ROOT } from '../../scripts/stack.mjs';
 import { consumers } from '../../subgraphs/products/src/topology.js';
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { IDENTITY_HEADER, signIdentityAssertion, DEV_SECRET } from '@bth/platform';
+import { DEV_SECRET } from '@bth/platform/env';
+import { IDENTITY_HEADER, signIdentityAssertion } from '@bth/platform/identity';
 import { errorCodes, graphql, waitFor, type GraphQLResponse } from '@bth/testkit';
 import { metricValue, startStack, type Member, type Stack } from '../support/stack.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { REVOCATIONS_COMPLETE_KEY, revokedSessionKey } from '@bth/platform';
+import { REVOCATIONS_COMPLETE_KEY, revokedSessionKey } from '@bth/platform/identity';
 import { startPrivateRedis, waitFor, type GraphQLResponse, type PrivateRedis } from '@bth/testkit';
 import { PASSWORD, startStack, type Member, type Stack } from '../support/stack.js';
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { DEV_SECRET, IDENTITY_HEADER, signAccessToken, signIdentityAssertion } from '@bth/platform';
+import { DEV_SECRET } from '@bth/platform/env';
+import { IDENTITY_HEADER, signAccessToken, signIdentityAssertion } from '@bth/platform/identity';
 import { errorCodes, graphql } from '@bth/testkit';
 import { PASSWORD, startStack, type Stack } from '../support/stack.js';
 

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { SMTPServer } from 'smtp-server';
-import { signAccessToken, signIdentityAssertion, signServiceToken } from '@bth/platform';
+import { signAccessToken, signIdentityAssertion, signServiceToken } from '@bth/platform/identity';
 import { ROOT, startStack } from '../../scripts/stack.mjs';
 import {
   ADD_TO_WISHLIST,

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { deleteAmqpTopology, graphql, waitFor, type GraphQLResponse } from '@bth/testkit';
-import { DEV_SECRET, signAccessToken } from '@bth/platform';
+import { DEV_SECRET } from '@bth/platform/env';
+import { signAccessToken } from '@bth/platform/identity';
 // The same launcher `npm start` uses, so the tests exercise the real start-up path.
 import { ROOT, startStack as launch } from '../../scripts/stack.mjs';
 

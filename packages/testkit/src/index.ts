@@ -2,18 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { freePort } from './ports.js';
 import { connect as connectAmqp } from 'amqplib';
 import mysql from 'mysql2/promise';
-import {
-  DEV_SECRET,
-  IDENTITY_HEADER,
-  createLogger,
-  createMetrics,
-  deadLetterQueueName,
-  queueName,
-  signIdentityAssertion,
-  signServiceToken,
-  type Identity,
-  type Logger,
-} from '@bth/platform';
+import { deadLetterQueueName, queueName } from '@bth/platform/amqp';
+import { DEV_SECRET } from '@bth/platform/env';
+import { IDENTITY_HEADER, signIdentityAssertion, signServiceToken, type Identity } from '@bth/platform/identity';
+import { createLogger, type Logger } from '@bth/platform/logger';
+import { createMetrics } from '@bth/platform/metrics';
 
 /**
  * Helpers for tests that run against the real MariaDB, Redis and RabbitMQ. Every run gets its own

@@ -1,4 +1,4 @@
-import type { BaseContext } from '@bth/platform';
+import type { BaseContext } from '@bth/platform/subgraph';
 import type { SaleEventLoaders, SaleEventService } from './sale-event.service.js';
 
 export interface EventsContext extends BaseContext {

@@ -1,4 +1,4 @@
-import { assertProductionSecrets, envFragments, envUrlList, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, envFragments, envUrlList, loadEnv, z } from '@bth/platform/env';
 
 /**
  * Every variable the events service reads, with its default. Exported (not read at import) so the

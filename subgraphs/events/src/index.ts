@@ -1,14 +1,9 @@
-import {
-  createAmqp,
-  createDatabase,
-  createLogger,
-  createMetrics,
-  exposeInternalErrors,
-  ensureDatabase,
-  onShutdown,
-  requireDependency,
-  runMain,
-} from '@bth/platform';
+import { createAmqp } from '@bth/platform/amqp';
+import { createDatabase, ensureDatabase } from '@bth/platform/db';
+import { exposeInternalErrors } from '@bth/platform/env';
+import { createLogger } from '@bth/platform/logger';
+import { createMetrics } from '@bth/platform/metrics';
+import { onShutdown, requireDependency, runMain } from '@bth/platform/service';
 import { migrateEvents } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';

@@ -1,4 +1,6 @@
-import { createGraphQLUpstream, z, type Logger } from '@bth/platform';
+import { z } from '@bth/platform/env';
+import type { Logger } from '@bth/platform/logger';
+import { createGraphQLUpstream } from '@bth/platform/upstream';
 
 /** Reads a product's regular price from the products subgraph (its replicas, failing over). */
 export interface ProductsClient {

@@ -1,4 +1,4 @@
-import { decodeKeysetCursor, encodeKeysetCursor } from '@bth/platform';
+import { decodeKeysetCursor, encodeKeysetCursor } from '@bth/platform/cursor';
 import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
 import { effectiveStatus } from './sale-event.lifecycle.js';
 

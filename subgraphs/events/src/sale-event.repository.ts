@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
-import { claimInbox, enqueueMessages, runTransaction, type Database, type OutboxMessage, type Transaction } from '@bth/platform';
+import { runTransaction, type Database, type Transaction } from '@bth/platform/db';
+import { claimInbox, enqueueMessages, type OutboxMessage } from '@bth/platform/outbox';
 import { saleEventProductLocks, saleEvents, type SaleEventRow, type SaleEventStatus } from './db/schema.js';
 import { BLOCKING_STATUSES, type ListingKey } from './sale-event.model.js';
 import type { SaleEventTerms } from './sale-event.validation.js';

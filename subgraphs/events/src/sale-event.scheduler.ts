@@ -1,4 +1,5 @@
-import { createPeriodicTask, type Logger, type PeriodicTask } from '@bth/platform';
+import type { Logger } from '@bth/platform/logger';
+import { createPeriodicTask, type PeriodicTask } from '@bth/platform/periodic';
 
 /**
  * The loop that opens and closes sale events on time. It keeps no state: every tick asks the

@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import {
-  PoisonMessageError,
-  errors,
-  idKey,
-  isUuid,
-  normalizeId,
-  requireAdmin,
-  type AmqpMessage,
-  type Identity,
-  type Logger,
-  type Metrics,
-  type OutboxMessage,
-} from '@bth/platform';
+import { PoisonMessageError, type AmqpMessage } from '@bth/platform/amqp';
+import { errors } from '@bth/platform/errors';
+import { requireAdmin, type Identity } from '@bth/platform/identity';
+import { idKey, normalizeId } from '@bth/platform/ids';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import type { OutboxMessage } from '@bth/platform/outbox';
+import { isUuid } from '@bth/platform/validation';
 import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
 import type { ProductsClient } from './products.client.js';
 import { cancelDecision, dueTransition, effectiveStatus, isActiveAt, isEditable } from './sale-event.lifecycle.js';

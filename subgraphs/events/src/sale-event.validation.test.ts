@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FieldErrors } from '@bth/platform';
+import { FieldErrors } from '@bth/platform/errors';
 import { encodeCursor } from './sale-event.model.js';
 import {
   SALE_EVENT_LIMITS,

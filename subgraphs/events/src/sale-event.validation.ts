@@ -1,4 +1,6 @@
-import { FieldErrors, INVALID_DATE_MESSAGE, isPlainText, isValidDate, textLength } from '@bth/platform';
+import { FieldErrors } from '@bth/platform/errors';
+import { INVALID_DATE_MESSAGE, isValidDate } from '@bth/platform/scalars';
+import { isPlainText, textLength } from '@bth/platform/validation';
 import type { CreateSaleEventInput, UpdateSaleEventInput } from './generated/graphql.js';
 import { decodeCursor, windowsOverlap, type ListingKey } from './sale-event.model.js';
 

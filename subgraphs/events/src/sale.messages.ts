@@ -1,4 +1,5 @@
-import { z, type OutboxMessage } from '@bth/platform';
+import { z } from '@bth/platform/env';
+import type { OutboxMessage } from '@bth/platform/outbox';
 import type { SaleEventRow } from './db/schema.js';
 
 /**

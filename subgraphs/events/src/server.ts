@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import { createOutboxRelay, createSubgraph, type AmqpClient, type DatabaseClient, type Logger, type Metrics } from '@bth/platform';
+import type { AmqpClient } from '@bth/platform/amqp';
+import type { DatabaseClient } from '@bth/platform/db';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import { createOutboxRelay } from '@bth/platform/outbox';
+import { createSubgraph } from '@bth/platform/subgraph';
 import type { EventsContext } from './context.js';
 import { createProductsClient } from './products.client.js';
 import { resolvers } from './resolvers/index.js';

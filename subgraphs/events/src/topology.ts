@@ -1,4 +1,4 @@
-import type { ConsumerTopology } from '@bth/platform';
+import type { ConsumerTopology } from '@bth/platform/amqp';
 import { SALE_SOLD_OUT } from './sale.messages.js';
 
 /** Queue of the `sale.sold_out` consumer, also its name in the inbox. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ChannelModel } from 'amqplib';
-import { deadLetterQueueName } from '@bth/platform';
+import { deadLetterQueueName } from '@bth/platform/amqp';
 import { dropTestDatabases, graphql, testExchange, waitFor } from '@bth/testkit';
 import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
 import { AMQP_URL, EVENT, createEvent, deleteTopology, eventInput, startEvents, startProbe, type Events, type Probe } from '@bth/fixtures/events';

@@ -1,4 +1,4 @@
-import type { BaseContext } from '@bth/platform';
+import type { BaseContext } from '@bth/platform/subgraph';
 import type { LifecycleService } from './order-lifecycle.service.js';
 import type { OrderLoaders, OrderService } from './order.service.js';
 import type { PaymentService } from './payment.service.js';

@@ -1,4 +1,4 @@
-import { assertProductionSecrets, devDefault, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, devDefault, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform/env';
 
 const PAYMENT_METHODS = ['CARD', 'VIRTUAL_ACCOUNT', 'TRANSFER', 'MOBILE'] as const;
 

@@ -1,4 +1,9 @@
-import { idSchema, internalRoute, verifyServiceToken, z, type JsonRoute, type Logger } from '@bth/platform';
+import { z } from '@bth/platform/env';
+import type { JsonRoute } from '@bth/platform/http';
+import { verifyServiceToken } from '@bth/platform/identity';
+import { idSchema } from '@bth/platform/ids';
+import { internalRoute } from '@bth/platform/internal-route';
+import type { Logger } from '@bth/platform/logger';
 import type { OrderService } from './order.service.js';
 import type { PlaceOrderResult } from './order.view.js';
 

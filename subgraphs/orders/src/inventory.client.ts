@@ -1,5 +1,9 @@
 import CircuitBreaker from 'opossum';
-import { ReplicaUnavailableError, createReplicaClient, lagTolerantTimeout, z, type Logger, type Metrics } from '@bth/platform';
+import { lagTolerantTimeout } from '@bth/platform/deadline';
+import { z } from '@bth/platform/env';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import { ReplicaUnavailableError, createReplicaClient } from '@bth/platform/replicas';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import type { OrderLineInput } from './validation.js';
 

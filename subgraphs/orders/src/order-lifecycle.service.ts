@@ -1,4 +1,7 @@
-import { errors, normalizeId, type Identity, type Logger } from '@bth/platform';
+import { errors } from '@bth/platform/errors';
+import type { Identity } from '@bth/platform/identity';
+import { normalizeId } from '@bth/platform/ids';
+import type { Logger } from '@bth/platform/logger';
 import type { OrderRow, ReturnReason } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient } from './inventory.client.js';
 import type { OrderQueries, OrderRepository } from './order.repository.js';

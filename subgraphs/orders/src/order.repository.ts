@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { insertUnlessDuplicate, runTransaction, type Database } from '@bth/platform';
+import { insertUnlessDuplicate, runTransaction, type Database } from '@bth/platform/db';
 import { orderEvents, orderLines, orders, payments, refunds, type OrderLineRow, type OrderRow, type PaymentRow, type RefundRow } from './db/schema.js';
 import { canTransition, type OrderStatus } from './order-status.js';
 import type { ReservedLinePrice } from './pricing.js';

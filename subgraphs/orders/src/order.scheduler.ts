@@ -1,4 +1,5 @@
-import { createPeriodicTask, type Logger, type PeriodicTask } from '@bth/platform';
+import type { Logger } from '@bth/platform/logger';
+import { createPeriodicTask, type PeriodicTask } from '@bth/platform/periodic';
 
 /**
  * The background loop of the orders service. All state lives in the database (status plus the

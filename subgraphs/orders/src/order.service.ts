@@ -1,6 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { FieldErrors, errors, normalizeId, type Identity, type Logger } from '@bth/platform';
+import { FieldErrors, errors } from '@bth/platform/errors';
+import type { Identity } from '@bth/platform/identity';
+import { normalizeId } from '@bth/platform/ids';
+import type { Logger } from '@bth/platform/logger';
 import { sleep } from './backoff.js';
 import type { OrderLineRow, OrderRow, PaymentRow, RefundRow } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient, type ReserveOutcome } from './inventory.client.js';

@@ -1,4 +1,4 @@
-import type { FieldCipher } from '@bth/platform';
+import type { FieldCipher } from '@bth/platform/crypto';
 import type { OrderRow } from './db/schema.js';
 import type { PaymentMethod, ReturnReason } from './db/schema.js';
 import type { ResolversParentTypes, ResolversTypes, ResolversUnionTypes } from './generated/graphql.js';

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { FieldErrors, errors, isUuid, type Identity, type Logger } from '@bth/platform';
+import { FieldErrors, errors } from '@bth/platform/errors';
+import type { Identity } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import { isUuid } from '@bth/platform/validation';
 import { sleep } from './backoff.js';
 import type { OrderRow, PaymentMethod, PaymentRow } from './db/schema.js';
 import type { OrderQueries, OrderRepository } from './order.repository.js';

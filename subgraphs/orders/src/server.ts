@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import { createFieldCipher, createSubgraph, serviceTokenSource, type DatabaseClient, type Logger, type Metrics } from '@bth/platform';
+import { createFieldCipher } from '@bth/platform/crypto';
+import type { DatabaseClient } from '@bth/platform/db';
+import { serviceTokenSource } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import { createSubgraph } from '@bth/platform/subgraph';
 import type { OrdersContext } from './context.js';
 import type { PaymentMethod } from './db/schema.js';
 import { internalRoutes } from './internal.routes.js';

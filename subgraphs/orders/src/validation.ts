@@ -1,4 +1,6 @@
-import { FieldErrors, decodeKeysetCursor, encodeKeysetCursor, isMobilePhone, isPlainText, isPostalCode, isUuid, textLength } from '@bth/platform';
+import { decodeKeysetCursor, encodeKeysetCursor } from '@bth/platform/cursor';
+import { FieldErrors } from '@bth/platform/errors';
+import { isMobilePhone, isPlainText, isPostalCode, isUuid, textLength } from '@bth/platform/validation';
 import type { OrderLineInput, PlaceOrderInput, ShippingInput } from './generated/graphql.js';
 
 /**

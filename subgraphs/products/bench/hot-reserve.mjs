@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import { IDENTITY_HEADER, signIdentityAssertion, signServiceToken } from '@bth/platform';
+import { IDENTITY_HEADER, signIdentityAssertion, signServiceToken } from '@bth/platform/identity';
 
 const [mode = 'api', concurrencyArg = '50', secondsArg = '10'] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);

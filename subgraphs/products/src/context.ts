@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { BaseContext } from '@bth/platform';
+import type { BaseContext } from '@bth/platform/subgraph';
 import type { InventoryService } from './inventory.service.js';
 import type { ProductLoader, ProductService } from './product.service.js';
 

@@ -1,4 +1,4 @@
-import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform/env';
 
 /**
  * Every variable the products service reads, with its default. Exported (not read at import) so the

@@ -1,16 +1,10 @@
-import {
-  createAmqp,
-  createDatabase,
-  createLogger,
-  createMetrics,
-  exposeInternalErrors,
-  createRedis,
-  ensureDatabase,
-  onShutdown,
-  requireDependency,
-  runMain,
-  waitForRedis,
-} from '@bth/platform';
+import { createAmqp } from '@bth/platform/amqp';
+import { createDatabase, ensureDatabase } from '@bth/platform/db';
+import { exposeInternalErrors } from '@bth/platform/env';
+import { createLogger } from '@bth/platform/logger';
+import { createMetrics } from '@bth/platform/metrics';
+import { createRedis, waitForRedis } from '@bth/platform/redis';
+import { onShutdown, requireDependency, runMain } from '@bth/platform/service';
 import { migrateProducts } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';

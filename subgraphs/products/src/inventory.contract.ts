@@ -1,4 +1,5 @@
-import { idSchema, z } from '@bth/platform';
+import { z } from '@bth/platform/env';
+import { idSchema } from '@bth/platform/ids';
 
 /**
  * Request bodies of the internal inventory API (docs/internal-apis.md), once: the routes parse

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
-import { enqueueMessages, insertUnlessDuplicate, runTransaction, type Database, type OutboxMessage, type Transaction, type TransactionOptions } from '@bth/platform';
+import { insertUnlessDuplicate, runTransaction, type Database, type Transaction, type TransactionOptions } from '@bth/platform/db';
+import { enqueueMessages, type OutboxMessage } from '@bth/platform/outbox';
 import {
   products,
   reservationLines,

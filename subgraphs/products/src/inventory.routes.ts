@@ -1,4 +1,8 @@
-import { internalError, internalRoute, verifyServiceToken, z, type InternalReply, type JsonRoute, type Logger } from '@bth/platform';
+import { z } from '@bth/platform/env';
+import type { JsonRoute } from '@bth/platform/http';
+import { verifyServiceToken } from '@bth/platform/identity';
+import { internalError, internalRoute, type InternalReply } from '@bth/platform/internal-route';
+import type { Logger } from '@bth/platform/logger';
 import { orderRequestSchema as orderBody, reserveRequestSchema as reserveBody } from './inventory.contract.js';
 import type { InventoryService } from './inventory.service.js';
 

@@ -1,4 +1,8 @@
-import { LockConflictError, errors, isUuid, requireAdmin, type Identity, type LockConflict, type Logger, type Metrics } from '@bth/platform';
+import { LockConflictError, errors, type LockConflict } from '@bth/platform/errors';
+import { requireAdmin, type Identity } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import { isUuid } from '@bth/platform/validation';
 import type { LedgerRow, ProductRow, ReservationLineRow, SaleRow } from './db/schema.js';
 import { createGroupCommit, type Settled } from './inventory.hot.js';
 import { buildInventoryReport, type InventoryReport } from './inventory-report.js';

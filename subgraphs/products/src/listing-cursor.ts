@@ -1,4 +1,4 @@
-import { decodeKeysetCursor, encodeKeysetCursor } from '@bth/platform';
+import { decodeKeysetCursor, encodeKeysetCursor } from '@bth/platform/cursor';
 
 /**
  * Keyset pagination for `products`. A cursor is the sort key of the last row of a page

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { bestEffort, type Logger, type Metrics, type Redis } from '@bth/platform';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import { bestEffort, type Redis } from '@bth/platform/redis';
 import { parseProduct, type ProductView } from './product.model.js';
 
 /**

@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, exists, gt, inArray, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
-import { insertUnlessDuplicate, runTransaction, unlessDuplicate, type Database } from '@bth/platform';
+import { insertUnlessDuplicate, runTransaction, unlessDuplicate, type Database } from '@bth/platform/db';
 import { products, sales, stockLedger, type NewProductRow, type ProductFunction, type ProductRow, type ProductType } from './db/schema.js';
 import type { ProductOrder, SortKey } from './listing-cursor.js';
 import { OPEN_SALE_STATUSES, type SaleWindow } from './sale-window.js';

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { errors, normalizeId, requireAdmin, type Identity } from '@bth/platform';
+import { errors } from '@bth/platform/errors';
+import { requireAdmin, type Identity } from '@bth/platform/identity';
+import { normalizeId } from '@bth/platform/ids';
 import type { ProductRow } from './db/schema.js';
 import type { QueryProductsArgs, ResolversParentTypes, ResolversTypes, ResolversUnionTypes } from './generated/graphql.js';
 import { encodeCursor, sortKeyOf } from './listing-cursor.js';

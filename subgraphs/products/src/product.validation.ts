@@ -1,4 +1,5 @@
-import { FieldErrors, isPlainText, textLength } from '@bth/platform';
+import { FieldErrors } from '@bth/platform/errors';
+import { isPlainText, textLength } from '@bth/platform/validation';
 import type { ProductFunction, ProductType } from './db/schema.js';
 import type { CreateProductInput, UpdateProductInput } from './generated/graphql.js';
 import { decodeCursor, type ProductOrder, type SortKey } from './listing-cursor.js';

@@ -1,5 +1,6 @@
 import { and, eq, inArray, max, sql } from 'drizzle-orm';
-import { claimInbox, runTransaction, type Database, type Transaction } from '@bth/platform';
+import { runTransaction, type Database, type Transaction } from '@bth/platform/db';
+import { claimInbox } from '@bth/platform/outbox';
 import { products, sales, type SaleRow } from './db/schema.js';
 import { OPEN_SALE_STATUSES } from './sale-window.js';
 import { SALES_CONSUMER } from './topology.js';

@@ -1,5 +1,7 @@
 import DataLoader from 'dataloader';
-import { PoisonMessageError, idKey, normalizeId, type AmqpMessage, type Logger } from '@bth/platform';
+import { PoisonMessageError, type AmqpMessage } from '@bth/platform/amqp';
+import { idKey, normalizeId } from '@bth/platform/ids';
+import type { Logger } from '@bth/platform/logger';
 import type { SaleRow } from './db/schema.js';
 import type { ProductCache } from './product-cache.js';
 import { SALE_ENDED, SALE_MESSAGE_STATUSES, SALE_STARTED, saleMessageSchema, type SaleMessage } from './sale.messages.js';

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import { createOutboxRelay, createSubgraph, type AmqpClient, type DatabaseClient, type Logger, type Metrics, type Redis } from '@bth/platform';
+import type { AmqpClient } from '@bth/platform/amqp';
+import type { DatabaseClient } from '@bth/platform/db';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import { createOutboxRelay } from '@bth/platform/outbox';
+import type { Redis } from '@bth/platform/redis';
+import { createSubgraph } from '@bth/platform/subgraph';
 import type { ProductsContext } from './context.js';
 import { createInventoryRepository } from './inventory.repository.js';
 import { createInventoryRoutes } from './inventory.routes.js';

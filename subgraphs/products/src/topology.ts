@@ -1,4 +1,4 @@
-import type { ConsumerTopology } from '@bth/platform';
+import type { ConsumerTopology } from '@bth/platform/amqp';
 import { SALE_MESSAGE_STATUSES } from './sale.messages.js';
 
 /** Queue of the sale-message consumer (every replica consumes it), also its name in the inbox. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForRedis, type Redis } from '@bth/platform';
+import { waitForRedis, type Redis } from '@bth/platform/redis';
 import { dropTestDatabases, graphql, silentLogger, testMetrics, waitFor, type GraphQLResponse } from '@bth/testkit';
 import { cacheKeys, createProductCache } from '../src/product-cache.js';
 import type { ProductView } from '../src/product.model.js';

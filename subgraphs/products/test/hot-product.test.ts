@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAmqp, type AmqpClient } from '@bth/platform';
+import { createAmqp, type AmqpClient } from '@bth/platform/amqp';
 import { SOCKET, dropTestDatabases, graphql, silentLogger, waitFor } from '@bth/testkit';
 import { asAdmin, createProduct, inventory, startProducts, stockOf, type InventoryReply, type Products } from '@bth/fixtures/products';
 

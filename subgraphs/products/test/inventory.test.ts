@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_SECRET, IDENTITY_HEADER, signAccessToken, signIdentityAssertion } from '@bth/platform';
+import { DEV_SECRET } from '@bth/platform/env';
+import { IDENTITY_HEADER, signAccessToken, signIdentityAssertion } from '@bth/platform/identity';
 import { SOCKET, dropTestDatabases, errorCodes, graphql, serviceToken } from '@bth/testkit';
 import { checkInvariant } from '../src/scripts/check-invariant.js';
 import { ADMIN, USER, asAdmin, asUser, createProduct, inventory, startProducts, stockOf, type Products } from '@bth/fixtures/products';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ChannelModel } from 'amqplib';
-import { createAmqp, deadLetterQueueName, type AmqpClient, type AmqpMessage } from '@bth/platform';
+import { createAmqp, deadLetterQueueName, type AmqpClient, type AmqpMessage } from '@bth/platform/amqp';
 import { dropTestDatabases, graphql, silentLogger, waitFor } from '@bth/testkit';
 import { asAdmin, createProduct, inventory, startProducts, stockOf, type Products } from '@bth/fixtures/products';
 

@@ -1,17 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ACCESS_TOKEN_TTL_SECONDS,
-  AppError,
-  FieldErrors,
-  errors,
-  signAccessToken,
-  signRefreshToken,
-  verifyRefreshToken,
-  type FieldCipher,
-  type Identity,
-  type Logger,
-  type Redis,
-} from '@bth/platform';
+import type { FieldCipher } from '@bth/platform/crypto';
+import { AppError, FieldErrors, errors } from '@bth/platform/errors';
+import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken, signRefreshToken, verifyRefreshToken, type Identity } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import type { Redis } from '@bth/platform/redis';
 import { DUMMY_PASSWORD_HASH, hashPassword, sha256, verifyPassword } from './crypto.js';
 import type { RevocationCache } from './revocations.js';
 import type { UsersRepository } from './users.repository.js';

@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { BaseContext } from '@bth/platform';
+import type { BaseContext } from '@bth/platform/subgraph';
 import type { AuthService } from './auth.service.js';
 import type { UsersService, UserView } from './users.service.js';
 import type { VerificationService } from './verification.service.js';

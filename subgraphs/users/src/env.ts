@@ -1,4 +1,4 @@
-import { assertProductionSecrets, devDefault, envBool, envFragments, loadEnv, refuseEnvironment, z } from '@bth/platform';
+import { assertProductionSecrets, devDefault, envBool, envFragments, loadEnv, refuseEnvironment, z } from '@bth/platform/env';
 
 /**
  * Every variable the users service reads, with its default. Exported (not read at import) so the

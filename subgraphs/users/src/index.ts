@@ -1,15 +1,9 @@
-import {
-  createDatabase,
-  createLogger,
-  createMetrics,
-  exposeInternalErrors,
-  createRedis,
-  ensureDatabase,
-  onShutdown,
-  requireDependency,
-  runMain,
-  waitForRedis,
-} from '@bth/platform';
+import { createDatabase, ensureDatabase } from '@bth/platform/db';
+import { exposeInternalErrors } from '@bth/platform/env';
+import { createLogger } from '@bth/platform/logger';
+import { createMetrics } from '@bth/platform/metrics';
+import { createRedis, waitForRedis } from '@bth/platform/redis';
+import { onShutdown, requireDependency, runMain } from '@bth/platform/service';
 import { migrateUsers } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createDevMailbox, createSmtpMailer } from './mailer.js';

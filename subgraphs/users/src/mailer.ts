@@ -1,5 +1,6 @@
 import nodemailer from 'nodemailer';
-import type { Logger, Redis } from '@bth/platform';
+import type { Logger } from '@bth/platform/logger';
+import type { Redis } from '@bth/platform/redis';
 
 /** Sends the e-mail verification code. SMTP in production; a readable dev mailbox locally. */
 export interface Mailer {

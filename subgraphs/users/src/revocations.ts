@@ -1,4 +1,7 @@
-import { REVOCATIONS_COMPLETE_KEY, createPeriodicTask, revokedSessionKey, type Logger, type Redis, type SessionStatus } from '@bth/platform';
+import { REVOCATIONS_COMPLETE_KEY, revokedSessionKey, type SessionStatus } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import { createPeriodicTask } from '@bth/platform/periodic';
+import type { Redis } from '@bth/platform/redis';
 import type { UsersRepository } from './users.repository.js';
 
 /**

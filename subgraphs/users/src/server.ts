@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import { createFieldCipher, createSubgraph, type DatabaseClient, type JsonRoute, type Logger, type Metrics, type Redis } from '@bth/platform';
+import { createFieldCipher } from '@bth/platform/crypto';
+import type { DatabaseClient } from '@bth/platform/db';
+import type { JsonRoute } from '@bth/platform/http';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import type { Redis } from '@bth/platform/redis';
+import { createSubgraph } from '@bth/platform/subgraph';
 import { ACCESS_TOKEN_TTL_SECONDS, createAuthService } from './auth.service.js';
 import type { Mailer } from './mailer.js';
 import { resolvers } from './resolvers/index.js';

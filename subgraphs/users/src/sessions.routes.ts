@@ -1,4 +1,9 @@
-import { SESSIONS_AUDIENCE, SESSIONS_STATUS_PATH, idSchema, internalError, internalRoute, verifyServiceToken, z, type JsonRoute, type Logger } from '@bth/platform';
+import { z } from '@bth/platform/env';
+import type { JsonRoute } from '@bth/platform/http';
+import { SESSIONS_AUDIENCE, SESSIONS_STATUS_PATH, verifyServiceToken } from '@bth/platform/identity';
+import { idSchema } from '@bth/platform/ids';
+import { internalError, internalRoute } from '@bth/platform/internal-route';
+import type { Logger } from '@bth/platform/logger';
 import type { RevocationCache } from './revocations.js';
 
 /**

@@ -1,5 +1,5 @@
 import { and, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
-import { insertUnlessDuplicate, runTransaction, type Database } from '@bth/platform';
+import { insertUnlessDuplicate, runTransaction, type Database } from '@bth/platform/db';
 import { refreshTokens, sessions, users, type UserRow } from './db/schema.js';
 
 /** The only place in `users` that speaks SQL. Returns plain rows; decryption happens in the service. */

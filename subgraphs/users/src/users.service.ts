@@ -1,5 +1,8 @@
 import DataLoader from 'dataloader';
-import { FieldErrors, errors, isUuid, requireAdmin, type FieldCipher, type Identity } from '@bth/platform';
+import type { FieldCipher } from '@bth/platform/crypto';
+import { FieldErrors, errors } from '@bth/platform/errors';
+import { requireAdmin, type Identity } from '@bth/platform/identity';
+import { isUuid } from '@bth/platform/validation';
 import type { UserRow } from './db/schema.js';
 import type { UsersRepository } from './users.repository.js';
 import { checkAddress, checkPhone, normaliseEmail } from './validation.js';

@@ -1,4 +1,5 @@
-import { FieldErrors, isMobilePhone, isPlainText, isPostalCode, textLength } from '@bth/platform';
+import { FieldErrors } from '@bth/platform/errors';
+import { isMobilePhone, isPlainText, isPostalCode, textLength } from '@bth/platform/validation';
 import type { SignUpInput } from './generated/graphql.js';
 
 /** Pure rules for user input; every broken rule is collected so a form can show them all at once. */

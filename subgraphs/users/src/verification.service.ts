@@ -1,5 +1,7 @@
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { AppError, FieldErrors, errors, type Logger, type Redis } from '@bth/platform';
+import { AppError, FieldErrors, errors } from '@bth/platform/errors';
+import type { Logger } from '@bth/platform/logger';
+import type { Redis } from '@bth/platform/redis';
 import type { Mailer } from './mailer.js';
 import { checkEmail, normaliseEmail } from './validation.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REVOCATIONS_COMPLETE_KEY, SESSIONS_STATUS_PATH, revokedSessionKey } from '@bth/platform';
+import { REVOCATIONS_COMPLETE_KEY, SESSIONS_STATUS_PATH, revokedSessionKey } from '@bth/platform/identity';
 import { graphql, identityHeaders, serviceToken, waitFor } from '@bth/testkit';
 import { startUsers } from '@bth/fixtures/users';
 

@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { BaseContext } from '@bth/platform';
+import type { BaseContext } from '@bth/platform/subgraph';
 import type { WishlistService, WishlistView } from './wishlist.service.js';
 
 export interface WishlistsContext extends BaseContext {

@@ -1,4 +1,8 @@
-import { createDatabase, createLogger, createMetrics, ensureDatabase, exposeInternalErrors, onShutdown, requireDependency, runMain } from '@bth/platform';
+import { createDatabase, ensureDatabase } from '@bth/platform/db';
+import { exposeInternalErrors } from '@bth/platform/env';
+import { createLogger } from '@bth/platform/logger';
+import { createMetrics } from '@bth/platform/metrics';
+import { onShutdown, requireDependency, runMain } from '@bth/platform/service';
 import { migrateWishlists } from './db/migrate.js';
 import { readEnv } from './env.js';
 import { createServer } from './server.js';

@@ -1,4 +1,6 @@
-import { AppError, causeCodes, errors, type Logger } from '@bth/platform';
+import { causeCodes } from '@bth/platform/causes';
+import { AppError, errors } from '@bth/platform/errors';
+import type { Logger } from '@bth/platform/logger';
 import type { ShippingInput } from './validation.js';
 
 /**

@@ -1,4 +1,6 @@
-import { createGraphQLUpstream, z, type Logger } from '@bth/platform';
+import { z } from '@bth/platform/env';
+import type { Logger } from '@bth/platform/logger';
+import { createGraphQLUpstream } from '@bth/platform/upstream';
 
 /**
  * Asks the products subgraph whether a product exists, straight at its replicas' GraphQL

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import { createSubgraph, serviceTokenSource, type DatabaseClient, type Logger, type Metrics } from '@bth/platform';
+import type { DatabaseClient } from '@bth/platform/db';
+import { serviceTokenSource } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
+import { createSubgraph } from '@bth/platform/subgraph';
 import type { WishlistsContext } from './context.js';
 import { createOrdersClient } from './orders.client.js';
 import { createProductsClient } from './products.client.js';

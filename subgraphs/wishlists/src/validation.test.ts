@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FieldErrors } from '@bth/platform';
+import { FieldErrors } from '@bth/platform/errors';
 import { checkQuantity, validateOrder } from './validation.js';
 
 const fields = (errors: FieldErrors) => errors.list.map((e) => e.field);

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import { runTransaction, type Database, type Transaction } from '@bth/platform';
+import { runTransaction, type Database, type Transaction } from '@bth/platform/db';
 import { wishlistItems, wishlistOrders, wishlists, type WishlistItemRow, type WishlistOrderRow } from './db/schema.js';
 
 type Executor = Database | Transaction;

@@ -1,5 +1,8 @@
 import DataLoader from 'dataloader';
-import { FieldErrors, errors, isUuid, type Identity, type Logger } from '@bth/platform';
+import { FieldErrors, errors } from '@bth/platform/errors';
+import type { Identity } from '@bth/platform/identity';
+import type { Logger } from '@bth/platform/logger';
+import { isUuid } from '@bth/platform/validation';
 import type { WishlistItemRow } from './db/schema.js';
 import type { OrderLine, OrdersClient, PlaceOrderOutcome } from './orders.client.js';
 import type { ProductsClient } from './products.client.js';

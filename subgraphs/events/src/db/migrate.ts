@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { messagingMigration, migrate, type DatabaseClient, type Logger } from '@bth/platform';
+import { migrate, type DatabaseClient } from '@bth/platform/db';
+import type { Logger } from '@bth/platform/logger';
+import { messagingMigration } from '@bth/platform/outbox';
 
 const FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 

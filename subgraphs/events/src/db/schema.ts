@@ -1,4 +1,4 @@
-import { timestampColumn } from '@bth/platform';
+import { timestampColumn } from '@bth/platform/db';
 import { char, index, int, mysqlEnum, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
 
 /**

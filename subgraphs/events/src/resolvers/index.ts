@@ -1,4 +1,4 @@
-import { DateTimeScalar } from '@bth/platform';
+import { DateTimeScalar } from '@bth/platform/scalars';
 import type { Resolvers } from '../generated/graphql.js';
 import { Mutation } from './Mutation.js';
 import { Product } from './Product.js';

@@ -1,4 +1,4 @@
-import { timestampColumn } from '@bth/platform';
+import { timestampColumn } from '@bth/platform/db';
 import { sql } from 'drizzle-orm';
 import { bigint, char, index, int, mysqlEnum, mysqlTable, primaryKey, smallint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 import { ORDER_STATUSES } from '../order-status.js';

@@ -1,4 +1,4 @@
-import { requireUser } from '@bth/platform';
+import { requireUser } from '@bth/platform/identity';
 import type { QueryResolvers } from '../generated/graphql.js';
 
 export const Query: QueryResolvers = {

@@ -1,5 +1,7 @@
 import { pathToFileURL } from 'node:url';
-import { createDatabase, createLogger, runMain, type DatabaseClient } from '@bth/platform';
+import { createDatabase, type DatabaseClient } from '@bth/platform/db';
+import { createLogger } from '@bth/platform/logger';
+import { runMain } from '@bth/platform/service';
 import { readEnv } from '../env.js';
 import { buildInventoryReport, describeInventoryReport, type InventoryReport } from '../inventory-report.js';
 import { createInventoryRepository } from '../inventory.repository.js';

@@ -1,4 +1,6 @@
-import { createDatabase, createLogger, ensureDatabase, requireDependency, runMain } from '@bth/platform';
+import { createDatabase, ensureDatabase } from '@bth/platform/db';
+import { createLogger } from '@bth/platform/logger';
+import { requireDependency, runMain } from '@bth/platform/service';
 import { migrateProducts } from '../db/migrate.js';
 import { readEnv } from '../env.js';
 

@@ -1,4 +1,4 @@
-import { timestampColumn } from '@bth/platform';
+import { timestampColumn } from '@bth/platform/db';
 import { char, mysqlEnum, mysqlTable, varchar, index } from 'drizzle-orm/mysql-core';
 
 /**

@@ -1,4 +1,7 @@
-import { createDatabase, createFieldCipher, createLogger, ensureDatabase, migrate, runMain } from '@bth/platform';
+import { createFieldCipher } from '@bth/platform/crypto';
+import { createDatabase, ensureDatabase, migrate } from '@bth/platform/db';
+import { createLogger } from '@bth/platform/logger';
+import { runMain } from '@bth/platform/service';
 import { fileURLToPath } from 'node:url';
 import { readEnv } from '../env.js';
 import { createUsersRepository } from '../users.repository.js';

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { migrate, type DatabaseClient, type Logger } from '@bth/platform';
+import { migrate, type DatabaseClient } from '@bth/platform/db';
+import type { Logger } from '@bth/platform/logger';
 
 const FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 

@@ -1,4 +1,4 @@
-import { timestampColumn } from '@bth/platform';
+import { timestampColumn } from '@bth/platform/db';
 import { sql } from 'drizzle-orm';
 import { char, check, index, int, json, mysqlTable, primaryKey, varchar } from 'drizzle-orm/mysql-core';
 
