@@ -6,8 +6,7 @@ import {
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { createErrorFormatter, dispositionOf, errorCauses, httpStatusOf } from './errors.js';
 import { createHttpServer, sendGraphQLError, type JsonRoute, type ReadinessCheck } from './http.js';
 import { IDENTITY_HEADER, readIdentityAssertion, type Identity } from './identity.js';
@@ -173,7 +172,7 @@ export function createSubgraph<TContext extends BaseContext, TResolvers extends 
   const readIdentity = createAssertionReader(options.internalSecret);
   const apollo = new ApolloServer<TContext>({
     // Checked against the generated types where the resolvers are written (see SubgraphResolvers).
-    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
     includeStacktraceInErrorResponses: false,
     // Our onShutdown owns SIGTERM/SIGINT and stops Apollo in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
  * How long a PENDING order may hold stock follows from the inventory deadline. `loadEnv` exits
  * the process on bad input, so each case runs in a child process of its own.
  */
-// The built module (tests run after the build): Node 20 cannot import TypeScript itself.
+// The built module, as the service runs it (tests run after the build).
 const envModule = new URL('../dist/env.js', import.meta.url);
 
 function reconcileAfter(env: Record<string, string>): string {
@@ -22,7 +22,8 @@ function reconcileAfter(env: Record<string, string>): string {
   return result.stdout;
 }
 
-describe('RECONCILE_PENDING_AFTER_SECONDS', () => {
+// Each case starts a Node process (~0.3 s idle, seconds on a busy 2-core machine): 30 s, not 5.
+describe('RECONCILE_PENDING_AFTER_SECONDS', { timeout: 30_000 }, () => {
   it('When it is not set, then it is one inventory deadline plus 3 s, so a lost order holds its stock seconds, not half a minute', () => {
     expect(reconcileAfter({})).toBe('10');
     expect(reconcileAfter({ INVENTORY_TIMEOUT_MS: '2000' })).toBe('5');
