@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createDatabase, createLogger, ensureDatabase, migrate, type DatabaseClient, type Identity } from '@bth/platform';
+import { createDatabase, createLogger, ensureDatabase, migrate, type DatabaseClient, type Identity, type Redis } from '@bth/platform';
 import { TEST_SECRETS, graphql, identityHeaders, silentLogger, testDatabaseUrl, testMetrics } from '@bth/testkit';
 import type { Products } from '../../products/test/harness.js';
 import { HOLDS_STOCK } from '../src/order-status.js';
@@ -16,6 +16,8 @@ export interface OrdersOptions {
   database?: DatabaseClient;
   /** Defaults to true; off where a test only places orders and no timer should outlive it. */
   scheduler?: boolean;
+  /** Products' Redis client (same key prefix): turns the sold-out fast path on. */
+  redis?: Redis;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function startOrders(config: Partial<OrdersConfig> & { inventoryUrl
     logger: ordersLogger,
     metrics: testMetrics('orders'),
     database,
+    redis: options.redis,
   });
   const running = await server.listen(0, '127.0.0.1');
   if (options.scheduler !== false) server.scheduler.start();
