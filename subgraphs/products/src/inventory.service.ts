@@ -187,7 +187,9 @@ export function createInventoryService(deps: {
       await deps.soldOutMarker.clear(marked);
     } catch (error) {
       logger.warn('sold-out marker could not be deleted; the stock stays as it is', { products: marked, error: (error as Error).message });
-      throw errors.serviceUnavailable();
+      // LOCK_TIMEOUT's contract is exactly this: rolled back, nothing changed, retry shortly. It
+      // keeps the internal API's 503 and orders' handling (retried, never opening its breaker).
+      throw errors.lockTimeout();
     }
     await q.setSoldOutMarked(marked, false);
   }
