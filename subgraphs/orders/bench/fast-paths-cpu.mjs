@@ -11,15 +11,13 @@
 //
 // CPU = utime+stime from /proc/<pid>/stat before and after the timed run, divided by the answers.
 //   MODE=sold-out FAST=1 VUS=20 SECS=10 node subgraphs/orders/bench/fast-paths-cpu.mjs
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import { ROOT, startStack } from '../../../scripts/stack.mjs';
-import { CREATE_PRODUCT, LOGIN, PASSWORD, PLACE_ORDER, orderInput, productInput } from '../../../tests/load/lib/operations.js';
-import { gql, must, runLoad, signUpMembers, summarise } from '../../../tests/load/lib/node.mjs';
+import { signAccessToken } from '@bth/platform';
+import { startStack } from '../../../scripts/stack.mjs';
+import { CREATE_PRODUCT, PLACE_ORDER, orderInput, productInput } from '../../../tests/load/lib/operations.js';
+import { gql, must, runLoad, summarise } from '../../../tests/load/lib/node.mjs';
 
 const mode = process.env.MODE ?? 'sold-out';
 const fast = process.env.FAST !== '0';
@@ -28,6 +26,9 @@ const vus = Number(process.env.VUS ?? (mode === 'overload' ? 400 : 20));
 const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const databasePrefix = `bth_fp_${runId}`;
 const prefix = `bth-fp:${runId}:`;
+const accessSecret = `bench-access-${runId}-${randomBytes(16).toString('hex')}`;
+// Members are minted (signed access tokens), as the bench does: sign-ups would cost scrypt, not orders.
+const mint = (role) => signAccessToken(accessSecret, { userId: randomUUID(), role, sessionId: randomUUID() }, 3600);
 
 const ordersEnv = { DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
 if (mode === 'sold-out' && !fast) ordersEnv.REDIS_KEY_PREFIX = `${prefix}elsewhere:`;
@@ -43,13 +44,9 @@ const stack = await startStack({
     REDIS_KEY_PREFIX: prefix,
     AMQP_EXCHANGE: `bth-fp.${runId}`,
     INTERNAL_JWT_SECRET: `bench-internal-${runId}-${randomBytes(16).toString('hex')}`,
-    ACCESS_TOKEN_SECRET: `bench-access-${runId}-${randomBytes(16).toString('hex')}`,
+    ACCESS_TOKEN_SECRET: accessSecret,
   },
-  envFor: {
-    // The development mailbox (sign-up codes) exists only outside production.
-    users: { NODE_ENV: 'development' },
-    orders: ordersEnv,
-  },
+  envFor: { orders: ordersEnv },
   onLog: (label, line) => {
     if (!/"level":"(info|debug|warn)"/.test(line)) console.error(label, line.slice(0, 300));
   },
@@ -57,12 +54,8 @@ const stack = await startStack({
 const url = stack.routerUrl;
 const conn = await mysql.createConnection({ socketPath: '/run/mysqld/mysqld.sock', user: 'root' });
 try {
-  const [admin] = await signUpMembers(url, stack.service('users').base, 1, 1);
-  await promisify(execFile)(process.execPath, [join(ROOT, 'subgraphs/users/dist/scripts/create-admin.js'), admin.email], {
-    env: { ...process.env, DATABASE_URL: stack.databaseUrl('users'), LOG_LEVEL: 'warn' },
-  });
-  const adminToken = (await must(url, LOGIN, { e: admin.email, p: PASSWORD })).login.accessToken;
-  const members = await signUpMembers(url, stack.service('users').base, Math.min(vus, 50));
+  const adminToken = await mint('ADMIN');
+  const members = await Promise.all(Array.from({ length: Math.min(vus, 50) }, async () => ({ token: await mint('USER') })));
   const stock = mode === 'sold-out' ? 1 : 1_000_000;
   const productId = (await must(url, CREATE_PRODUCT, { input: productInput(`Fast ${runId}`, stock) }, adminToken)).createProduct.id;
   const latencyBy = { accepted: [], refused: [] };
