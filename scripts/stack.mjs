@@ -124,7 +124,8 @@ export async function startStack(options) {
       label,
       url: `${spec.base}/graphql`,
       child: null,
-      async start(timeoutMs = 30_000) {
+      // STACK_READY_TIMEOUT_MS: a machine shared with other work can need longer than 30 s to boot every process.
+      async start(timeoutMs = Number(process.env.STACK_READY_TIMEOUT_MS) || 30_000) {
         const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         instance.child = child;
         instance.paused = false;

@@ -13,6 +13,8 @@ export const envSchema = {
   ...envFragments.port(4004),
   ...envFragments.mysql('bth_orders'),
   ...envFragments.internalAuth,
+  // Only for the sold-out marker products keeps there (src/sold-out.ts); unreachable = every order asks inventory.
+  ...envFragments.redis,
   // AES-256-GCM key for the shipping address and phone at rest: 32 bytes, base64. Local default only.
   DATA_ENCRYPTION_KEY: z.base64().default(devDefault('ZGV2LW9ubHktb3JkZXJzLWtleS0zMi1ieXRlcy0hISE=')),
   // Every products replica serves inventory; requests are spread round-robin and fail over on refusal.
@@ -29,6 +31,15 @@ export const envSchema = {
   INVENTORY_HANG_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   // How long the breaker stays open before one trial call; a replica restart takes a few seconds.
   INVENTORY_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  // Admission control (src/admission.ts): orders of ONE product this process places at once; the
+  // next is answered InventoryUnavailable (retry after 1 s) before anything is written. 64: one
+  // full group commit in products (INVENTORY_MAX_BATCH), which at the measured 250–340 hot
+  // orders/s drains in ~0.2–0.3 s, well inside the sustainable p99 (~0.6 s, BENCHMARKS.md);
+  // more in flight only adds queueing to everyone's latency.
+  ORDER_ADMISSION_PER_PRODUCT: z.coerce.number().int().min(1).max(100_000).default(64),
+  // …and of all products together: 256 is about one second of orders at the measured rate
+  // spread over many products (~240/s), the most that is worth waiting for on 2 cores.
+  ORDER_ADMISSION_TOTAL: z.coerce.number().int().min(1).max(1_000_000).default(256),
   ORDER_PAYMENT_TIMEOUT_SECONDS: seconds(900),
   SHIP_AFTER_SECONDS: seconds(86_400),
   DELIVER_AFTER_SECONDS: seconds(86_400),

@@ -2,6 +2,7 @@ import { createDatabase, ensureDatabase } from '@bth/platform/db';
 import { exposeInternalErrors } from '@bth/platform/env';
 import { createLogger } from '@bth/platform/logger';
 import { createMetrics } from '@bth/platform/metrics';
+import { createRedis } from '@bth/platform/redis';
 import { onShutdown, requireDependency, runMain } from '@bth/platform/service';
 import { migrateOrders } from './db/migrate.js';
 import { readEnv } from './env.js';
@@ -23,6 +24,9 @@ runMain(async () => {
     lockWaitTimeoutSeconds: Math.ceil(env.INVENTORY_TIMEOUT_MS / 1000) + 3,
   });
   await migrateOrders(database, logger);
+  // Only the sold-out fast path reads Redis, and only ever as a shortcut: no wait for it at start,
+  // and while it is down every order simply asks inventory.
+  const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, logger });
   if (env.PAYMENT_SIMULATOR_DECLINE_METHOD.length > 0) {
     logger.warn('payment simulator declines some methods', { methods: env.PAYMENT_SIMULATOR_DECLINE_METHOD });
   }
@@ -45,10 +49,12 @@ runMain(async () => {
       reconcilePendingAfterSeconds: env.RECONCILE_PENDING_AFTER_SECONDS,
       schedulerIntervalMs: env.SCHEDULER_INTERVAL_MS,
       paymentDeclineMethods: env.PAYMENT_SIMULATOR_DECLINE_METHOD,
+      admission: { perProduct: env.ORDER_ADMISSION_PER_PRODUCT, total: env.ORDER_ADMISSION_TOTAL },
     },
     logger,
     metrics: createMetrics('orders'),
     database,
+    redis,
   });
   const running = await server.listen(env.PORT, env.HOST);
   server.scheduler.start();
@@ -58,5 +64,7 @@ runMain(async () => {
     ['scheduler', () => server.scheduler.stop()],
     ['inventory-breaker', async () => server.inventory.shutdown()],
     ['mariadb', () => database.close()],
+    // QUIT needs a live connection; while Redis is down there is nothing to close politely.
+    ['redis', async () => (redis.status === 'ready' ? redis.quit() : redis.disconnect())],
   ]);
 });

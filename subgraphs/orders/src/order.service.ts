@@ -4,6 +4,7 @@ import { FieldErrors, errors } from '@bth/platform/errors';
 import type { Identity } from '@bth/platform/identity';
 import { normalizeId } from '@bth/platform/ids';
 import type { Logger } from '@bth/platform/logger';
+import type { Admission } from './admission.js';
 import { sleep } from './backoff.js';
 import type { OrderLineRow, OrderRow, PaymentRow, RefundRow } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient, type ReserveOutcome } from './inventory.client.js';
@@ -12,6 +13,7 @@ import type { OrderRepository } from './order.repository.js';
 import type { OrderStatus } from './order-status.js';
 import type { OrderViews } from './order.view.js';
 import { MAX_ORDER_TOTAL, OrderTotalTooLargeError, priceOrder } from './pricing.js';
+import type { SoldOutCheck } from './sold-out.js';
 import { checkPageSize, checkPlaceOrder, decodeCursor, encodeCursor, type PlaceOrderInput } from './validation.js';
 
 // A duplicate request waits this long for the first one to finish before answering "still
@@ -34,6 +36,10 @@ export function createOrderService(deps: {
   views: OrderViews;
   logger: Logger;
   config: OrderServiceConfig;
+  /** Bounds the orders placed at once (admission.ts); none: unbounded. */
+  admission?: Admission;
+  /** The sold-out fast path (sold-out.ts); none: every order asks inventory. */
+  soldOut?: SoldOutCheck;
   now?: () => Date;
 }) {
   const { repository, inventory, views, logger, config } = deps;
@@ -45,6 +51,8 @@ export function createOrderService(deps: {
     retryable: true,
     retryAfterSeconds,
   });
+  // One second: an admitted order takes a few hundred ms even under a crowd, so slots free up by then.
+  const ADMISSION_FULL = () => unavailable(1, 'Too many orders are being placed right now; nothing was placed or held. Retry shortly with the same idempotency key');
   const STILL_PLACING = () => unavailable(1, 'This order is still being placed; retry with the same idempotency key shortly');
 
   /** The answer a stored order gives to a replay of its request. */
@@ -97,6 +105,7 @@ export function createOrderService(deps: {
       return answerFor((await repository.findById(order.id)) ?? order);
     }
     if (outcome.outcome !== 'RESERVED') {
+      deps.soldOut?.note(outcome);
       const rejection = toRejection(outcome, input);
       const moved = await repository.transition([order.id], 'PENDING', 'REJECTED', now(), { rejection: JSON.stringify(rejection) });
       return moved.length === 1 ? rejection : answerFor((await repository.findById(order.id)) ?? order);
@@ -162,6 +171,19 @@ export function createOrderService(deps: {
     throw errors.conflict('This order is being placed by another request; retry with the same key');
   }
 
+  /**
+   * The stored answer when this key already placed an order (a replay is never refused by the
+   * fast paths below); undefined when the key is unused.
+   */
+  async function replayOf(userId: string, input: PlaceOrderInput, requestHash: string): Promise<PlaceOrderResult | undefined> {
+    const existing = await repository.findByClaim(userId, input.idempotencyKey);
+    if (!existing) return undefined;
+    if (existing.requestHash !== requestHash) {
+      throw errors.badInput([{ field: 'idempotencyKey', message: 'This key was already used for a different order; use a new key' }]);
+    }
+    return answerFor(existing);
+  }
+
   async function waitWhilePending(order: OrderRow): Promise<OrderRow> {
     const deadline = Date.now() + DUPLICATE_WAIT_MS;
     let current = order;
@@ -193,21 +215,32 @@ export function createOrderService(deps: {
     async placeOrder(userId: string, raw: PlaceOrderInput, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
       const { errors: fieldErrors, input } = checkPlaceOrder(raw);
       fieldErrors.throwIfAny();
-      const claimed = await claim(userId, input, hashRequest(input));
-      if (!claimed.created) return answerFor(await waitWhilePending(claimed.order));
-      const { order } = claimed;
-      let outcome: ReserveOutcome;
+      const requestHash = hashRequest(input);
+      // Sold out (a refusal that is not stored: a retry is decided afresh), or too many orders
+      // being placed: answered before anything is written, unless this key already placed one.
+      const soldOut = await deps.soldOut?.refusal(input.lines);
+      if (soldOut) return (await replayOf(userId, input, requestHash)) ?? soldOut;
+      const ticket = deps.admission?.tryEnter(input.lines.map((line) => line.productId));
+      if (ticket === null) return (await replayOf(userId, input, requestHash)) ?? ADMISSION_FULL();
       try {
-        // One inventory deadline for the whole reserve, or less when the caller gives up sooner.
-        const deadline = Math.min(Date.now() + config.inventoryTimeoutMs, callerDeadline ?? Infinity);
-        outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines }, deadline);
-      } catch (error) {
-        if (error instanceof InventoryUnavailableError) return abandon(order, error, callerDeadline);
-        // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
-        await markFailed(order.id);
-        throw error;
+        const claimed = await claim(userId, input, requestHash);
+        if (!claimed.created) return answerFor(await waitWhilePending(claimed.order));
+        const { order } = claimed;
+        let outcome: ReserveOutcome;
+        try {
+          // One inventory deadline for the whole reserve, or less when the caller gives up sooner.
+          const deadline = Math.min(Date.now() + config.inventoryTimeoutMs, callerDeadline ?? Infinity);
+          outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines }, deadline);
+        } catch (error) {
+          if (error instanceof InventoryUnavailableError) return abandon(order, error, callerDeadline);
+          // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
+          await markFailed(order.id);
+          throw error;
+        }
+        return await settle(order, input, outcome);
+      } finally {
+        ticket?.();
       }
-      return settle(order, input, outcome);
     },
 
     /** The owner's order (admins may read any); null for anyone else, exactly as for no order. */

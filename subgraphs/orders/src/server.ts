@@ -6,6 +6,8 @@ import { serviceTokenSource } from '@bth/platform/identity';
 import type { Logger } from '@bth/platform/logger';
 import type { Metrics } from '@bth/platform/metrics';
 import { createSubgraph } from '@bth/platform/subgraph';
+import type { Redis } from '@bth/platform/redis';
+import { createAdmission } from './admission.js';
 import type { OrdersContext } from './context.js';
 import type { PaymentMethod } from './db/schema.js';
 import { internalRoutes } from './internal.routes.js';
@@ -18,6 +20,7 @@ import { createOrderViews } from './order.view.js';
 import { createSimulatedPaymentProvider, type PaymentProvider } from './payment.provider.js';
 import { createPaymentService } from './payment.service.js';
 import { resolvers } from './resolvers/index.js';
+import { createSoldOutCheck } from './sold-out.js';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
@@ -41,10 +44,14 @@ export interface OrdersDeps {
     schedulerIntervalMs: number;
     /** Simulated provider only: charges with these methods are declined. */
     paymentDeclineMethods: PaymentMethod[];
+    /** ORDER_ADMISSION_PER_PRODUCT / ORDER_ADMISSION_TOTAL; absent: no admission control. */
+    admission?: { perProduct: number; total: number };
   };
   logger: Logger;
   metrics: Metrics;
   database: DatabaseClient;
+  /** Where products keeps its sold-out markers; absent: no sold-out fast path. */
+  redis?: Redis;
   /** Defaults to the simulator; a real provider plugs in here. */
   paymentProvider?: PaymentProvider;
 }
@@ -74,6 +81,8 @@ export function createServer(deps: OrdersDeps) {
     views,
     logger,
     config: { paymentTimeoutSeconds: config.paymentTimeoutSeconds, breakerResetMs: config.inventoryBreakerResetMs, inventoryTimeoutMs: config.inventoryTimeoutMs },
+    admission: config.admission && createAdmission(config.admission),
+    soldOut: createSoldOutCheck({ redis: deps.redis, logger }),
   });
   const payments = createPaymentService({ repository, provider, views, logger });
   const lifecycle = createLifecycleService({

@@ -61,6 +61,11 @@ function transactionQueries(tx: Transaction) {
         .where(eq(products.id, productId));
     },
 
+    /** See drizzle/0003_sold_out_marker.sql; the caller holds the row. */
+    async setSoldOutMarked(productIds: readonly string[], marked: boolean): Promise<void> {
+      if (productIds.length) await tx.update(products).set({ soldOutMarked: marked ? 1 : 0 }).where(inArray(products.id, [...productIds]));
+    },
+
     async insertLedger(rows: LedgerRow[]): Promise<void> {
       if (rows.length) await tx.insert(stockLedger).values(rows);
     },

@@ -10,6 +10,7 @@ import type { InventoryQueries, InventoryRepository } from './inventory.reposito
 import { liveSaleOf, lockOrder, planReservation, type PricedLine, type ReserveRejection } from './inventory.rules.js';
 import { saleSoldOutMessage } from './sale.messages.js';
 import type { ReserveRequest } from './inventory.contract.js';
+import { NO_SALE, type SoldOutMarker } from './sold-out-marker.js';
 import type { ProductCache } from './product-cache.js';
 import { toProductView } from './product.model.js';
 import { LIMITS, validateStockAdjustment } from './product.validation.js';
@@ -40,6 +41,10 @@ export interface HotProductOptions {
 // A queue of 256 drains in a few group commits (tens of ms); 64 per transaction keeps one
 // commit's statements small and its lock hold short. See BENCHMARKS.md (inventory) for the numbers.
 export const DEFAULT_HOT_PRODUCT: HotProductOptions = { queueHighWater: 256, maxBatch: 64, retryAfterSeconds: 1 };
+
+// A replica looks again this often at a product it marked sold out (one tiny locked read): so a
+// marker deleted by another replica's restock comes back soon once the product sells out again.
+const MARK_AGAIN_MS = 60_000;
 
 /** Refusals the sold-out fast path may answer from committed rows without taking the lock. */
 const FAST_REFUSALS = new Set<ReserveOutcome['outcome']>(['INSUFFICIENT_STOCK', 'SALE_SOLD_OUT']);
@@ -87,12 +92,16 @@ export function createInventoryService(deps: {
   /** Called after a commit that queued outbox messages (the relay publishes them at once). */
   onMessagesQueued?: () => void;
   hotProduct?: Partial<HotProductOptions>;
+  /** Sold-out markers for orders' fast path (sold-out-marker.ts); none: no markers are set. */
+  soldOutMarker?: SoldOutMarker;
   now?: () => Date;
 }) {
   const { repository, cache, logger } = deps;
   const hotOptions = { ...DEFAULT_HOT_PRODUCT, ...deps.hotProduct };
   /** Products whose stock (or live sale) this replica last saw exhausted; see `fastRefusals`. */
   const soldOutHint = new Set<string>();
+  /** Products this replica marked sold out in Redis (or is marking), until when it need not look again. */
+  const markedUntil = new Map<string, number>();
   const now = deps.now ?? (() => new Date());
   const outcomes = deps.metrics.counter({
     name: 'inventory_outcomes_total',
@@ -149,13 +158,67 @@ export function createInventoryService(deps: {
    */
   async function giveBack(q: InventoryQueries, reservation: { orderId: string; userId: string | null }, lines: PricedLine[], kind: 'RELEASE' | 'RESTOCK', at: Date) {
     const { orderId, userId } = reservation;
-    await q.lockProducts(lockOrder(lines.map((l) => l.productId)));
+    await unmark(q, await q.lockProducts(lockOrder(lines.map((l) => l.productId))));
     for (const line of lines) await q.changeStock(line.productId, line.quantity, at);
     for (const line of lines) if (line.saleEventId && userId) await q.countSaleUnits(line.saleEventId, userId, -line.quantity, at);
     await q.insertLedger(ledgerRows(kind, orderId, lines, 1, at));
     // Only a hint (see fastRefusals): dropping it early costs nothing but one normal reservation.
     for (const line of lines) soldOutHint.delete(line.productId);
     await q.setStatus(orderId, kind === 'RELEASE' ? 'RELEASED' : 'RESTOCKED', at);
+  }
+
+  /**
+   * Before stock goes back (the caller holds the rows): deletes the sold-out markers a row says
+   * may exist, or throws so the transaction rolls back — see sold-out-marker.ts for why this is
+   * what keeps a marker from ever refusing a buyer while units remain.
+   */
+  async function unmark(q: InventoryQueries, rows: ReadonlyArray<Pick<ProductRow, 'id' | 'soldOutMarked'>>): Promise<void> {
+    const marked = rows.filter((row) => row.soldOutMarked).map((row) => row.id);
+    if (marked.length === 0) return;
+    for (const id of marked) markedUntil.delete(id);
+    try {
+      if (!deps.soldOutMarker) throw new Error('no Redis client to delete the marker with');
+      await deps.soldOutMarker.clear(marked);
+    } catch (error) {
+      logger.warn('sold-out marker could not be deleted; the stock stays as it is', { products: marked, error: (error as Error).message });
+      // LOCK_TIMEOUT's contract is exactly this: rolled back, nothing changed, retry shortly. It
+      // keeps the internal API's 503 and orders' handling (retried, never opening its breaker).
+      throw errors.lockTimeout();
+    }
+    await q.setSoldOutMarked(marked, false);
+  }
+
+  /**
+   * Sets the sold-out marker of a product whose stock this replica saw at 0, in the background
+   * (at most once per MARK_AGAIN_MS per product and replica). Its own transaction locks the row and
+   * looks again, so it queues behind the reservation that took the last unit and acts on the
+   * committed result; see sold-out-marker.ts for the argument. Failures only mean no marker.
+   */
+  function markSoldOut(productId: string): void {
+    const marker = deps.soldOutMarker;
+    if (!marker || (markedUntil.get(productId) ?? 0) > Date.now()) return;
+    markedUntil.set(productId, Date.now() + MARK_AGAIN_MS);
+    const mark = async () => {
+      const seen = await repository.transaction(async (q) => {
+        const [row] = await q.lockProducts([productId]);
+        if (!row || row.stock > 0) return null;
+        // Committed before any marker can exist, so a restock always knows to delete it.
+        if (!row.soldOutMarked) await q.setSoldOutMarked([productId], true);
+        const at = now();
+        const sales = row.salesUntil !== null && row.salesUntil > at ? await q.findSales([], [productId]) : [];
+        const live = liveSaleOf(productId, new Map(sales.map((sale) => [sale.eventId, sale])), at);
+        return { generation: await marker.generation(productId), value: live && live.sold >= live.quantity ? live.eventId : NO_SALE };
+      });
+      if (!seen) {
+        markedUntil.delete(productId);
+        return;
+      }
+      await marker.markIfUnchanged(productId, seen.generation, seen.value);
+    };
+    mark().catch((error: unknown) => {
+      markedUntil.delete(productId);
+      logger.warn('sold-out marker not set; buyers keep asking inventory', { productId, error: (error as Error).message });
+    });
   }
 
   /** Unguarded (the invariant script calls it); see inventory-report.ts for the numbers. */
@@ -175,6 +238,7 @@ export function createInventoryService(deps: {
   function noteExhausted(product: Pick<ProductRow, 'id' | 'stock'>, sales: ReadonlyMap<string, SaleRow>, at: Date) {
     const live = liveSaleOf(product.id, sales, at);
     if (product.stock <= 0 || (live && live.sold >= live.quantity)) soldOutHint.add(product.id);
+    if (product.stock <= 0) markSoldOut(product.id);
   }
 
   /**
@@ -189,6 +253,7 @@ export function createInventoryService(deps: {
     const at = now();
     const snapshot = await repository.snapshot(productId, requests.map((r) => r.orderId));
     if (!snapshot || snapshot.recorded > 0) return requests.map(() => undefined);
+    if (snapshot.product.stock <= 0) markSoldOut(productId);
     const productsById = new Map([[productId, snapshot.product]]);
     const salesById = new Map(snapshot.sales.map((sale) => [sale.eventId, sale]));
     const answers = requests.map((request) => {
@@ -444,6 +509,7 @@ export function createInventoryService(deps: {
           return { result: { __typename: 'StockBelowZero', message, productId: id, stock: row.stock, delta }, touched: [] };
         }
         if (stock > LIMITS.stock) return { result: 'TOO_MUCH', touched: [] };
+        if (delta > 0) await unmark(q, [row]);
         await q.changeStock(id, delta, at);
         if (delta > 0) soldOutHint.delete(id);
         await q.insertLedger([{ productId: id, orderId: null, kind: 'ADJUSTMENT', quantityDelta: delta, reason: checked.reason, createdAt: at }]);

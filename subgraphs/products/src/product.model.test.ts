@@ -13,6 +13,7 @@ const row: ProductRow = {
   nutritionFacts: null,
   stock: 3,
   salesUntil: new Date('2026-11-25T15:00:00Z'),
+  soldOutMarked: 0,
   createdAt: now,
   updatedAt: now,
   deletedAt: null,
@@ -41,6 +42,7 @@ describe('product model', () => {
     expect(view).not.toHaveProperty('deletedAt');
     expect(view).not.toHaveProperty('live');
     expect(view).not.toHaveProperty('salesUntil');
+    expect(view).not.toHaveProperty('soldOutMarked');
     expect(parseProduct(JSON.parse(JSON.stringify(view)))).toEqual(view);
   });
 });

@@ -8,10 +8,10 @@ import { liveSale, type SaleWindow } from './sale-window.js';
  * `startsAt`, and one cached during a sale stops showing it at `endsAt`, with no message and no
  * invalidation needed at either edge. Sale messages that change a window invalidate the entry.
  */
-export type ProductView = Omit<ProductRow, 'deletedAt' | 'live' | 'salesUntil'> & { sales: SaleWindow[] };
+export type ProductView = Omit<ProductRow, 'deletedAt' | 'live' | 'salesUntil' | 'soldOutMarked'> & { sales: SaleWindow[] };
 
 export function toProductView(row: ProductRow, sales: SaleWindow[]): ProductView {
-  const { deletedAt: _deletedAt, live: _live, salesUntil: _salesUntil, ...view } = row;
+  const { deletedAt: _deletedAt, live: _live, salesUntil: _salesUntil, soldOutMarked: _soldOutMarked, ...view } = row;
   return { ...view, sales };
 }
 

@@ -15,6 +15,8 @@ import { createProductCache } from './product-cache.js';
 import { createProductRepository } from './product.repository.js';
 import { createProductService } from './product.service.js';
 import { resolvers } from './resolvers/index.js';
+import { createSoldOutMarker } from './sold-out-marker.js';
+import { SALE_MESSAGE_STATUSES } from './sale.messages.js';
 import { createSaleRepository } from './sale.repository.js';
 import { createSaleService } from './sale.service.js';
 import { consumers } from './topology.js';
@@ -67,6 +69,7 @@ export function createServer(deps: ProductsDeps) {
     logger,
     onMessagesQueued: relay.kick,
     hotProduct: config.hotProduct,
+    soldOutMarker: createSoldOutMarker(redis),
   });
   const sales = createSaleService({ repository: createSaleRepository(deps.database.db), cache, logger: logger.child({ component: 'sales' }) });
 

@@ -54,9 +54,11 @@ export type InsufficientStock = BusinessError & {
 };
 
 /**
- * Stock cannot be checked right now (inventory is down or overloaded). Nothing is charged, and
- * nothing stays held for this request: stock a timed-out attempt may have taken is given back
- * automatically within a minute. Retry after `retryAfterSeconds`, with the same idempotency key.
+ * Stock cannot be checked right now (inventory is down or overloaded), or too many orders for this
+ * product are being placed at this moment (answered at once, before anything is written). Nothing
+ * is charged, and nothing stays held for this request: stock a timed-out attempt may have taken is
+ * given back automatically within a minute. Retry after `retryAfterSeconds`, with the same
+ * idempotency key.
  */
 export type InventoryUnavailable = BusinessError & {
   __typename?: 'InventoryUnavailable';
@@ -308,7 +310,9 @@ export type PlaceOrderInput = {
   /**
    * A key the client makes up per order (8–100 visible ASCII characters; a UUID is ideal). Sending
    * the same request again with the same key returns the first answer and never orders twice;
-   * the same key with a different order is refused (BAD_USER_INPUT on `idempotencyKey`).
+   * the same key with a different order is refused (BAD_USER_INPUT on `idempotencyKey`). Answers
+   * given before an order exists — `InventoryUnavailable`, and a sold-out refusal answered without
+   * asking inventory — are not stored: a retry with the same key is decided afresh.
    */
   idempotencyKey: Scalars['String']['input'];
   /** 1–50 lines, each product at most once. */

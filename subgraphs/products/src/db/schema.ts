@@ -41,6 +41,8 @@ export const products = mysqlTable(
     stock: int('stock').notNull(),
     /** End of the product's last open sale (see drizzle/0002_sale_windows.sql); maintained by the sale consumer. */
     salesUntil: timestampColumn('sales_until'),
+    /** 1 once a sold-out marker may exist in Redis (see drizzle/0003_sold_out_marker.sql). */
+    soldOutMarked: tinyint('sold_out_marked').notNull().default(0),
     createdAt: timestampColumn('created_at').notNull(),
     updatedAt: timestampColumn('updated_at').notNull(),
     deletedAt: timestampColumn('deleted_at'),
