@@ -3,7 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { Kind, OperationTypeNode, parse, type GraphQLFormattedError } from 'graphql';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
   SESSIONS_AUDIENCE,
@@ -97,8 +102,14 @@ export function createRouter(deps: RouterDeps) {
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: true,
     formatError: config.sandbox ? formatError : (formatted, error) => withoutSuggestions(formatError(formatted, error)),
+    // No cache hints (subgraphs send none, the data source reads none, the router sets no HTTP
+    // caching) and no Apollo usage or schema reporting (Apollo would switch it on by itself when
+    // an APOLLO_KEY is in the environment, at a cost on every request): per-request work nothing reads.
     plugins: [
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
       operationLoggingPlugin<RouterContext>(metrics),
       // A subgraph's errors (they carry `serviceName`) were logged by that subgraph with the same request id.
       errorContractPlugin<RouterContext>(logger, (error) => error.extensions?.serviceName !== undefined),
