@@ -23,6 +23,7 @@ import {
   type Metrics,
   type Redis,
 } from '@bth/platform';
+import { DEFAULT_ADMISSION, createAdmission, type AdmissionLimits } from './admission.js';
 import { createAuthenticator, type RequestIdentity } from './auth.js';
 import { SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';
@@ -56,6 +57,8 @@ export interface RouterDeps {
     requestBudgetMs?: number;
     /** DEDUPLICATE_QUERIES: an identical query of one caller sent while the first runs gets its answer. Default on. */
     deduplicateQueries?: boolean;
+    /** Operations run at once, waiting and how long (ADMISSION_*); defaults: admission.ts DEFAULT_ADMISSION. */
+    admission?: Partial<AdmissionLimits>;
   } & Partial<OperationLimits>;
   logger: Logger;
   metrics: Metrics;
@@ -140,10 +143,12 @@ export function createRouter(deps: RouterDeps) {
     rootOperationTypes(supergraphSdl),
   );
 
+  const admit = createAdmission({ ...DEFAULT_ADMISSION, ...config.admission }, logger);
   const http = createHttpServer<RouterContext>({
     apollo,
     logger,
     metrics,
+    admit,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     readiness: {
