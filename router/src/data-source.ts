@@ -15,6 +15,9 @@ export interface SubgraphCallContext {
   deadline?: number;
 }
 
+/** What a data source answers the gateway (data, errors, extensions). */
+type SubgraphResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
+
 const unavailable = (name: string) =>
   new AppError('UPSTREAM_UNAVAILABLE', `The ${name} service is unavailable right now; try again shortly`, { service: name });
 
@@ -69,17 +72,41 @@ export class SubgraphDataSource<TContext extends SubgraphCallContext> extends Re
     this.subgraph = name;
   }
 
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<TContext>) {
-    const headers = request.http!.headers;
-    if (context.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
-    if (context.assertion) headers.set(IDENTITY_HEADER, context.assertion);
-    if (context.deadline) headers.set(DEADLINE_HEADER, String(context.deadline));
+  /**
+   * The gateway's own process() does this call with a node-fetch Headers, a node-fetch Request it
+   * builds only to hand to error hooks, and a Cache-Control parse per call (no subgraph sends cache
+   * hints, and the router sets no HTTP caching). Here the same request goes out with plain objects:
+   * the body the gateway would send (the operation text first, which replicas.ts reads to tell a
+   * mutation), the request id, the identity assertion and the client request's deadline.
+   */
+  override async process({ request, context }: GraphQLDataSourceProcessOptions<TContext>): Promise<SubgraphResponse> {
+    if (!request.query) throw new Error('Missing query');
+    const headers: Record<string, string> = {};
+    // Only set when the gateway asks a subgraph for traces (usage reporting, which the router never runs).
+    if (request.http?.headers) for (const [name, value] of request.http.headers) headers[name] = value;
+    headers['content-type'] = 'application/json';
+    if (context.requestId) headers[REQUEST_ID_HEADER] = context.requestId;
+    if (context.assertion) headers[IDENTITY_HEADER] = context.assertion;
+    if (context.deadline) headers[DEADLINE_HEADER] = String(context.deadline);
+    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    let response: FetcherResponse | undefined;
+    try {
+      // The replica pool behind the fetcher picks the URL (the data source is built without one).
+      response = await this.fetcher(this.subgraph, { method: 'POST', headers, body });
+      // graphQLAnswersOnly has already thrown for every non-2xx answer that is no GraphQL response.
+      if (!response.ok) throw new Error(`HTTP ${response.status} from ${this.subgraph}`);
+      const parsed: unknown = isJson(response.headers.get('content-type')) ? await response.json() : await response.text();
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`Expected a JSON object from ${this.subgraph}`);
+      return parsed as SubgraphResponse;
+    } catch (error) {
+      this.didEncounterError(error as Error, undefined, response, context as TContext);
+      throw error;
+    }
   }
 
   /** Called by the gateway with whatever broke the call (an AppError from the fetcher, a body that is not JSON …). */
-  override didEncounterError(error: Error, ...rest: unknown[]): void {
+  override didEncounterError(error: Error, _request?: unknown, _response?: unknown, context?: TContext): void {
     if (error instanceof AppError) throw error;
-    const context = rest[2] as TContext | undefined;
     context?.logger?.warn('subgraph answer unusable', { subgraph: this.subgraph, error });
     throw unavailable(this.subgraph);
   }

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_ADMISSION } from './admission.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { DEFAULT_DEADLINES } from './replicas.js';
 import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform/env';
@@ -41,6 +42,10 @@ export const envSchema = {
   // A read storm (one page opened by a thousand shoppers at once) reaches a subgraph once per
   // caller identity instead of a thousand times. Off only to compare with a gateway that has none.
   DEDUPLICATE_QUERIES: envBool.default(true),
+  // Admission: operations run at once, how many may wait, and for how long; why each default: admission.ts.
+  ADMISSION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(DEFAULT_ADMISSION.maxInFlight),
+  ADMISSION_MAX_QUEUED: z.coerce.number().int().min(0).default(DEFAULT_ADMISSION.maxQueued),
+  ADMISSION_MAX_WAIT_MS: z.coerce.number().int().min(1).max(120_000).default(DEFAULT_ADMISSION.maxWaitMs),
 };
 
 /** Refused in production while unset or holding a public development default. */
@@ -53,6 +58,7 @@ export function readEnv() {
   return {
     ...env,
     sandbox: env.ENABLE_SANDBOX ?? env.NODE_ENV !== 'production',
+    admission: { maxInFlight: env.ADMISSION_MAX_IN_FLIGHT, maxQueued: env.ADMISSION_MAX_QUEUED, maxWaitMs: env.ADMISSION_MAX_WAIT_MS },
     subgraphTimeouts: { queryMs: env.SUBGRAPH_QUERY_TIMEOUT_MS, mutationMs: env.SUBGRAPH_MUTATION_TIMEOUT_MS },
     subgraphUrls: {
       users: env.USERS_URL,

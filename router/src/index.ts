@@ -32,6 +32,7 @@ runMain(async () => {
       subgraphTimeouts: env.subgraphTimeouts,
       requestBudgetMs: env.REQUEST_BUDGET_MS,
       deduplicateQueries: env.DEDUPLICATE_QUERIES,
+      admission: env.admission,
     },
     logger,
     metrics: createMetrics('router'),

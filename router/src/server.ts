@@ -3,7 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { Kind, OperationTypeNode, parse, type GraphQLFormattedError } from 'graphql';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { createErrorFormatter } from '@bth/platform/errors';
 import { createHttpServer, sendGraphQLError } from '@bth/platform/http';
@@ -12,6 +17,7 @@ import type { Logger } from '@bth/platform/logger';
 import type { Metrics } from '@bth/platform/metrics';
 import type { Redis } from '@bth/platform/redis';
 import { errorContractPlugin, operationLoggingPlugin } from '@bth/platform/subgraph';
+import { DEFAULT_ADMISSION, createAdmission, type AdmissionLimits } from './admission.js';
 import { createAuthenticator, type RequestIdentity } from './auth.js';
 import { SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, createLimitChecker, type OperationLimits, type RequestEnvelope } from './limits.js';
@@ -45,6 +51,8 @@ export interface RouterDeps {
     requestBudgetMs?: number;
     /** DEDUPLICATE_QUERIES: an identical query of one caller sent while the first runs gets its answer. Default on. */
     deduplicateQueries?: boolean;
+    /** Operations run at once, waiting and how long (ADMISSION_*); defaults: admission.ts DEFAULT_ADMISSION. */
+    admission?: Partial<AdmissionLimits>;
   } & Partial<OperationLimits>;
   logger: Logger;
   metrics: Metrics;
@@ -91,8 +99,14 @@ export function createRouter(deps: RouterDeps) {
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: true,
     formatError: config.sandbox ? formatError : (formatted, error) => withoutSuggestions(formatError(formatted, error)),
+    // No cache hints (subgraphs send none, the data source reads none, the router sets no HTTP
+    // caching) and no Apollo usage or schema reporting (Apollo would switch it on by itself when
+    // an APOLLO_KEY is in the environment, at a cost on every request): per-request work nothing reads.
     plugins: [
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
       operationLoggingPlugin<RouterContext>(metrics),
       // A subgraph's errors (they carry `serviceName`) were logged by that subgraph with the same request id.
       errorContractPlugin<RouterContext>(logger, (error) => error.extensions?.serviceName !== undefined),
@@ -123,10 +137,12 @@ export function createRouter(deps: RouterDeps) {
     rootOperationTypes(supergraphSdl),
   );
 
+  const admit = createAdmission({ ...DEFAULT_ADMISSION, ...config.admission }, logger);
   const http = createHttpServer<RouterContext>({
     apollo,
     logger,
     metrics,
+    admit,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     readiness: {

@@ -29,6 +29,12 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   maxBodyBytes?: number;
   /** Origins allowed by CORS (e.g. Apollo Sandbox). Empty: no CORS headers. */
   corsOrigins?: string[];
+  /**
+   * Admission of a GraphQL request, asked before its body is read: true (or a promise of true) to
+   * go on, false when it has already answered (refused) or its client has gone. While a request
+   * waits here it holds only Node's own objects; its body stays unread.
+   */
+  admit?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Handles a request before GraphQL runs; return true when it already answered (e.g. limits). */
   beforeGraphQL?: (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean;
   /** Slow-client cut-offs; production uses the defaults, tests pass short ones. */
@@ -75,6 +81,9 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
  * lets an oversized form or upload finish on a usable connection; more would be wasted reading.
  */
 const MAX_DRAIN_BYTES = 1024 * 1024;
+
+/** Connections the kernel queues until Node accepts them; see `listen` below. */
+const LISTEN_BACKLOG = 4096;
 
 export interface RunningHttpServer {
   server: Server;
@@ -257,6 +266,10 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return 'not-found';
     }
 
+    if (options.admit) {
+      const admitted = options.admit(req, res);
+      if (admitted !== true && (admitted === false || !(await admitted))) return 'graphql';
+    }
     let body: unknown = undefined;
     if (req.method === 'POST') {
       let raw: string;
@@ -391,7 +404,10 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     async listen(port: number, host: string): Promise<RunningHttpServer> {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        // Node's default accept backlog is 511: a burst of thousands of new connections (a flash
+        // sale opening) overflows it and the kernel drops or resets the rest before Node sees
+        // them. Linux caps this at net.core.somaxconn (4096 on current kernels).
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve();
         });
