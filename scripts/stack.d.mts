@@ -23,6 +23,7 @@ export declare function startStack(options: {
   envFor?: Record<string, Record<string, string>>;
   productsReplicas?: number;
   only?: string[];
+  startTimeoutMs?: number;
   onLog: (service: string, line: string) => void;
 }): Promise<{
   routerUrl: string;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,6 +18,10 @@ export const SUBGRAPHS = [
   { name: 'events', port: 4005 },
 ];
 export const ROUTER_PORT = 4000;
+
+// Every service starts with the tracing preload, as in docker-compose.yml: it does nothing unless
+// OTEL_EXPORTER_OTLP_ENDPOINT is set (packages/telemetry/src/preload.ts).
+const TELEMETRY_PRELOAD = pathToFileURL(join(ROOT, 'packages', 'telemetry', 'dist', 'preload.js')).href;
 
 // A subgraph takes part once it has a schema and a build (subgraphs are added one by one).
 const isBuilt = (name) =>
@@ -62,6 +66,7 @@ async function waitReady(base, child, timeoutMs, acceptUnready = () => false) {
  * @param {Record<string,Record<string,string>>} [options.envFor] extra environment per service name
  * @param {number} [options.productsReplicas]
  * @param {string[]} [options.only] start only these subgraphs (default: every built one)
+ * @param {number} [options.startTimeoutMs] how long each instance may take to be ready (default 30 s)
  * @param {(service: string, line: string) => void} options.onLog
  */
 export async function startStack(options) {
@@ -124,7 +129,7 @@ export async function startStack(options) {
       url: `${spec.base}/graphql`,
       child: null,
       async start(timeoutMs = 30_000) {
-        const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', TELEMETRY_PRELOAD, entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         instance.child = child;
         instance.paused = false;
         for (const stream of [child.stdout, child.stderr]) {
@@ -182,7 +187,7 @@ export async function startStack(options) {
     for (const spec of plan) instances.push(makeInstance(spec));
     await Promise.all(
       instances.map((instance) =>
-        instance.start().catch((error) => {
+        instance.start(options.startTimeoutMs).catch((error) => {
           throw new Error(`${instance.label}: ${error.message}`);
         }),
       ),
@@ -192,7 +197,7 @@ export async function startStack(options) {
     envFor.router = { ...routerEnv, ...envFor.router };
     const router = makeInstance({ name: 'router', index: 0, port: routerPort, base: `http://127.0.0.1:${routerPort}` });
     instances.push(router);
-    await router.start().catch((error) => {
+    await router.start(options.startTimeoutMs).catch((error) => {
       throw new Error(`router: ${error.message}`);
     });
     return {

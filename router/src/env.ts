@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from './limits.js';
 import { DEFAULT_DEADLINES } from './replicas.js';
-import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, telemetryEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`. Every subgraph URL may list several replicas, comma-separated. */
 export function readEnv() {
   const env = loadEnv({
     ...envFragments.base,
+    ...telemetryEnv,
     ...envFragments.port(4000),
     ...envFragments.redis,
     ...envFragments.internalAuth,

@@ -19,6 +19,8 @@ export interface StackOptions {
   envFor?: Record<string, Record<string, string>>;
   productsReplicas?: number;
   only?: string[];
+  /** How long each service may take to be ready (default 30 s). */
+  startTimeoutMs?: number;
   /**
    * Where `signUp` reads a verification code. Default: the users service's development mailbox,
    * which production does not have (there, codes go to an SMTP sink: tests/support/smtp-sink.ts).
@@ -236,6 +238,7 @@ export async function startStack(options: StackOptions = {}) {
     databasePrefix,
     productsReplicas: options.productsReplicas,
     only: options.only,
+    startTimeoutMs: options.startTimeoutMs,
     env: {
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',

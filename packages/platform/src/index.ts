@@ -16,3 +16,4 @@ export * from './outbox.js';
 export * from './upstream.js';
 export * from './replicas.js';
 export * from './deadline.js';
+export * from './telemetry.js';

@@ -6,7 +6,7 @@ import {
   createMetrics,
   exposeInternalErrors,
   ensureDatabase,
-  messagingMigration,
+  messagingMigrations,
   migrate,
   onShutdown,
   requireDependency,
@@ -31,11 +31,12 @@ runMain(async () => {
     // means something is wrong, and an admin gets a retryable LOCK_TIMEOUT instead of a hang.
     lockWaitTimeoutSeconds: 5,
   });
-  await migrate(database, MIGRATIONS, logger, [messagingMigration]);
+  await migrate(database, MIGRATIONS, logger, messagingMigrations);
 
   // The broker is checked and named at start, but not required: transitions are written to the
   // outbox either way and leave once it answers, so a restart while RabbitMQ is down still serves.
-  const amqp = createAmqp({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger: logger.child({ component: 'amqp' }) });
+  const metrics = createMetrics('events');
+  const amqp = createAmqp({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger: logger.child({ component: 'amqp' }), metrics });
   await requireDependency('rabbitmq', env.AMQP_URL, () => amqp.waitForConnection(3_000), 3_500).catch((error: Error) =>
     logger.warn('starting without RabbitMQ; sale messages wait in the outbox until it answers', { reason: error.message }),
   );
@@ -51,7 +52,7 @@ runMain(async () => {
       outboxPollMs: env.OUTBOX_POLL_MS,
     },
     logger,
-    metrics: createMetrics('events'),
+    metrics,
     database,
     amqp,
   });

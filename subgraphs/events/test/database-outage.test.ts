@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAmqp, createDatabase, ensureDatabase, messagingMigration, migrate, parseDatabaseUrl, type AmqpClient, type DatabaseClient, type Logger } from '@bth/platform';
+import { createAmqp, createDatabase, ensureDatabase, messagingMigrations, migrate, parseDatabaseUrl, type AmqpClient, type DatabaseClient, type Logger } from '@bth/platform';
 import { SOCKET, TEST_SECRETS, deadUrl, dropTestDatabases, silentLogger, startTcpProxy, testDatabaseUrl, testExchange, testMetrics, waitFor, type TcpProxy } from '@bth/testkit';
 import { createServer } from '../src/server.js';
 import { AMQP_URL } from './harness.js';
@@ -55,7 +55,7 @@ async function asRoot<T>(work: (conn: mysql.Connection) => Promise<T>): Promise<
 beforeAll(async () => {
   await ensureDatabase(rootUrl);
   const migrator = createDatabase({ url: rootUrl, poolSize: 2, logger: silentLogger });
-  await migrate(migrator, MIGRATIONS, silentLogger, [messagingMigration]);
+  await migrate(migrator, MIGRATIONS, silentLogger, messagingMigrations);
   await migrator.close();
   await asRoot(async (conn) => {
     for (const host of hosts) {

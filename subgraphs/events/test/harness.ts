@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createAmqp, createDatabase, createLogger, ensureDatabase, messagingMigration, migrate, type AmqpClient, type AmqpMessage, type Identity } from '@bth/platform';
+import { createAmqp, createDatabase, createLogger, ensureDatabase, messagingMigrations, migrate, type AmqpClient, type AmqpMessage, type Identity } from '@bth/platform';
 import { TEST_SECRETS, deleteAmqpTopology, graphql, identityHeaders, silentLogger, testDatabaseUrl, testMetrics, recordStatements, type GraphQLResponse } from '@bth/testkit';
 import type { SaleMessageV1 } from '../src/sale.messages.js';
 import { createServer, type EventsDeps } from '../src/server.js';
@@ -42,7 +42,7 @@ export async function startEvents(options: EventsOptions) {
   const url = testDatabaseUrl(options.name);
   await ensureDatabase(url);
   const database = createDatabase({ url, poolSize: 10, logger: silentLogger, lockWaitTimeoutSeconds: 5 });
-  await migrate(database, MIGRATIONS, silentLogger, [messagingMigration]);
+  await migrate(database, MIGRATIONS, silentLogger, messagingMigrations);
   // The harness's own reads go around the recorder, so `statements` holds only the service's.
   const query = database.pool.query.bind(database.pool);
   const statements = recordStatements(database.pool);

@@ -1,4 +1,4 @@
-import { assertProductionSecrets, devDefault, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, devDefault, envFragments, envList, envUrlList, loadEnv, telemetryEnv, z } from '@bth/platform';
 
 const PAYMENT_METHODS = ['CARD', 'VIRTUAL_ACCOUNT', 'TRANSFER', 'MOBILE'] as const;
 
@@ -8,6 +8,7 @@ const seconds = (fallback: number) => z.coerce.number().int().min(0).max(31_536_
 export function readEnv() {
   const env = loadEnv({
     ...envFragments.base,
+    ...telemetryEnv,
     ...envFragments.port(4004),
     ...envFragments.mysql('bth_orders'),
     ...envFragments.internalAuth,

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { FieldErrors, errors, isUuid, type Identity, type Logger } from '@bth/platform';
+import { FieldErrors, errors, isUuid, type Identity, type Logger, type Metrics } from '@bth/platform';
 import { sleep } from './backoff.js';
 import type { OrderLineRow, OrderRow, PaymentRow, RefundRow } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient, type ReserveOutcome } from './inventory.client.js';
+import { placeOrderMetrics } from './order.metrics.js';
 import type { InventoryUnavailable, OrderConnectionView, OrderView, PlaceOrderResult, Rejection } from './order.model.js';
 import type { OrderRepository } from './order.repository.js';
 import type { OrderStatus } from './order-status.js';
@@ -31,10 +32,12 @@ export function createOrderService(deps: {
   views: OrderViews;
   logger: Logger;
   config: OrderServiceConfig;
+  metrics?: Metrics;
   now?: () => Date;
 }) {
   const { repository, inventory, views, logger, config } = deps;
   const now = deps.now ?? (() => new Date());
+  const placed = deps.metrics && placeOrderMetrics(deps.metrics);
 
   const unavailable = (retryAfterSeconds: number, message: string): InventoryUnavailable => ({
     __typename: 'InventoryUnavailable',
@@ -181,29 +184,43 @@ export function createOrderService(deps: {
     return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
   }
 
+  /**
+   * The reservation saga. The PENDING insert is the idempotency claim; only the request that
+   * inserted it ever calls reserve. Duplicates wait for its outcome and return the same answer.
+   */
+  async function place(userId: string, raw: PlaceOrderInput, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
+    const { errors: fieldErrors, input } = checkPlaceOrder(raw);
+    fieldErrors.throwIfAny();
+    const claimed = await claim(userId, input, hashRequest(input));
+    if (!claimed.created) return answerFor(await waitWhilePending(claimed.order));
+    const { order } = claimed;
+    let outcome: ReserveOutcome;
+    try {
+      // One inventory deadline for the whole reserve, or less when the caller gives up sooner.
+      const deadline = Math.min(Date.now() + config.inventoryTimeoutMs, callerDeadline ?? Infinity);
+      outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines }, deadline);
+    } catch (error) {
+      if (error instanceof InventoryUnavailableError) return abandon(order, error, callerDeadline);
+      // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
+      await markFailed(order.id);
+      throw error;
+    }
+    return settle(order, input, outcome);
+  }
+
   return {
-    /**
-     * The reservation saga. The PENDING insert is the idempotency claim; only the request that
-     * inserted it ever calls reserve. Duplicates wait for its outcome and return the same answer.
-     */
+    /** `place`, counted by outcome and timed when the service has metrics. */
     async placeOrder(userId: string, raw: PlaceOrderInput, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
-      const { errors: fieldErrors, input } = checkPlaceOrder(raw);
-      fieldErrors.throwIfAny();
-      const claimed = await claim(userId, input, hashRequest(input));
-      if (!claimed.created) return answerFor(await waitWhilePending(claimed.order));
-      const { order } = claimed;
-      let outcome: ReserveOutcome;
+      if (!placed) return place(userId, raw, callerDeadline);
+      const started = performance.now();
+      let outcome = 'error';
       try {
-        // One inventory deadline for the whole reserve, or less when the caller gives up sooner.
-        const deadline = Math.min(Date.now() + config.inventoryTimeoutMs, callerDeadline ?? Infinity);
-        outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines }, deadline);
-      } catch (error) {
-        if (error instanceof InventoryUnavailableError) return abandon(order, error, callerDeadline);
-        // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
-        await markFailed(order.id);
-        throw error;
+        const result = await place(userId, raw, callerDeadline);
+        outcome = result.__typename;
+        return result;
+      } finally {
+        placed.observe(outcome, (performance.now() - started) / 1000);
       }
-      return settle(order, input, outcome);
     },
 
     /** The owner's order (admins may read any); null for anyone else, exactly as for no order. */

@@ -69,6 +69,7 @@ export function createServer(deps: OrdersDeps) {
     views,
     logger,
     config: { paymentTimeoutSeconds: config.paymentTimeoutSeconds, breakerResetMs: config.inventoryBreakerResetMs, inventoryTimeoutMs: config.inventoryTimeoutMs },
+    metrics,
   });
   const payments = createPaymentService({ repository, provider, views, logger });
   const lifecycle = createLifecycleService({

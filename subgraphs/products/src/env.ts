@@ -1,9 +1,10 @@
-import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, envFragments, loadEnv, telemetryEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts` (and by the invariant script); everything else receives the typed `ProductsEnv`. */
 export function readEnv() {
   const env = loadEnv({
     ...envFragments.base,
+    ...telemetryEnv,
     ...envFragments.port(4002),
     ...envFragments.mysql('bth_products'),
     ...envFragments.redis,

@@ -1,9 +1,10 @@
-import { assertProductionSecrets, devDefault, envBool, envFragments, loadEnv, refuseEnvironment, z } from '@bth/platform';
+import { assertProductionSecrets, devDefault, envBool, envFragments, loadEnv, refuseEnvironment, telemetryEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`; everything else receives the typed `UsersEnv`. */
 export function readEnv() {
   const env = loadEnv({
     ...envFragments.base,
+    ...telemetryEnv,
     ...envFragments.port(4001),
     ...envFragments.mysql('bth_users'),
     ...envFragments.redis,

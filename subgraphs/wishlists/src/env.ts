@@ -1,9 +1,10 @@
-import { assertProductionSecrets, envFragments, envUrlList, loadEnv, z } from '@bth/platform';
+import { assertProductionSecrets, envFragments, envUrlList, loadEnv, telemetryEnv, z } from '@bth/platform';
 
 /** Parsed once in `index.ts`; everything else receives the typed `WishlistsEnv`. */
 export function readEnv() {
   const env = loadEnv({
     ...envFragments.base,
+    ...telemetryEnv,
     ...envFragments.port(4003),
     ...envFragments.mysql('bth_wishlists'),
     ...envFragments.internalAuth,
