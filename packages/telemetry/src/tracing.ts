@@ -68,7 +68,7 @@ sdk.start();
 // synchronous in-thread kind (module.registerHooks, Node >= 24.11.1): no loader thread and no
 // message round trip per module, which the off-thread `module.register` variant needs.
 // Only the libraries instrumented above are wrapped, not every module the service imports.
-registerImportHooks({ include: ['http', 'https', 'mysql2', 'mysql2/promise', 'ioredis', 'amqplib', 'amqplib/callback_api', 'undici'] });
+registerImportHooks({ include: ['http', 'node:http', 'https', 'node:https', 'mysql2', 'mysql2/promise', 'ioredis', 'amqplib', 'amqplib/callback_api', 'undici'] });
 
 /**
  * What platform's outbox needs to carry a trace across the time a message waits in the outbox
