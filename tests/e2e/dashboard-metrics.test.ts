@@ -34,8 +34,9 @@ const queried = [...new Set(dashboard.panels.flatMap((panel) => (panel.targets ?
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
-});
+  // Every service and both products replicas: seven processes starting at once on 2 shared cores.
+  stack = await startStack({ startTimeoutMs: 120_000 });
+}, 300_000);
 afterAll(async () => {
   await stack?.stop();
 });
