@@ -17,4 +17,5 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app /app
 USER node
-CMD ["node", "router/dist/index.js"]
+# The tracing preload returns at once unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+CMD ["node", "--import", "./packages/telemetry/dist/preload.js", "router/dist/index.js"]

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,6 +18,10 @@ export const SUBGRAPHS = [
   { name: 'events', port: 4005 },
 ];
 export const ROUTER_PORT = 4000;
+
+// Every service starts with the tracing preload, as in docker-compose.yml: it does nothing unless
+// OTEL_EXPORTER_OTLP_ENDPOINT is set (packages/telemetry/src/preload.ts).
+const TELEMETRY_PRELOAD = pathToFileURL(join(ROOT, 'packages', 'telemetry', 'dist', 'preload.js')).href;
 
 // A subgraph takes part once it has a schema and a build (subgraphs are added one by one).
 const isBuilt = (name) =>
@@ -126,7 +130,7 @@ export async function startStack(options) {
       child: null,
       // STACK_READY_TIMEOUT_MS: a machine shared with other work can need longer than 30 s to boot every process.
       async start(timeoutMs = Number(process.env.STACK_READY_TIMEOUT_MS) || 30_000) {
-        const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', TELEMETRY_PRELOAD, entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         instance.child = child;
         instance.paused = false;
         for (const stream of [child.stdout, child.stderr]) {

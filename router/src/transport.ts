@@ -1,5 +1,6 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { ReplicaFetch } from '@bth/platform/replicas';
+import { captureTraceContext } from '@bth/platform/telemetry';
 
 /**
  * How the router sends a subgraph request: node:http on a keep-alive agent, the whole answer read
@@ -45,6 +46,17 @@ class AnswerHeaders {
   }
 }
 
+/**
+ * The W3C traceparent of the current span (the gateway's fetch span) when tracing is on, so the
+ * subgraph's spans join the client request's trace. Injected here because the http
+ * instrumentation does not reach this module's named `node:http` import; with tracing off this is
+ * one undefined check.
+ */
+function withTrace(headers: Record<string, string>): Record<string, string> {
+  const traceparent = captureTraceContext();
+  return traceparent === undefined ? headers : { ...headers, traceparent };
+}
+
 export function createTransport(): { fetch: ReplicaFetch; close(): void } {
   // Unbounded sockets like fetch's own pool: the replica client's deadlines, not a queue here,
   // bound a call. Kept-alive sockets are closed by the subgraph's 65 s idle timeout at the latest.
@@ -66,7 +78,7 @@ export function createTransport(): { fetch: ReplicaFetch; close(): void } {
           port: target.port,
           path: `${target.pathname}${target.search}`,
           method: init.method,
-          headers: init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) },
+          headers: withTrace(init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) }),
           signal: init.signal,
         },
         (res) => {

@@ -6,7 +6,7 @@ import { deleteAmqpTopology, dropTestDatabases, silentLogger, testDatabaseUrl, t
 import { createAmqp, PoisonMessageError, type AmqpClient } from '@bth/platform/amqp';
 import { createDatabase, ensureDatabase, migrate, type DatabaseClient } from '@bth/platform/db';
 import type { DeadLetter } from '@bth/platform/dead-letters';
-import { claimInbox, messagingMigration } from '@bth/platform/outbox';
+import { claimInbox, messagingMigrations } from '@bth/platform/outbox';
 import { ROOT } from '../../scripts/stack.mjs';
 import { consumers } from '../../subgraphs/products/src/topology.js';
 
@@ -57,7 +57,7 @@ const saleMessage = (v: number) => ({ v, eventId: randomUUID(), productId: rando
 beforeAll(async () => {
   await ensureDatabase(dbUrl);
   database = createDatabase({ url: dbUrl, poolSize: 4, logger: silentLogger });
-  await migrate(database, new URL('.', import.meta.url).pathname, silentLogger, [messagingMigration]);
+  await migrate(database, new URL('.', import.meta.url).pathname, silentLogger, messagingMigrations);
   amqp = createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger });
   await amqp.waitForConnection(30_000);
   await amqp.consume({

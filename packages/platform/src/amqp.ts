@@ -1,5 +1,6 @@
 import { connect, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 /**
  * RabbitMQ client that survives broker restarts.
@@ -63,6 +64,8 @@ export interface AmqpOptions {
   url: string;
   exchange: string;
   logger: Logger;
+  /** When given: `amqp_dead_letter_messages{queue}`, the depth of each consumer's dead-letter queue at scrape time. */
+  metrics?: Metrics;
 }
 
 export const queueName = (exchange: string, queue: string) => `${exchange}.${queue}`;
@@ -255,6 +258,30 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
   establish().catch((error) => {
     logger.warn('amqp connect failed', { error: (error as Error).message });
     schedule();
+  });
+
+  options.metrics?.gauge({
+    name: 'amqp_dead_letter_messages',
+    help: "Messages waiting in this service's dead-letter queues",
+    labelNames: ['queue'],
+    // A channel of its own per scrape (every 15 s): a failed check closes only that channel, never
+    // the publisher's. Disconnected: the last values stay.
+    async collect() {
+      if (!model) return;
+      const channel = await model.createChannel().catch(() => undefined);
+      if (!channel) return;
+      channel.on('error', () => undefined);
+      try {
+        for (const spec of consumers) {
+          const { messageCount } = await channel.checkQueue(deadLetterQueueName(exchange, spec.queue));
+          this.set({ queue: spec.queue }, messageCount);
+        }
+      } catch {
+        // The broker went away mid-scrape; the next scrape tries again.
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    },
   });
 
   return {

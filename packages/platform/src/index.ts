@@ -22,3 +22,4 @@ export * from './periodic.js';
 export * from './cursor.js';
 export * from './ids.js';
 export * from './internal-route.js';
+export * from './telemetry.js';

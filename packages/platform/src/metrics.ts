@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
 
 /** One Prometheus registry per service, with process metrics and the HTTP/GraphQL basics. */
 export interface Metrics {
@@ -6,6 +6,9 @@ export interface Metrics {
   httpDuration: Histogram<'route' | 'status'>;
   graphqlErrors: Counter<'code'>;
   counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L>;
+  histogram<L extends string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L>;
+  /** A gauge; give it `collect` to read its value at scrape time instead of on every change. */
+  gauge<L extends string>(config: Omit<GaugeConfiguration<L>, 'registers'>): Gauge<L>;
 }
 
 export function createMetrics(service: string): Metrics {
@@ -28,5 +31,7 @@ export function createMetrics(service: string): Metrics {
       registers: [registry],
     }),
     counter: (config) => new Counter({ ...config, registers: [registry] }),
+    histogram: (config) => new Histogram({ ...config, registers: [registry] }),
+    gauge: (config) => new Gauge({ ...config, registers: [registry] }),
   };
 }

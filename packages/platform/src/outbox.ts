@@ -6,6 +6,7 @@ import { createPeriodicTask } from './periodic.js';
 import { insertUnlessDuplicate, runTransaction, timestampColumn, type Database, type Migration, type Transaction } from './db.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { captureTraceContext, withTraceContext } from './telemetry.js';
 
 /**
  * Transactional outbox and inbox, shared by every service that publishes or consumes domain
@@ -15,7 +16,7 @@ import type { Metrics } from './metrics.js';
  *   relay ── lease (one instance at a time) ── publish with confirm ── mark published
  *   consumer transaction ── INSERT inbox row (duplicate → skip) ── apply ── commit ── ack
  *
- * A service that publishes or consumes passes `messagingMigration` to `migrate`, which creates the
+ * A service that publishes or consumes passes `messagingMigrations` to `migrate`, which creates the
  * three tables in its own database. This module is the only code that reads or writes them.
  */
 
@@ -30,6 +31,8 @@ export const outbox = mysqlTable('outbox', {
   publishedAt: timestampColumn('published_at'),
   attempts: int('attempts').notNull().default(0),
   lastError: varchar('last_error', { length: 500 }),
+  /** W3C traceparent of the request that wrote the row (tracing on), so the message continues its trace. */
+  traceContext: varchar('trace_context', { length: 64 }),
 });
 
 /** One row named `relay`: whoever holds it FOR UPDATE is the one instance publishing right now. */
@@ -75,6 +78,15 @@ export const messagingMigration: Migration = {
   ],
 };
 
+/** Adds the trace context column (platform-messaging-v1 tables predate tracing). */
+export const messagingTraceMigration: Migration = {
+  name: 'platform-messaging-v2-trace',
+  statements: [`ALTER TABLE outbox ADD COLUMN IF NOT EXISTS trace_context VARCHAR(64) NULL`],
+};
+
+/** What a service that publishes or consumes passes to `migrate`, in order. */
+export const messagingMigrations: Migration[] = [messagingMigration, messagingTraceMigration];
+
 export interface OutboxMessage {
   routingKey: string;
   /** The entity the message is about (sale event id, …), for reading the outbox by hand. */
@@ -88,12 +100,14 @@ export interface OutboxMessage {
  */
 export async function enqueueMessages(tx: Transaction, messages: OutboxMessage[], now: Date): Promise<string[]> {
   if (messages.length === 0) return [];
+  const traceContext = captureTraceContext() ?? null;
   const rows = messages.map((m) => ({
     messageId: randomUUID(),
     routingKey: m.routingKey,
     aggregateId: m.aggregateId,
     payload: JSON.stringify(m.payload),
     createdAt: now,
+    traceContext,
   }));
   await tx.insert(outbox).values(rows);
   return rows.map((r) => r.messageId);
@@ -145,6 +159,35 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const now = options.now ?? (() => new Date());
   const published = options.metrics?.counter({ name: 'outbox_published_total', help: 'Outbox messages confirmed by the broker', labelNames: ['routing_key'] });
   const failures = options.metrics?.counter({ name: 'outbox_publish_failures_total', help: 'Outbox publish attempts that were not confirmed' });
+  // Outbox lag, read at scrape time with one query on the pending index (both gauges share it).
+  let backlog: Promise<{ pending: number; oldestSeconds: number } | null> | undefined;
+  const readBacklog = () =>
+    (backlog ??= db
+      .select({ pending: sql<number>`COUNT(*)`, oldest: sql<Date | null>`MIN(${outbox.createdAt})` })
+      .from(outbox)
+      .where(isNull(outbox.publishedAt))
+      .then(([row]) => {
+        const oldest = row?.oldest ? new Date(row.oldest) : null;
+        return { pending: Number(row?.pending ?? 0), oldestSeconds: oldest ? Math.max(0, (now().getTime() - oldest.getTime()) / 1000) : 0 };
+      })
+      .catch(() => null)
+      .finally(() => setImmediate(() => (backlog = undefined))));
+  options.metrics?.gauge({
+    name: 'outbox_pending_messages',
+    help: 'Outbox messages not yet confirmed by the broker',
+    async collect() {
+      const read = await readBacklog();
+      if (read) this.set(read.pending);
+    },
+  });
+  options.metrics?.gauge({
+    name: 'outbox_oldest_pending_seconds',
+    help: 'Age of the oldest outbox message not yet confirmed by the broker (0 when none wait): the outbox lag',
+    async collect() {
+      const read = await readBacklog();
+      if (read) this.set(read.oldestSeconds);
+    },
+  });
 
   let passes = 0;
 
@@ -164,7 +207,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       let count = 0;
       for (const row of rows) {
         try {
-          await amqp.publish(row.routingKey, JSON.parse(row.payload), { messageId: row.messageId, timestamp: row.createdAt });
+          // Published inside the writer's trace: the amqplib instrumentation carries it in the headers.
+          await withTraceContext(row.traceContext, () =>
+            amqp.publish(row.routingKey, JSON.parse(row.payload), { messageId: row.messageId, timestamp: row.createdAt }),
+          );
         } catch (error) {
           failures?.inc();
           const message = (error as Error).message.slice(0, 500);

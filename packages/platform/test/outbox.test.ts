@@ -4,7 +4,7 @@ import { connect, type ChannelModel } from 'amqplib';
 import { dropTestDatabases, silentLogger, startTcpProxy, testDatabaseUrl, testExchange, waitFor, type TcpProxy } from '@bth/testkit';
 import { createAmqp, deadLetterQueueName, queueName, PoisonMessageError, type AmqpClient, type AmqpMessage } from '../src/amqp.js';
 import { createDatabase, ensureDatabase, migrate, type DatabaseClient } from '../src/db.js';
-import { claimInbox, createOutboxRelay, enqueueMessages, messagingMigration, type OutboxRelay } from '../src/outbox.js';
+import { claimInbox, createOutboxRelay, enqueueMessages, messagingMigrations, type OutboxRelay } from '../src/outbox.js';
 
 /** The outbox relay and the inbox against the real MariaDB and RabbitMQ (the broker behind a cuttable proxy). */
 const exchange = testExchange('platform-outbox');
@@ -21,7 +21,7 @@ beforeAll(async () => {
   await ensureDatabase(url);
   database = createDatabase({ url, poolSize: 10, logger: silentLogger });
   // Empty folder of service migrations: only the shared messaging tables.
-  await migrate(database, new URL('.', import.meta.url).pathname, silentLogger, [messagingMigration]);
+  await migrate(database, new URL('.', import.meta.url).pathname, silentLogger, messagingMigrations);
   proxy = await startTcpProxy({ port: 5672 });
   publisher = createAmqp({ url: proxy.url('amqp', 'guest:guest'), exchange, logger: silentLogger });
   consumer = createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger });

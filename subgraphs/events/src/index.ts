@@ -26,7 +26,8 @@ runMain(async () => {
 
   // The broker is checked and named at start, but not required: transitions are written to the
   // outbox either way and leave once it answers, so a restart while RabbitMQ is down still serves.
-  const amqp = createAmqp({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger: logger.child({ component: 'amqp' }) });
+  const metrics = createMetrics('events');
+  const amqp = createAmqp({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger: logger.child({ component: 'amqp' }), metrics });
   await requireDependency('rabbitmq', env.AMQP_URL, () => amqp.waitForConnection(3_000), 3_500).catch((error: Error) =>
     logger.warn('starting without RabbitMQ; sale messages wait in the outbox until it answers', { reason: error.message }),
   );
@@ -42,7 +43,7 @@ runMain(async () => {
       outboxPollMs: env.OUTBOX_POLL_MS,
     },
     logger,
-    metrics: createMetrics('events'),
+    metrics,
     database,
     amqp,
   });

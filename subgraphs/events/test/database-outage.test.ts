@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAmqp, type AmqpClient } from '@bth/platform/amqp';
 import { createDatabase, ensureDatabase, migrate, parseDatabaseUrl, type DatabaseClient } from '@bth/platform/db';
 import type { Logger } from '@bth/platform/logger';
-import { messagingMigration } from '@bth/platform/outbox';
+import { messagingMigrations } from '@bth/platform/outbox';
 import { SOCKET, TEST_SECRETS, deadUrl, dropTestDatabases, silentLogger, startTcpProxy, testDatabaseUrl, testExchange, testMetrics, waitFor, type TcpProxy } from '@bth/testkit';
 import { createServer } from '../src/server.js';
 import { AMQP_URL } from '@bth/fixtures/events';
@@ -58,7 +58,7 @@ async function asRoot<T>(work: (conn: mysql.Connection) => Promise<T>): Promise<
 beforeAll(async () => {
   await ensureDatabase(rootUrl);
   const migrator = createDatabase({ url: rootUrl, poolSize: 2, logger: silentLogger });
-  await migrate(migrator, MIGRATIONS, silentLogger, [messagingMigration]);
+  await migrate(migrator, MIGRATIONS, silentLogger, messagingMigrations);
   await migrator.close();
   await asRoot(async (conn) => {
     for (const host of hosts) {

@@ -260,6 +260,15 @@ export function createInventoryClient(options: InventoryClientOptions) {
     help: 'Inventory circuit breaker state changes',
     labelNames: ['state'],
   });
+  // 0 closed, 1 half-open, 2 open: read from the breaker at scrape time, nothing per call.
+  options.metrics?.gauge({
+    name: 'inventory_breaker_state',
+    help: 'Inventory circuit breaker state (0 closed, 1 half-open, 2 open)',
+    collect() {
+      this.set(breaker.opened ? 2 : breaker.halfOpen ? 1 : 0);
+    },
+  });
+  const refusals = options.metrics?.counter({ name: 'inventory_breaker_refusals_total', help: 'Inventory calls refused at once because the breaker was open' });
   breaker.on('open', () => {
     logger.warn('inventory breaker open: failing fast', { resetMs: options.resetTimeoutMs });
     transitions?.inc({ state: 'open' });
@@ -289,7 +298,10 @@ export function createInventoryClient(options: InventoryClientOptions) {
         // Refused here rather than by opossum: it counts each call it refuses while open as a
         // fire, so an outage fills the 10 s window with "fires" that are no failures, and a new
         // outage right after recovery stays under the error threshold until they age out.
-        if (breaker.opened) throw new AttemptError('BREAKER_OPEN', false);
+        if (breaker.opened) {
+          refusals?.inc();
+          throw new AttemptError('BREAKER_OPEN', false);
+        }
         return (await breaker.fire(path, body, parse, deadline)) as T;
       } catch (error) {
         if (error instanceof InventoryRequestError) {

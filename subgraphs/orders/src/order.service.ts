@@ -4,10 +4,12 @@ import { FieldErrors, errors } from '@bth/platform/errors';
 import type { Identity } from '@bth/platform/identity';
 import { normalizeId } from '@bth/platform/ids';
 import type { Logger } from '@bth/platform/logger';
+import type { Metrics } from '@bth/platform/metrics';
 import type { Admission } from './admission.js';
 import { sleep } from './backoff.js';
 import type { OrderLineRow, OrderRow, PaymentRow, RefundRow } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient, type ReserveOutcome } from './inventory.client.js';
+import { placeOrderMetrics } from './order.metrics.js';
 import { withMessage, type InventoryUnavailable, type OrderConnectionView, type OrderView, type PlaceOrderResult, type Rejection } from './order.view.js';
 import type { OrderRepository } from './order.repository.js';
 import type { OrderStatus } from './order-status.js';
@@ -40,10 +42,12 @@ export function createOrderService(deps: {
   admission?: Admission;
   /** The sold-out fast path (sold-out.ts); none: every order asks inventory. */
   soldOut?: SoldOutCheck;
+  metrics?: Metrics;
   now?: () => Date;
 }) {
   const { repository, inventory, views, logger, config } = deps;
   const now = deps.now ?? (() => new Date());
+  const placed = deps.metrics && placeOrderMetrics(deps.metrics);
 
   const unavailable = (retryAfterSeconds: number, message: string): InventoryUnavailable => ({
     __typename: 'InventoryUnavailable',
@@ -207,39 +211,53 @@ export function createOrderService(deps: {
     return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
   }
 
-  return {
-    /**
-     * The reservation saga. The PENDING insert is the idempotency claim; only the request that
-     * inserted it ever calls reserve. Duplicates wait for its outcome and return the same answer.
-     */
-    async placeOrder(userId: string, raw: PlaceOrderInput, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
-      const { errors: fieldErrors, input } = checkPlaceOrder(raw);
-      fieldErrors.throwIfAny();
-      const requestHash = hashRequest(input);
-      // Sold out (a refusal that is not stored: a retry is decided afresh), or too many orders
-      // being placed: answered before anything is written, unless this key already placed one.
-      const soldOut = await deps.soldOut?.refusal(input.lines);
-      if (soldOut) return (await replayOf(userId, input, requestHash)) ?? soldOut;
-      const ticket = deps.admission?.tryEnter(input.lines.map((line) => line.productId));
-      if (ticket === null) return (await replayOf(userId, input, requestHash)) ?? ADMISSION_FULL();
+  /**
+   * The reservation saga. The PENDING insert is the idempotency claim; only the request that
+   * inserted it ever calls reserve. Duplicates wait for its outcome and return the same answer.
+   */
+  async function place(userId: string, raw: PlaceOrderInput, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
+    const { errors: fieldErrors, input } = checkPlaceOrder(raw);
+    fieldErrors.throwIfAny();
+    const requestHash = hashRequest(input);
+    // Sold out (a refusal that is not stored: a retry is decided afresh), or too many orders
+    // being placed: answered before anything is written, unless this key already placed one.
+    const soldOut = await deps.soldOut?.refusal(input.lines);
+    if (soldOut) return (await replayOf(userId, input, requestHash)) ?? soldOut;
+    const ticket = deps.admission?.tryEnter(input.lines.map((line) => line.productId));
+    if (ticket === null) return (await replayOf(userId, input, requestHash)) ?? ADMISSION_FULL();
+    try {
+      const claimed = await claim(userId, input, requestHash);
+      if (!claimed.created) return answerFor(await waitWhilePending(claimed.order));
+      const { order } = claimed;
+      let outcome: ReserveOutcome;
       try {
-        const claimed = await claim(userId, input, requestHash);
-        if (!claimed.created) return answerFor(await waitWhilePending(claimed.order));
-        const { order } = claimed;
-        let outcome: ReserveOutcome;
-        try {
-          // One inventory deadline for the whole reserve, or less when the caller gives up sooner.
-          const deadline = Math.min(Date.now() + config.inventoryTimeoutMs, callerDeadline ?? Infinity);
-          outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines }, deadline);
-        } catch (error) {
-          if (error instanceof InventoryUnavailableError) return abandon(order, error, callerDeadline);
-          // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
-          await markFailed(order.id);
-          throw error;
-        }
-        return await settle(order, input, outcome);
+        // One inventory deadline for the whole reserve, or less when the caller gives up sooner.
+        const deadline = Math.min(Date.now() + config.inventoryTimeoutMs, callerDeadline ?? Infinity);
+        outcome = await inventory.reserve({ orderId: order.id, userId, lines: input.lines }, deadline);
+      } catch (error) {
+        if (error instanceof InventoryUnavailableError) return abandon(order, error, callerDeadline);
+        // Inventory refused the request itself (4xx): nothing was reserved; this is our bug.
+        await markFailed(order.id);
+        throw error;
+      }
+      return await settle(order, input, outcome);
+    } finally {
+      ticket?.();
+    }
+  }
+
+  return {
+    /** `place`, counted by outcome and timed when the service has metrics. */
+    async placeOrder(userId: string, raw: PlaceOrderInput, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
+      if (!placed) return place(userId, raw, callerDeadline);
+      const started = performance.now();
+      let outcome = 'error';
+      try {
+        const result = await place(userId, raw, callerDeadline);
+        outcome = result.__typename;
+        return result;
       } finally {
-        ticket?.();
+        placed.observe(outcome, (performance.now() - started) / 1000);
       }
     },
 

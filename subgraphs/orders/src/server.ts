@@ -83,6 +83,7 @@ export function createServer(deps: OrdersDeps) {
     config: { paymentTimeoutSeconds: config.paymentTimeoutSeconds, breakerResetMs: config.inventoryBreakerResetMs, inventoryTimeoutMs: config.inventoryTimeoutMs },
     admission: config.admission && createAdmission(config.admission),
     soldOut: createSoldOutCheck({ redis: deps.redis, logger }),
+    metrics,
   });
   const payments = createPaymentService({ repository, provider, views, logger });
   const lifecycle = createLifecycleService({

@@ -32,7 +32,8 @@ runMain(async () => {
 
   // RabbitMQ only carries sale announcements here: without it the catalogue and inventory still
   // serve (sales open when the messages arrive), so it is not a start-up requirement.
-  const amqp = createAmqp({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger: logger.child({ component: 'amqp' }) });
+  const metrics = createMetrics('products');
+  const amqp = createAmqp({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger: logger.child({ component: 'amqp' }), metrics });
   await amqp.waitForConnection(3_000).catch(() => logger.warn('starting without RabbitMQ; sale messages flow once it answers'));
 
   const server = createServer({
@@ -45,7 +46,7 @@ runMain(async () => {
       hotProduct: { queueHighWater: env.INVENTORY_QUEUE_HIGH_WATER, maxBatch: env.INVENTORY_MAX_BATCH },
     },
     logger,
-    metrics: createMetrics('products'),
+    metrics,
     database,
     redis,
     amqp,

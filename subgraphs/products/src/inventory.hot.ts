@@ -54,6 +54,13 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>) {
       return queues.get(key)?.length ?? 0;
     },
 
+    /** Requests waiting over every key, for the queue-depth gauge (read at scrape time). */
+    waiting(): number {
+      let total = 0;
+      for (const queue of queues.values()) total += queue.length;
+      return total;
+    },
+
     /** True when a new request for `key` would be refused. */
     full(key: string): boolean {
       return (queues.get(key)?.length ?? 0) >= options.highWater;

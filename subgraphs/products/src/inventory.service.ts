@@ -434,6 +434,13 @@ export function createInventoryService(deps: {
     maxBatch: hotOptions.maxBatch,
     process: serveBatch,
   });
+  deps.metrics.gauge({
+    name: 'inventory_hot_queue_depth',
+    help: 'Reservations waiting in this replica\'s hot-product queues (the batch in flight not counted)',
+    collect() {
+      this.set(group.waiting());
+    },
+  });
 
   return {
     /**

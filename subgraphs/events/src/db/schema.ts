@@ -3,7 +3,7 @@ import { char, index, int, mysqlEnum, mysqlTable, varchar } from 'drizzle-orm/my
 
 /**
  * Kept in sync by hand with `drizzle/0000_init.sql` (the migration is the source of truth). The
- * outbox and inbox tables are platform's (`outbox`, `inbox`, `messagingMigration`).
+ * outbox and inbox tables are platform's (`outbox`, `inbox`, `messagingMigrations`).
  */
 export const SALE_EVENT_STATUSES = ['SCHEDULED', 'LIVE', 'ENDED', 'CANCELLED'] as const;
 export type SaleEventStatus = (typeof SALE_EVENT_STATUSES)[number];
