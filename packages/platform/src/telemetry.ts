@@ -32,8 +32,9 @@ export function withTraceContext<T>(traceparent: string | null | undefined, work
  * OTEL_* variable (sampler, batch delay, headers) is read by the SDK itself.
  */
 export const telemetryEnv = {
-  // Where spans go (an OpenTelemetry Collector, Jaeger's OTLP port 4318). Unset: tracing is off.
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  // Where spans go (an OpenTelemetry Collector, Jaeger's OTLP port 4318). Unset or empty (compose's
+  // `${OTEL_EXPORTER_OTLP_ENDPOINT:-}`): tracing is off, as the preload decides.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((value) => (value === '' ? undefined : value), z.url().optional()),
   // The OTLP encoding; http/protobuf unless set (the e2e trace test uses http/json).
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
   // Defaults to the service's folder name (router, products, …).
