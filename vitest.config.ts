@@ -17,14 +17,26 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['packages/*/src/**/*.test.ts', 'subgraphs/*/src/**/*.test.ts', 'router/src/**/*.test.ts', 'schema/src/**/*.test.ts', 'tests/load/**/*.test.ts', 'tests/deploy/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'subgraphs/*/src/**/*.test.ts',
+            'router/src/**/*.test.ts',
+            'schema/src/**/*.test.ts',
+            'tests/load/**/*.test.ts',
+            'tests/deploy/**/*.test.ts',
+          ],
         },
       },
       {
         test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
-          include: ['packages/*/test/**/*.test.ts', 'subgraphs/*/test/**/*.test.ts', 'schema/test/**/*.test.ts', 'router/test/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'subgraphs/*/test/**/*.test.ts',
+            'schema/test/**/*.test.ts',
+            'router/test/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',

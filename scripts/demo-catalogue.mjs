@@ -6,7 +6,14 @@
 /** Six ingredients per purpose; the product name is "<ingredient> <form>". */
 const INGREDIENTS = {
   ACTIVE_BOWEL: ['Psyllium Husk', 'Prune Fiber', 'Aloe Vera', 'Inulin Fiber', 'Kiwi Enzyme', 'Senna Leaf'],
-  INTESTINE_HEALTH: ['Probiotics 10B', 'Lactobacillus Plus', 'Bifidus Complex', 'Postbiotic Balance', 'Synbiotic Duo', 'Kimchi Lactic Acid'],
+  INTESTINE_HEALTH: [
+    'Probiotics 10B',
+    'Lactobacillus Plus',
+    'Bifidus Complex',
+    'Postbiotic Balance',
+    'Synbiotic Duo',
+    'Kimchi Lactic Acid',
+  ],
   LIVER_HEALTH: ['Milk Thistle', 'Silymarin Max', 'Artichoke Leaf', 'Turmeric Curcumin', 'UDCA Care', 'Hovenia Dulcis'],
   EYE_HEALTH: ['Lutein Zeaxanthin', 'Bilberry', 'Astaxanthin', 'Marigold Lutein', 'rTG Omega-3 Eye', 'Cassia Seed'],
   BLOOD_CIRCULATION: ['Omega-3 Fish Oil', 'Korean Red Ginseng', 'Nattokinase', 'Ginkgo Biloba', 'Antarctic Krill Oil', 'Black Garlic'],
@@ -79,7 +86,7 @@ export function demoCatalogue() {
           price,
           function: fn,
           type,
-          nutritionFacts: `Per ${form.serving}: ${ingredient} ${100 + ((h >>> 8) % 20) * 50} mg. For ${PURPOSE[fn]}. ${1 + i % 2} serving${i % 2 ? 's' : ''} a day.`,
+          nutritionFacts: `Per ${form.serving}: ${ingredient} ${100 + ((h >>> 8) % 20) * 50} mg. For ${PURPOSE[fn]}. ${1 + (i % 2)} serving${i % 2 ? 's' : ''} a day.`,
           stock: 50 + ((h >>> 12) % 10) * 50,
         });
       });

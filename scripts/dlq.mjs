@@ -48,7 +48,8 @@ function parseArgs(argv) {
 class UsageError extends Error {}
 
 const short = (text, max) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-const deliveriesOf = (letter) => (letter.deliveries !== undefined ? String(letter.deliveries) : letter.reason === 'delivery_limit' ? '>limit' : '?');
+const deliveriesOf = (letter) =>
+  letter.deliveries !== undefined ? String(letter.deliveries) : letter.reason === 'delivery_limit' ? '>limit' : '?';
 
 function printLetters(queue, letters) {
   const title = `${queue.name}  (${queue.service})`;
@@ -101,9 +102,10 @@ async function confirm(question) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  if (!['list', 'show', 'replay', 'purge'].includes(args.command)) throw new UsageError(args.command ? `unknown command ${args.command}` : 'no command');
+  if (!['list', 'show', 'replay', 'purge'].includes(args.command))
+    throw new UsageError(args.command ? `unknown command ${args.command}` : 'no command');
   if (args.command === 'show' && args.ids.length !== 1) throw new UsageError('show takes one message id');
-  if (args.command === 'replay' && args.all === (args.ids.length > 0)) throw new UsageError('replay takes message ids or --all');
+  if (args.command === 'replay' && args.all === args.ids.length > 0) throw new UsageError('replay takes message ids or --all');
 
   const env = loadEnv({ ...envFragments.amqp });
   let queues = deadLetterQueues(env.AMQP_EXCHANGE, await declaredTopology());
@@ -120,7 +122,14 @@ async function main() {
     if (args.command === 'list') {
       const found = [];
       for (const queue of queues) found.push({ queue, letters: await tool.list(queue) });
-      if (args.json) process.stdout.write(`${JSON.stringify(found.map((f) => ({ ...f.queue, declared: f.letters !== null, messages: f.letters ?? [] })), null, 2)}\n`);
+      if (args.json)
+        process.stdout.write(
+          `${JSON.stringify(
+            found.map((f) => ({ ...f.queue, declared: f.letters !== null, messages: f.letters ?? [] })),
+            null,
+            2,
+          )}\n`,
+        );
       else for (const f of found) printLetters(f.queue, f.letters);
       return 0;
     }
@@ -134,7 +143,8 @@ async function main() {
       }
       if (args.json) process.stdout.write(`${JSON.stringify(matches, null, 2)}\n`);
       else matches.forEach(printLetter);
-      if (matches.length > 1 && !args.json) process.stdout.write(`(${matches.length} copies: the consumer applies the first replayed one only)\n`);
+      if (matches.length > 1 && !args.json)
+        process.stdout.write(`(${matches.length} copies: the consumer applies the first replayed one only)\n`);
       return 0;
     }
 

@@ -25,10 +25,18 @@ function exportMap() {
     const module = file.slice(0, -'.ts'.length);
     const text = readFileSync(join(platformSrc, file), 'utf8');
     const names = [];
-    for (const m of text.matchAll(/^export\s+(?:declare\s+)?(?:default\s+)?(?:async\s+)?(?:abstract\s+)?(?:function\*?|const|let|var|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm)) names.push(m[1]);
+    for (const m of text.matchAll(
+      /^export\s+(?:declare\s+)?(?:default\s+)?(?:async\s+)?(?:abstract\s+)?(?:function\*?|const|let|var|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm,
+    ))
+      names.push(m[1]);
     for (const m of text.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}/gm)) {
       for (const spec of m[1].split(',')) {
-        const name = spec.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()?.trim();
+        const name = spec
+          .trim()
+          .replace(/^type\s+/, '')
+          .split(/\s+as\s+/)
+          .pop()
+          ?.trim();
         if (name) names.push(name);
       }
     }
@@ -64,7 +72,10 @@ for (const file of sourceFiles(root)) {
     for (const raw of list.split(',')) {
       const spec = raw.trim();
       if (!spec) continue;
-      const name = spec.replace(/^type\s+/, '').split(/\s+as\s+/)[0].trim();
+      const name = spec
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)[0]
+        .trim();
       const module = owner.get(name);
       if (!module) {
         unknown.push(`${relative(root, file)}: ${name}`);

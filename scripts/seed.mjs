@@ -87,14 +87,33 @@ export async function seedDemo(options) {
     if (existing) return { ...existing, created: false };
     const requested = await gql(`mutation($e: String!) { requestEmailVerification(email: $e) { email } }`, { e: account.email });
     data(requested, 'requestEmailVerification');
-    const mailbox = await fetch(`${options.usersBase}/dev/mailbox?email=${encodeURIComponent(account.email)}`, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
-    const { code } = mailbox.ok ? await mailbox.json() : {};
-    if (!code) throw new SeedError(`no verification code for ${account.email}: the users service's development mailbox is off (NODE_ENV=production?)`);
-    const verified = data(await gql(`mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, { e: account.email, c: code }), 'verifyEmail');
-    const signedUp = await gql(`mutation($i: SignUpInput!) { signUp(input: $i) { id } }`, {
-      i: { verificationToken: verified.verifyEmail.verificationToken, email: account.email, password: account.password, name: account.name, nickname: account.nickname, ...SHIPPING },
+    const mailbox = await fetch(`${options.usersBase}/dev/mailbox?email=${encodeURIComponent(account.email)}`, {
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
-    if (signedUp.errors?.length) throw new SeedError(`${label} ${account.email} exists with another password, or signUp failed: ${signedUp.errors[0].message}`);
+    const { code } = mailbox.ok ? await mailbox.json() : {};
+    if (!code)
+      throw new SeedError(
+        `no verification code for ${account.email}: the users service's development mailbox is off (NODE_ENV=production?)`,
+      );
+    const verified = data(
+      await gql(`mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
+        e: account.email,
+        c: code,
+      }),
+      'verifyEmail',
+    );
+    const signedUp = await gql(`mutation($i: SignUpInput!) { signUp(input: $i) { id } }`, {
+      i: {
+        verificationToken: verified.verifyEmail.verificationToken,
+        email: account.email,
+        password: account.password,
+        name: account.name,
+        nickname: account.nickname,
+        ...SHIPPING,
+      },
+    });
+    if (signedUp.errors?.length)
+      throw new SeedError(`${label} ${account.email} exists with another password, or signUp failed: ${signedUp.errors[0].message}`);
     changes.push(`${label} signed up`);
     return { ...(await login(account)), created: true };
   }
@@ -115,7 +134,10 @@ export async function seedDemo(options) {
   let after = null;
   do {
     const page = data(
-      await gql(`query($after: String) { products(first: 100, after: $after) { nodes { id name producer } pageInfo { hasNextPage endCursor } } }`, { after }),
+      await gql(
+        `query($after: String) { products(first: 100, after: $after) { nodes { id name producer } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      ),
       'products',
     ).products;
     for (const p of page.nodes) present.set(`${p.name}\u0000${p.producer}`, p.id);
@@ -156,7 +178,15 @@ export async function seedDemo(options) {
   const saleProductId = idOf(DEMO_SALE_PRODUCT);
   const events = [];
   for (const status of ['SCHEDULED', 'LIVE']) {
-    events.push(...data(await gql(`query($s: SaleEventStatus) { saleEvents(status: $s, first: 100) { nodes { id name status startsAt endsAt salePrice quantity perUserLimit product { id } } } }`, { s: status }), 'saleEvents').saleEvents.nodes);
+    events.push(
+      ...data(
+        await gql(
+          `query($s: SaleEventStatus) { saleEvents(status: $s, first: 100) { nodes { id name status startsAt endsAt salePrice quantity perUserLimit product { id } } } }`,
+          { s: status },
+        ),
+        'saleEvents',
+      ).saleEvents.nodes,
+    );
   }
   let sale = events.find((e) => e.name === DEMO_SALE_NAME && e.product?.id === saleProductId);
   const saleCreated = !sale;
@@ -184,8 +214,12 @@ export async function seedDemo(options) {
     sale = created;
     changes.push('sale scheduled');
   }
-  log(`sale       "${sale.name}": ${sale.quantity} × ${saleProduct.name} at ${sale.salePrice} won (was ${saleProduct.price}), ${sale.perUserLimit} per member`);
-  log(`           ${sale.status === 'LIVE' ? 'live now' : `opens ${sale.startsAt}`}, ends ${sale.endsAt}${saleCreated ? ' (scheduled)' : ''}`);
+  log(
+    `sale       "${sale.name}": ${sale.quantity} × ${saleProduct.name} at ${sale.salePrice} won (was ${saleProduct.price}), ${sale.perUserLimit} per member`,
+  );
+  log(
+    `           ${sale.status === 'LIVE' ? 'live now' : `opens ${sale.startsAt}`}, ends ${sale.endsAt}${saleCreated ? ' (scheduled)' : ''}`,
+  );
 
   // 4. The member's wishlist: add what is not in it (adding twice would add to the quantity).
   const wishlist = data(await gql(`{ myWishlist { items { productId quantity } } }`, {}, member.accessToken), 'myWishlist').myWishlist;
@@ -194,7 +228,11 @@ export async function seedDemo(options) {
     const productId = idOf(wish.name);
     if (wishlist.items.some((i) => i.productId === productId)) continue;
     const result = data(
-      await gql(`mutation($p: ID!, $q: Int!) { addToWishlist(productId: $p, quantity: $q) { __typename } }`, { p: productId, q: wish.quantity }, member.accessToken),
+      await gql(
+        `mutation($p: ID!, $q: Int!) { addToWishlist(productId: $p, quantity: $q) { __typename } }`,
+        { p: productId, q: wish.quantity },
+        member.accessToken,
+      ),
       'addToWishlist',
     ).addToWishlist;
     if (result.__typename !== 'Wishlist') throw new SeedError(`addToWishlist ${wish.name} answered ${result.__typename}`);
@@ -204,7 +242,12 @@ export async function seedDemo(options) {
   log(`wishlist   ${DEMO_WISHLIST.length} products for the demo member${added ? ` (${added} added)` : ' (all there)'}`);
   log(changes.length ? `seeded: ${changes.join(', ')}` : 'nothing to do: the demo shop was already seeded');
 
-  return { changes, sale: { ...sale, productId: saleProductId, productName: saleProduct.name }, memberToken: member.accessToken, adminToken: admin.accessToken };
+  return {
+    changes,
+    sale: { ...sale, productId: saleProductId, productName: saleProduct.name },
+    memberToken: member.accessToken,
+    adminToken: admin.accessToken,
+  };
 }
 
 /** What to paste into Apollo Sandbox (or curl) to try the demo shop. */
@@ -246,14 +289,18 @@ async function main() {
   try {
     await catalogueSize(routerUrl);
   } catch (error) {
-    throw new SeedError(`the router at ${routerUrl} does not answer (${error.cause?.code ?? error.message}). Start the stack first: npm start (it seeds an empty shop by itself), or set ROUTER_URL and USERS_BASE_URL`);
+    throw new SeedError(
+      `the router at ${routerUrl} does not answer (${error.cause?.code ?? error.message}). Start the stack first: npm start (it seeds an empty shop by itself), or set ROUTER_URL and USERS_BASE_URL`,
+    );
   }
   const tty = process.stdout.isTTY;
   let lastShown = -1;
   const result = await seedDemo({
     routerUrl,
     usersBase,
-    promoteAdmin: createAdminRunner({ DATABASE_URL: env.USERS_DATABASE_URL ?? 'mysql://root@localhost/bth_users?socketPath=/run/mysqld/mysqld.sock' }),
+    promoteAdmin: createAdminRunner({
+      DATABASE_URL: env.USERS_DATABASE_URL ?? 'mysql://root@localhost/bth_users?socketPath=/run/mysqld/mysqld.sock',
+    }),
     log: (line) => process.stdout.write(`${tty ? '\r\x1b[K' : ''}seed  ${line}\n`),
     progress: (done, total) => {
       if (tty) process.stdout.write(`\r\x1b[Kseed  products ${done}/${total}`);

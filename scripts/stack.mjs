@@ -89,7 +89,10 @@ export async function startStack(options) {
   }
   const routerPort = options.fixedPorts ? ROUTER_PORT : await freePort();
   const bases = (name) => plan.filter((p) => p.name === name).map((p) => p.base);
-  const graphql = (name) => bases(name).map((b) => `${b}/graphql`).join(',');
+  const graphql = (name) =>
+    bases(name)
+      .map((b) => `${b}/graphql`)
+      .join(',');
 
   const crossEnv = {
     INVENTORY_URLS: bases('products').join(','),
@@ -122,13 +125,15 @@ export async function startStack(options) {
       PORT: String(spec.port),
       HOST: '127.0.0.1',
     };
-    const entry = spec.name === 'router' ? join(ROOT, 'router', 'dist', 'index.js') : join(ROOT, 'subgraphs', spec.name, 'dist', 'index.js');
+    const entry =
+      spec.name === 'router' ? join(ROOT, 'router', 'dist', 'index.js') : join(ROOT, 'subgraphs', spec.name, 'dist', 'index.js');
     const instance = {
       ...spec,
       label,
       url: `${spec.base}/graphql`,
       child: null,
       // STACK_READY_TIMEOUT_MS: a machine shared with other work can need longer than 30 s to boot every process.
+      // biome-ignore lint/suspicious/noUndeclaredEnvVars: read by this launcher, never by a turbo task
       async start(timeoutMs = Number(process.env.STACK_READY_TIMEOUT_MS) || 30_000) {
         const child = spawn(process.execPath, ['--import', TELEMETRY_PRELOAD, entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         instance.child = child;
@@ -194,7 +199,8 @@ export async function startStack(options) {
       ),
     );
     const routerEnv = {};
-    for (const subgraph of SUBGRAPHS) routerEnv[`${subgraph.name.toUpperCase()}_URL`] = graphql(subgraph.name) || `http://127.0.0.1:${subgraph.port}/graphql`;
+    for (const subgraph of SUBGRAPHS)
+      routerEnv[`${subgraph.name.toUpperCase()}_URL`] = graphql(subgraph.name) || `http://127.0.0.1:${subgraph.port}/graphql`;
     envFor.router = { ...routerEnv, ...envFor.router };
     const router = makeInstance({ name: 'router', index: 0, port: routerPort, base: `http://127.0.0.1:${routerPort}` });
     instances.push(router);

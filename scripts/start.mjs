@@ -62,7 +62,9 @@ async function preflight() {
     ['RabbitMQ', targetOf(env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', 5672)],
   ];
   // All three in parallel, 8 s each: the whole check fails within 10 s.
-  const results = await Promise.all(checks.map(async ([name, { label, target }]) => ({ name, label, ...(await reachable(target, 8_000)) })));
+  const results = await Promise.all(
+    checks.map(async ([name, { label, target }]) => ({ name, label, ...(await reachable(target, 8_000)) })),
+  );
   const failed = results.filter((r) => !r.ok);
   for (const r of failed) {
     process.stderr.write(`✗ ${r.name} is not reachable at ${r.label} (${r.reason}).\n  Start it with: ${HOW_TO_START[r.name]}\n`);

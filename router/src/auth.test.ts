@@ -40,9 +40,13 @@ describe('router authentication with remembered verifications and assertions', (
     const token = await signAccessToken(ACCESS, identity, 30);
     await authenticate(`Bearer ${token}`, 'r1');
     const tampered = `${token.slice(0, -3)}${token.endsWith('A') ? 'BBB' : 'AAA'}`;
-    await expect(authenticate(`Bearer ${tampered}`, 'r2')).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_INVALID' } });
+    await expect(authenticate(`Bearer ${tampered}`, 'r2')).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_INVALID' },
+    });
     vi.setSystemTime(Date.now() + 31_000);
-    await expect(authenticate(`Bearer ${token}`, 'r3')).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } });
+    await expect(authenticate(`Bearer ${token}`, 'r3')).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' },
+    });
   });
 
   it('When the session was revoked, then a token accepted a moment ago is refused', async () => {
@@ -51,7 +55,9 @@ describe('router authentication with remembered verifications and assertions', (
     const authenticate = createAuthenticator({ accessTokenSecret: ACCESS, internalSecret: INTERNAL, sessionVerdict: async () => verdict });
     await authenticate(`Bearer ${token}`, 'r1');
     verdict = 'REVOKED';
-    await expect(authenticate(`Bearer ${token}`, 'r2')).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED', reason: 'SESSION_REVOKED' } });
+    await expect(authenticate(`Bearer ${token}`, 'r2')).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED', reason: 'SESSION_REVOKED' },
+    });
   });
 
   it('When an assertion has been reused for a while, then a fresh one is signed before it could expire under a request', async () => {

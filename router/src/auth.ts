@@ -79,7 +79,8 @@ export function createAuthenticator(deps: {
   return async function authenticate(authorization: string | undefined, requestId: string): Promise<RequestIdentity> {
     if (!authorization) return { identity: null, assertion: null };
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization.trim());
-    if (!match) throw new AppError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <access token>"', { reason: 'TOKEN_INVALID' });
+    if (!match)
+      throw new AppError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <access token>"', { reason: 'TOKEN_INVALID' });
     const identity = await verify(match[1]!);
     if ((await deps.sessionVerdict(identity.sessionId, requestId)) === 'REVOKED') {
       throw new AppError('UNAUTHENTICATED', 'This session has ended; sign in again', { reason: 'SESSION_REVOKED' });

@@ -88,7 +88,12 @@ export class SubgraphDataSource<TContext extends SubgraphCallContext> extends Re
     if (context.requestId) headers[REQUEST_ID_HEADER] = context.requestId;
     if (context.assertion) headers[IDENTITY_HEADER] = context.assertion;
     if (context.deadline) headers[DEADLINE_HEADER] = String(context.deadline);
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    const body = JSON.stringify({
+      query: request.query,
+      variables: request.variables,
+      operationName: request.operationName,
+      extensions: request.extensions,
+    });
     let response: FetcherResponse | undefined;
     try {
       // The replica pool behind the fetcher picks the URL (the data source is built without one).

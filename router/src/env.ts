@@ -28,7 +28,11 @@ export const envSchema = {
   // Limits: generous for real clients (the deepest app query is ~6 levels), tight for abuse.
   MAX_DEPTH: z.coerce.number().int().min(1).default(10),
   MAX_ALIASES: z.coerce.number().int().min(0).default(30),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024),
   MAX_OPERATIONS: z.coerce.number().int().min(1).default(5),
   // Cost limits on the operation with fragments expanded; why each default: limits.ts DEFAULT_LIMITS.
   MAX_FIELDS: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxFields),

@@ -33,7 +33,9 @@ describe('measure', () => {
   });
 
   it('counts directives on fields, spreads and fragments, expanded, and declared variables', () => {
-    const doc = parse(`query Q($a: Boolean!, $b: Boolean!) @x { ...F @include(if: $a) ...F } fragment F on Query @y { __typename @skip(if: $b) }`);
+    const doc = parse(
+      `query Q($a: Boolean!, $b: Boolean!) @x { ...F @include(if: $a) ...F } fragment F on Query @y { __typename @skip(if: $b) }`,
+    );
     expect(measure(doc)).toMatchObject({ directives: 1 + 1 + 2 * 2, variables: 2 });
   });
 });
@@ -58,28 +60,51 @@ describe('countJsonValues', () => {
 
 describe('createLimitChecker', () => {
   const check = createLimitChecker(
-    { ...DEFAULT_LIMITS, maxDepth: 3, maxAliases: 1, maxOperations: 2, maxFields: 20, maxDirectives: 2, maxRepeatedField: 3, maxVariables: 2, maxVariableValues: 10 },
+    {
+      ...DEFAULT_LIMITS,
+      maxDepth: 3,
+      maxAliases: 1,
+      maxOperations: 2,
+      maxFields: 20,
+      maxDirectives: 2,
+      maxRepeatedField: 3,
+      maxVariables: 2,
+      maxVariableValues: 10,
+    },
     new Set([OperationTypeNode.QUERY, OperationTypeNode.MUTATION]),
   );
 
   it('refuses each limit with its name, maximum and actual value', () => {
-    expect(check({ query: '{ a { b { c { d } } } }' })).toMatchObject({ code: 'OPERATION_LIMIT_EXCEEDED', limit: { limit: 'depth', max: 3, actual: 4 } });
+    expect(check({ query: '{ a { b { c { d } } } }' })).toMatchObject({
+      code: 'OPERATION_LIMIT_EXCEEDED',
+      limit: { limit: 'depth', max: 3, actual: 4 },
+    });
     expect(check({ query: '{ x: a y: a }' })).toMatchObject({ limit: { limit: 'aliases', actual: 2 } });
-    expect(check([{ query: '{ a }' }, { query: '{ a }' }, { query: '{ a }' }])).toMatchObject({ limit: { limit: 'operations', actual: 3 } });
+    expect(check([{ query: '{ a }' }, { query: '{ a }' }, { query: '{ a }' }])).toMatchObject({
+      limit: { limit: 'operations', actual: 3 },
+    });
     expect(check({ query: `{ ${'a '.repeat(6000)} }` })).toMatchObject({ limit: { limit: 'tokens' } });
     expect(check({ query: fragmentBomb(22) })).toMatchObject({ limit: { limit: 'fields', max: 20, actual: 2 ** 22 } });
     expect(check({ query: '{ a @x @y @z }' })).toMatchObject({ limit: { limit: 'directives', actual: 3 } });
     expect(check({ query: '{ a a a a }' })).toMatchObject({ limit: { limit: 'repeatedField', actual: 4 } });
     expect(check({ query: 'query ($a: Int, $b: Int, $c: Int) { a }' })).toMatchObject({ limit: { limit: 'variables', actual: 3 } });
-    expect(check({ query: '{ a }', variables: { list: new Array(100_000).fill(1) } })).toMatchObject({ limit: { limit: 'variableValues', max: 10, actual: 100_001 } });
+    expect(check({ query: '{ a }', variables: { list: new Array(100_000).fill(1) } })).toMatchObject({
+      limit: { limit: 'variableValues', max: 10, actual: 100_001 },
+    });
   });
 
   it('refuses envelope mistakes the gateway would answer with HTTP 500', () => {
     expect(check({ query: 'query A { a }', operationName: 'B' })).toMatchObject({ code: 'BAD_REQUEST' });
     expect(check({ query: '{ a }', operationName: '' })).toMatchObject({ code: 'BAD_REQUEST' });
     expect(check({ query: 'query A { a } query B { a }' })).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(check({ query: 'subscription { a }' })).toMatchObject({ code: 'BAD_REQUEST', message: 'This API has no subscription operations' });
-    expect(check([{ query: '{ a }' }, { query: 'query A { a }', operationName: 'B' }])).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^Operation 2 of the batch/) });
+    expect(check({ query: 'subscription { a }' })).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'This API has no subscription operations',
+    });
+    expect(check([{ query: '{ a }' }, { query: 'query A { a }', operationName: 'B' }])).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/^Operation 2 of the batch/),
+    });
     expect(check({ query: 'query A { a } query B { a }', operationName: 'B' })).toBeNull();
   });
 

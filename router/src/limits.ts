@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  Kind,
-  parse,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type OperationTypeNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { Kind, parse, type DocumentNode, type FragmentDefinitionNode, type OperationTypeNode, type SelectionSetNode } from 'graphql';
 
 /**
  * What an operation costs once its fragments are expanded: the work validation and query
@@ -263,7 +256,10 @@ export function createLimitChecker(limits: OperationLimits, rootTypes: ReadonlyS
     }
     const repeated = mostRepeatedField(document);
     if (repeated > limits.maxRepeatedField) {
-      return { refusal: limitRefusal('repeatedField', 'Times one field is selected in one selection set', limits.maxRepeatedField, repeated), operations };
+      return {
+        refusal: limitRefusal('repeatedField', 'Times one field is selected in one selection set', limits.maxRepeatedField, repeated),
+        operations,
+      };
     }
     return { refusal: null, operations };
   }
@@ -285,7 +281,8 @@ export function createLimitChecker(limits: OperationLimits, rootTypes: ReadonlyS
     if (envelope.variables !== null && typeof envelope.variables === 'object') {
       const values = countJsonValues(envelope.variables);
       // The object holding the variables is not a value the client chose.
-      if (values - 1 > limits.maxVariableValues) return limitRefusal('variableValues', 'Values in variables', limits.maxVariableValues, values - 1);
+      if (values - 1 > limits.maxVariableValues)
+        return limitRefusal('variableValues', 'Values in variables', limits.maxVariableValues, values - 1);
     }
     if (typeof envelope.query !== 'string') return null;
     const verdict = verdictFor(envelope.query);
@@ -311,22 +308,31 @@ export function createLimitChecker(limits: OperationLimits, rootTypes: ReadonlyS
     const { query, operationName } = body as RequestEnvelope;
     if (typeof query !== 'string') return null;
     const operations = verdictFor(query)?.operations ?? [];
-    const chosen = typeof operationName === 'string' ? operations.find((op) => op.name === operationName) : operations.length === 1 ? operations[0] : undefined;
+    const chosen =
+      typeof operationName === 'string'
+        ? operations.find((op) => op.name === operationName)
+        : operations.length === 1
+          ? operations[0]
+          : undefined;
     return chosen?.type ?? null;
   }
 
-  return Object.assign(function check(body: unknown): Refusal | null {
-    const items = Array.isArray(body) ? body : [body];
-    if (items.length > limits.maxOperations) {
-      return limitRefusal('operations', 'Operations in the batch', limits.maxOperations, items.length);
-    }
-    for (const [index, item] of items.entries()) {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) continue; // Apollo: 400.
-      const refusal = checkOne(item as RequestEnvelope);
-      if (refusal) return Array.isArray(body) ? { ...refusal, message: `Operation ${index + 1} of the batch: ${refusal.message}` } : refusal;
-    }
-    return null;
-  }, { operationType });
+  return Object.assign(
+    function check(body: unknown): Refusal | null {
+      const items = Array.isArray(body) ? body : [body];
+      if (items.length > limits.maxOperations) {
+        return limitRefusal('operations', 'Operations in the batch', limits.maxOperations, items.length);
+      }
+      for (const [index, item] of items.entries()) {
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) continue; // Apollo: 400.
+        const refusal = checkOne(item as RequestEnvelope);
+        if (refusal)
+          return Array.isArray(body) ? { ...refusal, message: `Operation ${index + 1} of the batch: ${refusal.message}` } : refusal;
+      }
+      return null;
+    },
+    { operationType },
+  );
 }
 
 /**
@@ -340,7 +346,8 @@ function checkPersistedQuery(envelope: RequestEnvelope): string | null {
   if (persisted === null || typeof persisted !== 'object') return 'extensions.persistedQuery must be an object';
   const { version, sha256Hash } = persisted as { version?: unknown; sha256Hash?: unknown };
   if (version !== 1) return 'Only version 1 of persisted queries is supported';
-  if (typeof sha256Hash !== 'string' || !/^[0-9a-f]{64}$/i.test(sha256Hash)) return 'extensions.persistedQuery.sha256Hash must be a SHA-256 hex digest';
+  if (typeof sha256Hash !== 'string' || !/^[0-9a-f]{64}$/i.test(sha256Hash))
+    return 'extensions.persistedQuery.sha256Hash must be a SHA-256 hex digest';
   if (typeof envelope.query === 'string' && createHash('sha256').update(envelope.query).digest('hex') !== sha256Hash.toLowerCase()) {
     return 'extensions.persistedQuery.sha256Hash does not match the query';
   }

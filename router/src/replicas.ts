@@ -43,7 +43,13 @@ export interface ReplicaPool {
 }
 
 /** `send`: how requests go out (server.ts passes transport.ts); default the global fetch. */
-export function createReplicaPool(name: string, urls: string[], logger: Logger, timeouts: SubgraphTimeouts, send?: ReplicaFetch): ReplicaPool {
+export function createReplicaPool(
+  name: string,
+  urls: string[],
+  logger: Logger,
+  timeouts: SubgraphTimeouts,
+  send?: ReplicaFetch,
+): ReplicaPool {
   // transport.ts reads every answer whole before resolving.
   const client = createReplicaClient({ name, urls, logger, fetch: send, fetchReadsWhole: send !== undefined });
 
@@ -67,7 +73,10 @@ export function createReplicaPool(name: string, urls: string[], logger: Logger, 
       });
     } catch (error) {
       if (error instanceof ReplicaUnavailableError) {
-        throw new AppError('UPSTREAM_UNAVAILABLE', `The ${name} service did not answer in time; try again shortly`, { service: name, retryAfterSeconds: 1 });
+        throw new AppError('UPSTREAM_UNAVAILABLE', `The ${name} service did not answer in time; try again shortly`, {
+          service: name,
+          retryAfterSeconds: 1,
+        });
       }
       throw error;
     }

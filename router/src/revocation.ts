@@ -1,6 +1,12 @@
 import { lagTolerantTimeout } from '@bth/platform/deadline';
 import { AppError } from '@bth/platform/errors';
-import { ACCESS_TOKEN_TTL_SECONDS, REQUEST_ID_HEADER, REVOCATIONS_COMPLETE_KEY, revokedSessionKey, type SessionStatus } from '@bth/platform/identity';
+import {
+  ACCESS_TOKEN_TTL_SECONDS,
+  REQUEST_ID_HEADER,
+  REVOCATIONS_COMPLETE_KEY,
+  revokedSessionKey,
+  type SessionStatus,
+} from '@bth/platform/identity';
 import type { Logger } from '@bth/platform/logger';
 import type { Redis } from '@bth/platform/redis';
 
@@ -84,7 +90,10 @@ export function createRevocationCheck(deps: RevocationCheckDeps) {
     }
     const deadline = lagTolerantTimeout(REDIS_DEADLINE_MS);
     try {
-      const [complete, revoked] = await Promise.race([redis.mget(REVOCATIONS_COMPLETE_KEY, revokedSessionKey(sessionId)), deadline.expired]);
+      const [complete, revoked] = await Promise.race([
+        redis.mget(REVOCATIONS_COMPLETE_KEY, revokedSessionKey(sessionId)),
+        deadline.expired,
+      ]);
       if (revoked !== null) return 'REVOKED';
       if (complete === null) {
         coldness(true, 'the completeness marker is missing (Redis restarted or flushed)');

@@ -103,7 +103,9 @@ export function createRouter(deps: RouterDeps) {
     // caching) and no Apollo usage or schema reporting (Apollo would switch it on by itself when
     // an APOLLO_KEY is in the environment, at a cost on every request): per-request work nothing reads.
     plugins: [
-      config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      config.sandbox
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
@@ -152,7 +154,10 @@ export function createRouter(deps: RouterDeps) {
         await Promise.all(
           graphNames.map(async (name) => {
             const urls = config.subgraphUrls[name] ?? [];
-            const anyUp = await Promise.any(urls.map((u) => probe(u))).then(() => true, () => false);
+            const anyUp = await Promise.any(urls.map((u) => probe(u))).then(
+              () => true,
+              () => false,
+            );
             if (!anyUp) down.push(name);
           }),
         );
@@ -176,7 +181,15 @@ export function createRouter(deps: RouterDeps) {
       if (checkLimits.operationType(get ? envelopeFromUrl(req.url) : body) !== OperationTypeNode.QUERY) return undefined;
       const h = req.headers;
       // Everything Apollo's answer depends on: the caller, content negotiation, CSRF headers, the operation.
-      return [h.authorization, h.accept, h['content-type'], h['apollo-require-preflight'], h['x-apollo-operation-name'], req.method, get ? req.url : JSON.stringify(body)].join('\n');
+      return [
+        h.authorization,
+        h.accept,
+        h['content-type'],
+        h['apollo-require-preflight'],
+        h['x-apollo-operation-name'],
+        req.method,
+        get ? req.url : JSON.stringify(body),
+      ].join('\n');
     },
     context: async ({ req, requestId }) => {
       const deadline = Date.now() + (config.requestBudgetMs ?? DEFAULT_DEADLINES.requestBudgetMs);
@@ -227,7 +240,12 @@ function envelopeFromUrl(url: string | undefined): RequestEnvelope {
       return undefined;
     }
   };
-  return { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: json('variables'), extensions: json('extensions') };
+  return {
+    query: params.get('query') ?? undefined,
+    operationName: params.get('operationName') ?? undefined,
+    variables: json('variables'),
+    extensions: json('extensions'),
+  };
 }
 
 /** Strips "Did you mean …?" from errors Apollo's own suggestion hiding misses (variable coercion). */

@@ -78,7 +78,9 @@ export function createTransport(): { fetch: ReplicaFetch; close(): void } {
           port: target.port,
           path: `${target.pathname}${target.search}`,
           method: init.method,
-          headers: withTrace(init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) }),
+          headers: withTrace(
+            init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) },
+          ),
           signal: init.signal,
         },
         (res) => {

@@ -145,7 +145,7 @@ describe('admission control at the router', () => {
     }
     for (const answer of await Promise.all(waiting)) {
       expect(answer.body.errors).toBeUndefined();
-      expect((answer.body.data?.products as { totalCount: number }).totalCount).toBeGreaterThanOrEqual(2);
+      expect((answer.body.data!.products as { totalCount: number }).totalCount).toBeGreaterThanOrEqual(2);
     }
     expect(reached).toBe(4);
   });
@@ -154,7 +154,10 @@ describe('admission control at the router', () => {
     const token = await admin();
     closeGate();
     reached = 0;
-    const running = [send(CREATE, { input: productInput({ name: `Slow A ${randomUUID()}`, stock: 1 }) }, token), send(CREATE, { input: productInput({ name: `Slow B ${randomUUID()}`, stock: 1 }) }, token)];
+    const running = [
+      send(CREATE, { input: productInput({ name: `Slow A ${randomUUID()}`, stock: 1 }) }, token),
+      send(CREATE, { input: productInput({ name: `Slow B ${randomUUID()}`, stock: 1 }) }, token),
+    ];
     await waitFor(() => reached === 2, 'both mutations at products');
     const started = performance.now();
     const late = await send(LISTING, { first: 5 });
@@ -170,7 +173,10 @@ describe('admission control at the router', () => {
     const token = await admin();
     closeGate();
     reached = 0;
-    const running = [send(CREATE, { input: productInput({ name: `Busy A ${randomUUID()}`, stock: 1 }) }, token), send(CREATE, { input: productInput({ name: `Busy B ${randomUUID()}`, stock: 1 }) }, token)];
+    const running = [
+      send(CREATE, { input: productInput({ name: `Busy A ${randomUUID()}`, stock: 1 }) }, token),
+      send(CREATE, { input: productInput({ name: `Busy B ${randomUUID()}`, stock: 1 }) }, token),
+    ];
     await waitFor(() => reached === 2, 'both mutations at products');
     const base = router.url.replace(/\/graphql$/, '');
     expect((await fetch(`${base}/health/live`)).status).toBe(200);

@@ -17,13 +17,22 @@ const answers: Record<string, { status: number; type: string; body: string }> = 
     type: 'application/json; charset=utf-8',
     body: JSON.stringify({
       data: null,
-      errors: [{ message: 'Wait', path: ['requestEmailVerification'], extensions: { code: 'RATE_LIMITED', retryable: true, retryAfterSeconds: 42 } }],
+      errors: [
+        {
+          message: 'Wait',
+          path: ['requestEmailVerification'],
+          extensions: { code: 'RATE_LIMITED', retryable: true, retryAfterSeconds: 42 },
+        },
+      ],
     }),
   },
   '/bad-credentials': {
     status: 401,
     type: 'application/graphql-response+json',
-    body: JSON.stringify({ data: null, errors: [{ message: 'Wrong', extensions: { code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS' } }] }),
+    body: JSON.stringify({
+      data: null,
+      errors: [{ message: 'Wrong', extensions: { code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS' } }],
+    }),
   },
   '/proxy-error': { status: 502, type: 'text/html', body: '<html>Bad Gateway nginx at 10.0.0.7:8080</html>' },
   '/json-but-not-graphql': { status: 500, type: 'application/json', body: JSON.stringify({ error: 'boom at /srv/app.js:1' }) },
@@ -65,15 +74,18 @@ describe('SubgraphDataSource', () => {
     expect(JSON.stringify(response.errors)).not.toMatch(/response|127\.0\.0\.1|http:/);
   });
 
-  it.each(['/proxy-error', '/json-but-not-graphql', '/not-json'])('turns an answer that is no GraphQL response (%s) into UPSTREAM_UNAVAILABLE without internals', async (path) => {
-    const failure = await call(path).then(
-      () => expect.unreachable('no error'),
-      (error: unknown) => error,
-    );
-    expect(failure).toBeInstanceOf(AppError);
-    const { message, extensions } = failure as AppError;
-    expect(extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryable: true, service: 'users' });
-    expect(extensions.retryAfterSeconds).toBeGreaterThan(0);
-    expect(JSON.stringify({ message, extensions })).not.toMatch(/127\.0\.0\.1|10\.0\.0\.7|\/srv|nginx|http:|response/);
-  });
+  it.each(['/proxy-error', '/json-but-not-graphql', '/not-json'])(
+    'turns an answer that is no GraphQL response (%s) into UPSTREAM_UNAVAILABLE without internals',
+    async (path) => {
+      const failure = await call(path).then(
+        () => expect.unreachable('no error'),
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(AppError);
+      const { message, extensions } = failure as AppError;
+      expect(extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryable: true, service: 'users' });
+      expect(extensions.retryAfterSeconds).toBeGreaterThan(0);
+      expect(JSON.stringify({ message, extensions })).not.toMatch(/127\.0\.0\.1|10\.0\.0\.7|\/srv|nginx|http:|response/);
+    },
+  );
 });

@@ -35,7 +35,10 @@ beforeAll(async () => {
   const frozenUrl = `http://127.0.0.1:${(frozen.address() as AddressInfo).port}/graphql`;
   redis = createRedis({ url: 'redis://127.0.0.1:6379', keyPrefix: testRedisPrefix('deadlines'), logger: silentLogger });
   const created = createRouter({
-    config: await testRouterConfig({ products: [frozenUrl, products.url] }, { subgraphTimeouts: { queryMs: QUERY_TIMEOUT_MS, mutationMs: 2_000 }, requestBudgetMs: REQUEST_BUDGET_MS }),
+    config: await testRouterConfig(
+      { products: [frozenUrl, products.url] },
+      { subgraphTimeouts: { queryMs: QUERY_TIMEOUT_MS, mutationMs: 2_000 }, requestBudgetMs: REQUEST_BUDGET_MS },
+    ),
     logger: silentLogger,
     metrics: testMetrics('router'),
     redis,
@@ -51,7 +54,8 @@ afterAll(async () => {
   await dropTestDatabases();
 });
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
 
 async function readProduct(): Promise<{ ok: boolean; ms: number }> {
   const started = performance.now();
@@ -73,7 +77,9 @@ describe('router deadlines and failover', () => {
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
     const ms = answers.map((a) => a.ms);
-    console.info(`router, one products replica frozen: ${answers.length} reads, p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms`);
+    console.info(
+      `router, one products replica frozen: ${answers.length} reads, p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms`,
+    );
     expect(answers.filter((a) => !a.ok)).toEqual([]);
     expect(Math.max(...ms)).toBeLessThan(QUERY_TIMEOUT_MS + 700);
     expect(percentile(ms, 50)).toBeLessThan(200);

@@ -67,7 +67,10 @@ beforeAll(async () => {
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   await redis.set(REVOCATIONS_COMPLETE_KEY, String(Date.now()));
   const created = createRouter({
-    config: await testRouterConfig({ products: [relayUrl] }, { subgraphTimeouts: { queryMs: QUERY_TIMEOUT_MS, mutationMs: 2_000 }, requestBudgetMs: REQUEST_BUDGET_MS }),
+    config: await testRouterConfig(
+      { products: [relayUrl] },
+      { subgraphTimeouts: { queryMs: QUERY_TIMEOUT_MS, mutationMs: 2_000 }, requestBudgetMs: REQUEST_BUDGET_MS },
+    ),
     logger: silentLogger,
     metrics: testMetrics('router'),
     redis,
@@ -88,7 +91,10 @@ afterAll(async () => {
 const LISTING = 'query Listing($first: Int!) { products(first: $first) { totalCount nodes { id name stock } } }';
 const CREATE = 'mutation($input: CreateProductInput!) { createProduct(input: $input) { __typename ... on Product { id } } }';
 
-type Answer = { status: number; body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+type Answer = {
+  status: number;
+  body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+};
 async function send(query: string, variables: Record<string, unknown>, token?: string): Promise<Answer> {
   const response = await fetch(router.url, {
     method: 'POST',
@@ -173,7 +179,7 @@ describe('in-flight deduplication of identical queries', () => {
     expect(new Set(queries().map((q) => q.identity ?? 'anonymous')).size).toBe(3);
     expect(queries().filter((q) => q.identity === undefined)).toHaveLength(1);
     expect(mutations()).toHaveLength(2);
-    const created = answers.slice(3).map((a) => (a.body.data?.createProduct as { id: string }).id);
+    const created = answers.slice(3).map((a) => (a.body.data!.createProduct as { id: string }).id);
     expect(new Set(created).size).toBe(2);
   });
 

@@ -94,11 +94,19 @@ describe('router edge (development mode)', () => {
     for (const prefix of ['a', 'b', 'c']) attempts.push(await post(router.url, { query: fragmentBomb(22, prefix) }));
     for (const attempt of attempts) {
       expect(attempt.status).toBe(400);
-      expect(attempt.body.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_LIMIT_EXCEEDED', limit: 'fields', max: 500, actual: 2 ** 22 });
+      expect(attempt.body.errors![0]!.extensions).toMatchObject({
+        code: 'OPERATION_LIMIT_EXCEEDED',
+        limit: 'fields',
+        max: 500,
+        actual: 2 ** 22,
+      });
     }
     expect(Math.min(...attempts.map((a) => a.ms))).toBeLessThan(50);
 
-    const [bomb, ordinary] = await Promise.all([post(router.url, { query: fragmentBomb(22, 'd') }), post(router.url, { query: '{ __typename }' })]);
+    const [bomb, ordinary] = await Promise.all([
+      post(router.url, { query: fragmentBomb(22, 'd') }),
+      post(router.url, { query: '{ __typename }' }),
+    ]);
     expect(firstCode(bomb)).toBe('OPERATION_LIMIT_EXCEEDED');
     expect(ordinary.body).toEqual({ data: { __typename: 'Query' } });
     expect(ordinary.ms).toBeLessThan(1_000);
@@ -109,8 +117,19 @@ describe('router edge (development mode)', () => {
       [{ query: `{ __typename ${'@include(if: true) '.repeat(60)} }` }, 'directives'],
       [{ query: `{ ${'__typename '.repeat(21)} }` }, 'repeatedField'],
       [{ query: `query (${Array.from({ length: 31 }, (_, i) => `$v${i}: Int`).join(', ')}) { __typename }` }, 'variables'],
-      [{ query: 'query ($ids: [ID!]) { inventoryReport(productIds: $ids) { __typename } }', variables: { ids: Array.from({ length: 100_000 }, () => '1') } }, 'variableValues'],
-      [{ query: `{ ${Array.from({ length: 26 }, (_, i) => `f${i}: __typename`).join(' ')} ...F ...F } fragment F on Query { ${Array.from({ length: 3 }, (_, i) => `g${i}: __typename`).join(' ')} }`, }, 'aliases'],
+      [
+        {
+          query: 'query ($ids: [ID!]) { inventoryReport(productIds: $ids) { __typename } }',
+          variables: { ids: Array.from({ length: 100_000 }, () => '1') },
+        },
+        'variableValues',
+      ],
+      [
+        {
+          query: `{ ${Array.from({ length: 26 }, (_, i) => `f${i}: __typename`).join(' ')} ...F ...F } fragment F on Query { ${Array.from({ length: 3 }, (_, i) => `g${i}: __typename`).join(' ')} }`,
+        },
+        'aliases',
+      ],
     ];
     for (const [body, limit] of cases) {
       const answer = await post(router.url, body);
@@ -129,7 +148,10 @@ describe('router edge (development mode)', () => {
       ['a subscription', { query: 'subscription { __typename }' }],
       ['a subscription chosen by name', { query: 'subscription S { __typename } query Q { __typename }', operationName: 'S' }],
       ['a batch with one bad item', [{ query: '{ __typename }' }, { query: 'query A { __typename }', operationName: 'B' }]],
-      ['an unknown persisted-query version', { query: '{ __typename }', extensions: { persistedQuery: { version: 2, sha256Hash: 'abc' } } }],
+      [
+        'an unknown persisted-query version',
+        { query: '{ __typename }', extensions: { persistedQuery: { version: 2, sha256Hash: 'abc' } } },
+      ],
       ['query not a string', { query: 5 }],
       ['query null', { query: null }],
       ['variables not an object', { query: '{ __typename }', variables: [1] }],
@@ -180,7 +202,10 @@ describe('router edge (production mode)', () => {
       await post(router.url, { query: '{ product(ids: "1") { id } }' }),
       await post(router.url, { query: 'query ($x: Produc) { __typename }' }),
       await post(router.url, { query: '{ saleEvents(status: LIV) { totalCount } }' }),
-      await post(router.url, { query: 'query ($f: ProductFilter) { products(filter: $f) { totalCount } }', variables: { f: { onSal: true } } }),
+      await post(router.url, {
+        query: 'query ($f: ProductFilter) { products(filter: $f) { totalCount } }',
+        variables: { f: { onSal: true } },
+      }),
     ];
     for (const answer of answers) {
       expect(answer.status).toBe(400);

@@ -61,7 +61,11 @@ async function startReplicas(...names: string[]) {
 
 const TIMEOUTS = { queryMs: 2_500, mutationMs: 10_000 };
 
-async function query(pool: ReturnType<typeof createReplicaPool>, text = '{ servedBy }', headers: Record<string, string> = {}): Promise<string> {
+async function query(
+  pool: ReturnType<typeof createReplicaPool>,
+  text = '{ servedBy }',
+  headers: Record<string, string> = {},
+): Promise<string> {
   const response = (await pool.fetcher('http://unused/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -73,11 +77,14 @@ async function query(pool: ReturnType<typeof createReplicaPool>, text = '{ serve
 /** The answer, or the error's code, and how long it took. */
 async function timedQuery(pool: ReturnType<typeof createReplicaPool>, text?: string, headers?: Record<string, string>) {
   const started = performance.now();
-  const outcome = await query(pool, text, headers).catch((error: unknown) => `error:${(error as { extensions?: { code?: string } }).extensions?.code}`);
+  const outcome = await query(pool, text, headers).catch(
+    (error: unknown) => `error:${(error as { extensions?: { code?: string } }).extensions?.code}`,
+  );
   return { outcome, ms: performance.now() - started };
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
 
 describe('replica pool', () => {
   it('When replicas are up, then requests alternate between them; a dead one is routed around', async () => {
@@ -110,7 +117,9 @@ describe('replica pool', () => {
       for (let wave = 0; wave < 10; wave++) results.push(...(await Promise.all(Array.from({ length: 4 }, () => timedQuery(pool)))));
       expect(results.map((r) => r.outcome)).toEqual(results.map(() => 'live'));
       const ms = results.map((r) => r.ms);
-      console.info(`frozen replica, queries: p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms`);
+      console.info(
+        `frozen replica, queries: p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms`,
+      );
       // Queries that met the frozen replica before its ejection waited one attempt deadline at most.
       expect(Math.max(...ms)).toBeLessThan(timeouts.queryMs + 500);
       expect(percentile(ms, 50)).toBeLessThan(100);

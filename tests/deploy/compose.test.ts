@@ -77,13 +77,16 @@ export function composeProblems(compose: ComposeFile): string[] {
     }
     const app = kind as AppService;
     const env = environmentOf(service);
-    problems.push(...envProblems(app, env, endpoints, { production: env.NODE_ENV === 'production', allReplicas: true }).map((p) => `${name} (${p})`));
+    problems.push(
+      ...envProblems(app, env, endpoints, { production: env.NODE_ENV === 'production', allReplicas: true }).map((p) => `${name} (${p})`),
+    );
 
     const port = endpoints.find((e) => e.host === name)!.port;
     if (!new RegExp(`//(127\\.0\\.0\\.1|localhost):${port}/health/ready\\b`).test(test))
       problems.push(`${name}: health check must ask /health/ready on its own port ${port}`);
     for (const mapping of service.ports ?? [])
-      if (containerPort(mapping) !== port) problems.push(`${name}: publishes container port ${containerPort(mapping)}, the service listens on ${port}`);
+      if (containerPort(mapping) !== port)
+        problems.push(`${name}: publishes container port ${containerPort(mapping)}, the service listens on ${port}`);
 
     const dependsOn: Record<string, { condition?: string }> = Array.isArray(service.depends_on)
       ? Object.fromEntries(service.depends_on.map((d) => [d, {}]))
@@ -126,7 +129,9 @@ describe('docker-compose.yml', () => {
       );
     });
     it('a service-to-service URL left to its local default', () => {
-      expect(planted((c) => delete env(c, 'router').USERS_URL)).toContain('router (router: USERS_URL is not set; its default addresses the local machine)');
+      expect(planted((c) => delete env(c, 'router').USERS_URL)).toContain(
+        'router (router: USERS_URL is not set; its default addresses the local machine)',
+      );
     });
     it('a URL at a service that does not exist, or at the wrong port', () => {
       expect(planted((c) => (env(c, 'router').ORDERS_URL = 'http://order:4004/graphql'))).toContain(
@@ -137,11 +142,15 @@ describe('docker-compose.yml', () => {
       );
     });
     it('a replica left out of a list', () => {
-      expect(planted((c) => (env(c, 'orders').INVENTORY_URLS = 'http://products-1:4002'))).toContain('orders (orders: INVENTORY_URLS leaves out products-2)');
+      expect(planted((c) => (env(c, 'orders').INVENTORY_URLS = 'http://products-1:4002'))).toContain(
+        'orders (orders: INVENTORY_URLS leaves out products-2)',
+      );
     });
     it('a value the schema refuses', () => {
       const problems = planted((c) => (env(c, 'products-1').LOCK_WAIT_TIMEOUT_SECONDS = '500'));
-      expect(problems).toContainEqual(expect.stringMatching(/^products-1 \(products: LOCK_WAIT_TIMEOUT_SECONDS=500 is refused by its schema/));
+      expect(problems).toContainEqual(
+        expect.stringMatching(/^products-1 \(products: LOCK_WAIT_TIMEOUT_SECONDS=500 is refused by its schema/),
+      );
       expect(problems.every((p) => p.includes('LOCK_WAIT_TIMEOUT_SECONDS=500'))).toBe(true);
     });
     it('a health check on another path, and a dependency that is only started', () => {

@@ -129,7 +129,8 @@ export function envProblems(
       }
       if (endpoint.kind !== target) problems.push(`${service}: ${name} points at ${url.hostname} (${endpoint.kind}), not at ${target}`);
       const port = url.port ? Number(url.port) : target in INFRA_PORTS ? INFRA_PORTS[target as InfraService] : 80;
-      if (port !== endpoint.port) problems.push(`${service}: ${name} uses port ${port} of ${url.hostname}, which listens on ${endpoint.port}`);
+      if (port !== endpoint.port)
+        problems.push(`${service}: ${name} uses port ${port} of ${url.hostname}, which listens on ${endpoint.port}`);
       if (!(target in INFRA_PORTS) && url.pathname !== defaultUrl.pathname)
         problems.push(`${service}: ${name} has path ${url.pathname}, the service expects ${defaultUrl.pathname}`);
     }
@@ -143,7 +144,8 @@ export function envProblems(
     if (name in env) continue;
     const parsed = field.safeParse(undefined);
     if (!parsed.success) problems.push(`${service}: ${name} is required (no default) and not set`);
-    else if (LOCAL.test(JSON.stringify(parsed.data ?? ''))) problems.push(`${service}: ${name} is not set; its default addresses the local machine`);
+    else if (LOCAL.test(JSON.stringify(parsed.data ?? '')))
+      problems.push(`${service}: ${name} is not set; its default addresses the local machine`);
     else if (options.production && requiredInProduction.includes(name)) problems.push(`${service}: ${name} must be set in production`);
   }
   return problems;

@@ -31,7 +31,11 @@ type Container = {
   command?: string[];
   ports?: { name?: string; containerPort: number }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } };
+  }[];
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -92,11 +96,15 @@ function build(dir: string, out: Build = { objects: [], generated: new Map(), fi
   for (const patch of k.patches ?? []) {
     if (patch.path && !existsSync(resolve(dir, patch.path))) out.problems.push(`${file}: patch ${patch.path} does not exist`);
     const target = patch.target;
-    const targets = out.objects.filter((o) => (!target?.kind || o.kind === target.kind) && (!target?.name || o.metadata.name === target.name));
+    const targets = out.objects.filter(
+      (o) => (!target?.kind || o.kind === target.kind) && (!target?.name || o.metadata.name === target.name),
+    );
     if (target && targets.length === 0) out.problems.push(`${file}: patch target ${target.kind}/${target.name} matches nothing`);
     // Inline JSON 6902 `replace`/`add` operations (what the overlays use) are applied, so the
     // checks below see the objects as kustomize builds them.
-    for (const op of patch.patch ? (parseAllDocuments(patch.patch)[0]?.toJS() as { op: string; path: string; value: unknown }[]) : []) {
+    for (const op of patch.patch
+      ? ((parseAllDocuments(patch.patch)[0]?.toJS() ?? []) as { op: string; path: string; value: unknown }[])
+      : []) {
       if (op.op !== 'replace' && op.op !== 'add') {
         out.problems.push(`${file}: patch op ${op.op} is not applied by this test`);
         continue;
@@ -137,24 +145,33 @@ function customResourceProblems(o: Obj, all: Obj[], secretKeys: Map<string, Set<
   const problems: string[] = [];
   const secretRef = (ref: { name?: string; key?: string } | undefined, what: string) => {
     if (!ref?.name || !ref.key) problems.push(`${where}: ${what} needs a name and a key`);
-    else if (!secretKeys.get(ref.name)?.has(ref.key)) problems.push(`${where}: ${what} ${ref.name}/${ref.key} is not in secrets.example.yaml`);
+    else if (!secretKeys.get(ref.name)?.has(ref.key))
+      problems.push(`${where}: ${what} ${ref.name}/${ref.key} is not in secrets.example.yaml`);
   };
   if (o.apiVersion === 'k8s.mariadb.com/v1alpha1') {
     if (o.kind === 'MariaDB') {
-      if (!Number.isInteger(spec.replicas) || spec.replicas < 3) problems.push(`${where}: needs at least 3 replicas (a primary and two to fail over to)`);
-      if (spec.replication?.enabled !== true && spec.galera?.enabled !== true) problems.push(`${where}: neither replication nor Galera is enabled`);
-      if (spec.replication?.enabled && spec.replication.primary?.autoFailover !== true) problems.push(`${where}: replication without automatic failover`);
+      if (!Number.isInteger(spec.replicas) || spec.replicas < 3)
+        problems.push(`${where}: needs at least 3 replicas (a primary and two to fail over to)`);
+      if (spec.replication?.enabled !== true && spec.galera?.enabled !== true)
+        problems.push(`${where}: neither replication nor Galera is enabled`);
+      if (spec.replication?.enabled && spec.replication.primary?.autoFailover !== true)
+        problems.push(`${where}: replication without automatic failover`);
       if (!spec.storage?.size) problems.push(`${where}: no storage size`);
       secretRef(spec.rootPasswordSecretKeyRef, 'rootPasswordSecretKeyRef');
       return problems;
     }
-    if (!['Database', 'User', 'Grant', 'Connection'].includes(o.kind)) return [`${where}: not a mariadb-operator kind this deployment uses`];
-    if (!all.some((m) => m.kind === 'MariaDB' && m.metadata.name === spec.mariaDbRef?.name)) problems.push(`${where}: mariaDbRef names no MariaDB`);
+    if (!['Database', 'User', 'Grant', 'Connection'].includes(o.kind))
+      return [`${where}: not a mariadb-operator kind this deployment uses`];
+    if (!all.some((m) => m.kind === 'MariaDB' && m.metadata.name === spec.mariaDbRef?.name))
+      problems.push(`${where}: mariaDbRef names no MariaDB`);
     if (o.kind === 'User' || o.kind === 'Connection') secretRef(spec.passwordSecretKeyRef, 'passwordSecretKeyRef');
-    if (o.kind === 'Grant' && !(Array.isArray(spec.privileges) && spec.database && spec.username)) problems.push(`${where}: needs privileges, database and username`);
+    if (o.kind === 'Grant' && !(Array.isArray(spec.privileges) && spec.database && spec.username))
+      problems.push(`${where}: needs privileges, database and username`);
     if (o.kind === 'Connection') {
-      if (!all.some((u) => u.kind === 'User' && u.apiVersion === o.apiVersion && (u.spec as any)?.name === spec.username)) problems.push(`${where}: username ${spec.username} has no User`);
-      if (!all.some((d) => d.kind === 'Database' && (d.spec as any)?.name === spec.database)) problems.push(`${where}: database ${spec.database} has no Database`);
+      if (!all.some((u) => u.kind === 'User' && u.apiVersion === o.apiVersion && (u.spec as any)?.name === spec.username))
+        problems.push(`${where}: username ${spec.username} has no User`);
+      if (!all.some((d) => d.kind === 'Database' && (d.spec as any)?.name === spec.database))
+        problems.push(`${where}: database ${spec.database} has no Database`);
       if (!spec.secretName || !spec.secretTemplate?.key) problems.push(`${where}: needs secretName and secretTemplate.key`);
     }
     return problems;
@@ -174,8 +191,10 @@ function customResourceProblems(o: Obj, all: Obj[], secretKeys: Map<string, Set<
   }
   if (o.apiVersion === 'rabbitmq.com/v1beta1' && o.kind === 'RabbitmqCluster') {
     // Quorum queues need a majority: an odd node count of at least 3 survives the loss of one.
-    if (!Number.isInteger(spec.replicas) || spec.replicas < 3 || spec.replicas % 2 === 0) problems.push(`${where}: quorum queues need an odd replica count ≥ 3`);
-    if (!/default_queue_type\s*=\s*quorum/.test(spec.rabbitmq?.additionalConfig ?? '')) problems.push(`${where}: default_queue_type is not quorum`);
+    if (!Number.isInteger(spec.replicas) || spec.replicas < 3 || spec.replicas % 2 === 0)
+      problems.push(`${where}: quorum queues need an odd replica count ≥ 3`);
+    if (!/default_queue_type\s*=\s*quorum/.test(spec.rabbitmq?.additionalConfig ?? ''))
+      problems.push(`${where}: default_queue_type is not quorum`);
     return problems;
   }
   return [`${where}: ${o.apiVersion} is neither a built-in kind this test knows nor an operator's`];
@@ -196,7 +215,9 @@ function manifestProblems(b: Build, secrets: Obj[]): string[] {
   const problems = [...b.problems];
   const { objects } = b;
   const names = new Set<string>();
-  const secretKeys = new Map<string, Set<string>>(secrets.map((s) => [s.metadata.name, new Set(Object.keys((s.stringData as object) ?? {}))]));
+  const secretKeys = new Map<string, Set<string>>(
+    secrets.map((s) => [s.metadata.name, new Set(Object.keys((s.stringData as object) ?? {}))]),
+  );
   for (const o of objects)
     if (o.kind === 'Connection') secretKeys.set((o.spec as any).secretName, new Set([(o.spec as any).secretTemplate?.key]));
   const configMaps = new Map<string, Record<string, string>>(
@@ -232,7 +253,8 @@ function manifestProblems(b: Build, secrets: Obj[]): string[] {
     }
     for (const { name, value, valueFrom } of container.env ?? []) {
       const ref = valueFrom?.secretKeyRef;
-      if (ref && !secretKeys.get(ref.name)?.has(ref.key)) problems.push(`${container.name}: ${name} reads ${ref.name}/${ref.key}, which no Secret has`);
+      if (ref && !secretKeys.get(ref.name)?.has(ref.key))
+        problems.push(`${container.name}: ${name} reads ${ref.name}/${ref.key}, which no Secret has`);
       env[name] = ref ? undefined : value;
     }
     return env;
@@ -251,8 +273,12 @@ function manifestProblems(b: Build, secrets: Obj[]): string[] {
     const container = podSpecOf(selected[0]!)!.containers[0]!;
     const listens = Number(envOf(container).PORT ?? defaultPort(app));
     for (const port of spec.ports) {
-      const target = typeof port.targetPort === 'string' ? container.ports?.find((p) => p.name === port.targetPort)?.containerPort : (port.targetPort ?? port.port);
-      if (target !== listens) problems.push(`Service/${service.metadata.name}: port ${port.port} reaches ${target}, ${app} listens on ${listens}`);
+      const target =
+        typeof port.targetPort === 'string'
+          ? container.ports?.find((p) => p.name === port.targetPort)?.containerPort
+          : (port.targetPort ?? port.port);
+      if (target !== listens)
+        problems.push(`Service/${service.metadata.name}: port ${port.port} reaches ${target}, ${app} listens on ${listens}`);
       endpoints.push({ host: service.metadata.name, kind: app, port: port.port });
     }
   }
@@ -276,7 +302,11 @@ function manifestProblems(b: Build, secrets: Obj[]): string[] {
       if (!container.resources?.requests?.cpu || !container.resources.requests.memory || !container.resources.limits?.memory)
         problems.push(`${where}: needs cpu and memory requests and a memory limit`);
       const env = envOf(container);
-      problems.push(...envProblems(app, env, endpoints, { production: env.NODE_ENV === 'production', allReplicas: false }).map((p) => `${where} (${p})`));
+      problems.push(
+        ...envProblems(app, env, endpoints, { production: env.NODE_ENV === 'production', allReplicas: false }).map(
+          (p) => `${where} (${p})`,
+        ),
+      );
     }
     if (workload.kind !== 'Deployment') continue;
     const main = pod.containers[0]!;
@@ -286,7 +316,8 @@ function manifestProblems(b: Build, secrets: Obj[]): string[] {
       ['livenessProbe', '/health/live'],
     ] as const) {
       const get = main[probe]?.httpGet;
-      if (get?.path !== path || (get.port !== port?.name && get.port !== port?.containerPort)) problems.push(`${id}: ${probe} must GET ${path} on the service's port`);
+      if (get?.path !== path || (get.port !== port?.name && get.port !== port?.containerPort))
+        problems.push(`${id}: ${probe} must GET ${path} on the service's port`);
     }
   }
 
@@ -295,14 +326,17 @@ function manifestProblems(b: Build, secrets: Obj[]): string[] {
     const target =
       o.kind === 'HorizontalPodAutoscaler'
         ? deployments.find((d) => d.metadata.name === spec.scaleTargetRef?.name)
-        : deployments.find((d) => Object.entries(spec.selector?.matchLabels ?? {}).every(([k, v]) => (d.spec as any).template.metadata.labels?.[k] === v));
+        : deployments.find((d) =>
+            Object.entries(spec.selector?.matchLabels ?? {}).every(([k, v]) => (d.spec as any).template.metadata.labels?.[k] === v),
+          );
     if (!target) problems.push(`${o.kind}/${o.metadata.name}: targets no Deployment`);
   }
   for (const d of deployments) {
     const app = appOf(d);
     const has = (kind: string) => objects.some((o) => o.kind === kind && o.metadata.name === d.metadata.name);
     if (!has('PodDisruptionBudget')) problems.push(`Deployment/${d.metadata.name}: no PodDisruptionBudget`);
-    if (app && ['router', 'products', 'orders'].includes(app) && !has('HorizontalPodAutoscaler')) problems.push(`Deployment/${d.metadata.name}: no HorizontalPodAutoscaler`);
+    if (app && ['router', 'products', 'orders'].includes(app) && !has('HorizontalPodAutoscaler'))
+      problems.push(`Deployment/${d.metadata.name}: no HorizontalPodAutoscaler`);
   }
   for (const app of Object.keys(APP_SERVICES) as AppService[])
     if (!deployments.some((d) => appOf(d) === app)) problems.push(`${app}: no Deployment`);
@@ -362,8 +396,12 @@ describe('deploy/k8s production overlay', () => {
         data.ORDERS_URL = data.ORDERS_INTERNAL_URL;
         delete data.ORDERS_INTERNAL_URL;
       });
-      expect(problems).toContain('Deployment/bth-wishlists container wishlists (wishlists: ORDERS_URL is not a variable the service reads)');
-      expect(problems).toContain('Deployment/bth-wishlists container wishlists (wishlists: ORDERS_INTERNAL_URL is not set; its default addresses the local machine)');
+      expect(problems).toContain(
+        'Deployment/bth-wishlists container wishlists (wishlists: ORDERS_URL is not a variable the service reads)',
+      );
+      expect(problems).toContain(
+        'Deployment/bth-wishlists container wishlists (wishlists: ORDERS_INTERNAL_URL is not set; its default addresses the local machine)',
+      );
     });
     it('a production secret not set', () => {
       const problems = planted((o) => {
@@ -378,15 +416,19 @@ describe('deploy/k8s production overlay', () => {
         data.USERS_URL = 'http://bth-user:4001/graphql';
         data.ORDERS_URL = 'http://bth-orders:4000/graphql';
       });
-      expect(problems).toContain('Deployment/bth-router container router (router: USERS_URL points at bth-user, which is not a service of this deployment)');
-      expect(problems).toContain('Deployment/bth-router container router (router: ORDERS_URL uses port 4000 of bth-orders, which listens on 4004)');
+      expect(problems).toContain(
+        'Deployment/bth-router container router (router: USERS_URL points at bth-user, which is not a service of this deployment)',
+      );
+      expect(problems).toContain(
+        'Deployment/bth-router container router (router: ORDERS_URL uses port 4000 of bth-orders, which listens on 4004)',
+      );
     });
     it('a probe on another path, a missing HPA', () => {
       const problems = planted((o) => {
         find(o, 'Deployment', 'bth-products').spec.template.spec.containers[0].readinessProbe.httpGet.path = '/healthz';
         o.splice(o.indexOf(find(o, 'HorizontalPodAutoscaler', 'bth-orders')), 1);
       });
-      expect(problems).toContain('Deployment/bth-products: readinessProbe must GET /health/ready on the service\'s port');
+      expect(problems).toContain("Deployment/bth-products: readinessProbe must GET /health/ready on the service's port");
       expect(problems).toContain('Deployment/bth-orders: no HorizontalPodAutoscaler');
     });
     it('an operator resource that lost its settings', () => {
@@ -402,7 +444,10 @@ describe('deploy/k8s production overlay', () => {
   it('reports a kustomization that names a file that is not there', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bth-kustomize-'));
     try {
-      writeFileSync(join(dir, 'kustomization.yaml'), 'resources:\n  - gone.yaml\nconfigMapGenerator:\n  - name: x\n    files:\n      - gone.graphql\n');
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        'resources:\n  - gone.yaml\nconfigMapGenerator:\n  - name: x\n    files:\n      - gone.graphql\n',
+      );
       expect(build(dir).problems).toEqual([
         `${join(dir, 'kustomization.yaml')}: resource gone.yaml does not exist`,
         `${join(dir, 'kustomization.yaml')}: configMapGenerator x file gone.graphql does not exist`,

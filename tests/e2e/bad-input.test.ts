@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KNOWN_CODES } from '@bth/platform/errors';
 import { ROOT } from '../../scripts/stack.mjs';
-import { UNKNOWN_ID, generateBattery, hasBase, loadSupergraph, plainTextCases, publicOperations, type BadInputCase, type Role } from '../support/bad-input.js';
+import {
+  UNKNOWN_ID,
+  generateBattery,
+  hasBase,
+  loadSupergraph,
+  plainTextCases,
+  publicOperations,
+  type BadInputCase,
+  type Role,
+} from '../support/bad-input.js';
 import { startStack, type Member, type Stack } from '../support/stack.js';
 
 /**
@@ -13,7 +22,6 @@ import { startStack, type Member, type Stack } from '../support/stack.js';
  * 500 with coded errors (never INTERNAL_SERVER_ERROR) and nothing internal, must write no row in
  * any service's database, and must leave its kept-alive connection able to answer the next request.
  */
-
 
 /**
  * Text that only leaks from inside: addresses, SQL, paths, driver errors, stack frames. A plain
@@ -59,12 +67,15 @@ function send(agent: Agent, url: URL, bad: BadInputCase, token: string | undefin
   const chunked = bad.kind === 'raw' && bad.chunked === true;
   if (body !== undefined && !chunked) headers['content-length'] = String(Buffer.byteLength(body));
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method, headers, agent, signal: AbortSignal.timeout(CASE_TIMEOUT_MS) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, path, method, headers, agent, signal: AbortSignal.timeout(CASE_TIMEOUT_MS) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (chunked && body !== undefined) {
       const bytes = Buffer.from(body);
@@ -94,7 +105,9 @@ function problemsOf(answer: Answer): string[] {
     problems.push(`HTTP ${answer.status} with a body that is not JSON`);
     return problems;
   }
-  const results = (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ errors?: Array<{ extensions?: { code?: unknown; response?: unknown } }> }>;
+  const results = (Array.isArray(parsed) ? parsed : [parsed]) as Array<{
+    errors?: Array<{ extensions?: { code?: unknown; response?: unknown } }>;
+  }>;
   const errors = results.flatMap((r) => r?.errors ?? []);
   for (const error of errors) {
     const code = error.extensions?.code;
@@ -152,7 +165,9 @@ describe('generated bad-input battery', () => {
 
   // Measured 50–65 s for the cases with other stacks loading the same two cores (load 15–20);
   // the default e2e bound (120 s) leaves too little room for such a machine.
-  it('When every bad input is sent, then each is refused with a code, shows nothing internal, writes nothing and the connection still answers', { timeout: 300_000 }, async () => {
+  it('When every bad input is sent, then each is refused with a code, shows nothing internal, writes nothing and the connection still answers', {
+    timeout: 300_000,
+  }, async () => {
     const url = new URL(stack.routerUrl);
     const tokens: Record<Role, string | undefined> = { anonymous: undefined, member: member.accessToken, admin: admin.accessToken };
     const cases = [...battery, ...plainTextCases(schema, { id: productId, price: PRICE })];
@@ -181,7 +196,8 @@ describe('generated bad-input battery', () => {
             }
             try {
               const after = await send(agent, url, ordinary, undefined);
-              if (after.status !== 200 || !after.text.includes('"__typename":"Query"')) failures.push(`${bad.name}: next request answered ${after.status} ${after.text.slice(0, 100)}`);
+              if (after.status !== 200 || !after.text.includes('"__typename":"Query"'))
+                failures.push(`${bad.name}: next request answered ${after.status} ${after.text.slice(0, 100)}`);
             } catch (error) {
               failures.push(`${bad.name}: next request on the connection got no answer (${(error as Error).message})`);
             }
@@ -196,9 +212,18 @@ describe('generated bad-input battery', () => {
     mkdirSync(join(ROOT, 'tests', '.reports'), { recursive: true });
     writeFileSync(join(ROOT, 'tests', '.reports', 'bad-input-answers.tsv'), `${answers.sort().join('\n')}\n`);
     const after = await rowCounts(stack);
-    const written = Object.keys(after).filter((table) => after[table] !== before[table]).map((table) => `${table}: ${before[table] ?? 0} -> ${after[table]}`);
-    console.log(`bad-input battery: ${cases.length} cases in ${seconds.toFixed(1)} s, ${failures.length} failed, rows written: ${written.join('; ') || 'none'}`);
-    console.log(`outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([outcome, n]) => `${outcome} ×${n}`).join(', ')}`);
+    const written = Object.keys(after)
+      .filter((table) => after[table] !== before[table])
+      .map((table) => `${table}: ${before[table] ?? 0} -> ${after[table]}`);
+    console.log(
+      `bad-input battery: ${cases.length} cases in ${seconds.toFixed(1)} s, ${failures.length} failed, rows written: ${written.join('; ') || 'none'}`,
+    );
+    console.log(
+      `outcomes: ${[...outcomes]
+        .sort((a, b) => b[1] - a[1])
+        .map(([outcome, n]) => `${outcome} ×${n}`)
+        .join(', ')}`,
+    );
     if (failures.length > 0) console.log(failures.join('\n'));
     expect(written).toEqual([]);
     expect(failures).toEqual([]);

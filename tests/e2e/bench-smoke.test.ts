@@ -13,7 +13,8 @@ import { ROOT } from '../../scripts/stack.mjs';
  */
 const out = mkdtempSync(join(tmpdir(), 'bth-bench-smoke-'));
 // Rows other changes add below the generated part: a bench run must keep them word for word.
-const KEPT = '## What each change bought\n\n| Change | Before → after | How measured |\n|---|---|---|\n| smoke row | 1 → 2 | kept by the generator |\n';
+const KEPT =
+  '## What each change bought\n\n| Change | Before → after | How measured |\n|---|---|---|\n| smoke row | 1 → 2 | kept by the generator |\n';
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -21,13 +22,26 @@ describe('npm run bench -- --smoke', () => {
   it('When the bench runs in smoke mode, then it writes BENCHMARKS.md with every target, the scenario and CPU tables, a dated JSON and three SVG charts, and keeps the rows below its marker', async () => {
     writeFileSync(join(out, 'BENCHMARKS.md'), `# old generated part\n\n${KEPT}`);
     // The whole bench in smoke mode takes one to three minutes on a busy 2-core machine.
-    await promisify(execFile)(process.execPath, [join(ROOT, 'tests', 'load', 'bench.mjs'), '--smoke', '--out', out], { timeout: 540_000, maxBuffer: 16 * 2 ** 20 });
+    await promisify(execFile)(process.execPath, [join(ROOT, 'tests', 'load', 'bench.mjs'), '--smoke', '--out', out], {
+      timeout: 540_000,
+      maxBuffer: 16 * 2 ** 20,
+    });
 
     const md = readFileSync(join(out, 'BENCHMARKS.md'), 'utf8');
     expect(md).not.toContain('# old generated part');
     expect(md.endsWith(KEPT)).toBe(true);
-    for (const heading of ['## Targets (issue 10)', '## Scenarios', '## CPU per operation', '## Peak memory', '## Charts']) expect(md).toContain(heading);
-    for (const target of ['1. CPU per cached listing', '1. CPU per authenticated `me`', '1. CPU per hot `placeOrder`', '3. Hot ÷ spread orders/s', '4. Overload', '6. Storm: last buyer answered', '7. Read storm', '8. Peak RSS']) {
+    for (const heading of ['## Targets (issue 10)', '## Scenarios', '## CPU per operation', '## Peak memory', '## Charts'])
+      expect(md).toContain(heading);
+    for (const target of [
+      '1. CPU per cached listing',
+      '1. CPU per authenticated `me`',
+      '1. CPU per hot `placeOrder`',
+      '3. Hot ÷ spread orders/s',
+      '4. Overload',
+      '6. Storm: last buyer answered',
+      '7. Read storm',
+      '8. Peak RSS',
+    ]) {
       expect(md).toContain(target);
     }
     expect(md).not.toContain('## The run failed');

@@ -14,7 +14,27 @@ const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/observability/grafa
 };
 
 // PromQL words that are not metric names: aggregations, functions, modifiers.
-const PROMQL_WORDS = new Set(['sum', 'max', 'min', 'avg', 'count', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'le', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'sum',
+  'max',
+  'min',
+  'avg',
+  'count',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'bool',
+  'le',
+  'inf',
+  'nan',
+]);
 
 /** Metric names in one PromQL expression: identifiers left after label matchers, grouping clauses, ranges and function calls. */
 function metricNames(expr: string): string[] {
@@ -23,7 +43,9 @@ function metricNames(expr: string): string[] {
     .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, ' ')
     .replace(/\[[^\]]*\]/g, ' ')
     .replace(/"[^"]*"/g, ' ');
-  const names = [...bare.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)].filter((m) => !m[2] && !PROMQL_WORDS.has(m[1]!.toLowerCase())).map((m) => m[1]!);
+  const names = [...bare.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)]
+    .filter((m) => !m[2] && !PROMQL_WORDS.has(m[1]!.toLowerCase()))
+    .map((m) => m[1]!);
   return [...new Set(names)];
 }
 
@@ -78,7 +100,8 @@ describe('the Grafana dashboard', () => {
     // Both products replicas export the products metrics (Prometheus scrapes them apart).
     const products = stack.instances.filter((i) => i.name === 'products');
     expect(products).toHaveLength(2);
-    for (const replica of products) expect(await stack.metrics('products', replica.index)).toMatch(/^# TYPE inventory_hot_queue_depth gauge$/m);
+    for (const replica of products)
+      expect(await stack.metrics('products', replica.index)).toMatch(/^# TYPE inventory_hot_queue_depth gauge$/m);
   });
 
   it('When Prometheus is configured, then it scrapes every service that docker-compose.yml runs', () => {
@@ -86,7 +109,9 @@ describe('the Grafana dashboard', () => {
     const prometheus = readFileSync(join(ROOT, 'deploy/observability/prometheus.yml'), 'utf8');
     const targets = new Set([...prometheus.matchAll(/^\s+- ([a-z0-9-]+):(\d+)$/gm)].map((m) => m[1]));
     // products-2 is an alias of products-1 (`products-2: *products`): same command, its own container.
-    const services = [...compose.matchAll(/^ {2}([a-z0-9-]+):(?: &products)?\n(?:(?! {2}\S).*\n)*? {4}command: \["node"/gm)].map((m) => m[1]);
+    const services = [...compose.matchAll(/^ {2}([a-z0-9-]+):(?: &products)?\n(?:(?! {2}\S).*\n)*? {4}command: \["node"/gm)].map(
+      (m) => m[1],
+    );
     const aliases = [...compose.matchAll(/^ {2}([a-z0-9-]+): \*products$/gm)].map((m) => m[1]);
     const all = [...new Set([...services, ...aliases])].sort();
     expect(all).toEqual(['events', 'orders', 'products-1', 'products-2', 'router', 'users', 'wishlists']);

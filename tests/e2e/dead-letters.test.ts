@@ -40,7 +40,12 @@ function dlq(args: string[], input?: string): Promise<{ code: number; stdout: st
       // 90 s: the tool itself takes a second, but loading it (Node + the platform package) took up to
       // 20 s on the shared 2-core CI box under load; far more than that is a hang.
       { env: { ...process.env, AMQP_EXCHANGE: exchange, AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672' }, timeout: 90_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr: `${stderr}${error?.killed ? ' (killed: timeout)' : ''}` }),
+      (error, stdout, stderr) =>
+        resolve({
+          code: error ? Number((error as { code?: number }).code ?? 1) : 0,
+          stdout,
+          stderr: `${stderr}${error?.killed ? ' (killed: timeout)' : ''}`,
+        }),
     );
     child.stdin?.end(input ?? '');
   });
@@ -66,7 +71,8 @@ beforeAll(async () => {
     handler: async (message) => {
       handled.push(message.messageId);
       // Before the fix this consumer knows only v1 of the contract: a v2 payload is poison.
-      if (!fixed && (message.payload as { v: number }).v !== 1) throw new PoisonMessageError(`unsupported payload version ${(message.payload as { v: number }).v}`);
+      if (!fixed && (message.payload as { v: number }).v !== 1)
+        throw new PoisonMessageError(`unsupported payload version ${(message.payload as { v: number }).v}`);
       if (databaseDown) throw new Error('connect ECONNREFUSED (database down)');
       const first = await database.db.transaction((tx) => claimInbox(tx, consumers.sales.queue, message.messageId, new Date()));
       if (first) applied.push(message.messageId);
@@ -82,7 +88,9 @@ afterAll(async () => {
 });
 
 describe('npm run dlq', () => {
-  it('When a message is poison, then list shows it with its reason and deliveries, and replay after the fix delivers it once; a second copy is deduplicated', { timeout: 600_000 }, async () => {
+  it('When a message is poison, then list shows it with its reason and deliveries, and replay after the fix delivers it once; a second copy is deduplicated', {
+    timeout: 600_000,
+  }, async () => {
     const id = randomUUID();
     // Published twice (at-least-once publishing does that): two copies land in the DLQ.
     await amqp.publish('sale.started', saleMessage(2), { messageId: id });
@@ -128,7 +136,9 @@ describe('npm run dlq', () => {
     expect(applied.filter((a) => a === id)).toHaveLength(1);
   });
 
-  it('When a handler keeps failing, then the message is dead-lettered after maxAttempts with the last error, and replay --all brings it back', { timeout: 600_000 }, async () => {
+  it('When a handler keeps failing, then the message is dead-lettered after maxAttempts with the last error, and replay --all brings it back', {
+    timeout: 600_000,
+  }, async () => {
     databaseDown = true;
     const id = randomUUID();
     await amqp.publish('sale.ended', saleMessage(1), { messageId: id });
@@ -147,7 +157,9 @@ describe('npm run dlq', () => {
     expect((await listing()).messages).toHaveLength(0);
   });
 
-  it('When purging, then it asks first, keeps everything unless told yes, and empties the queue with --yes', { timeout: 600_000 }, async () => {
+  it('When purging, then it asks first, keeps everything unless told yes, and empties the queue with --yes', {
+    timeout: 600_000,
+  }, async () => {
     fixed = false;
     const id = randomUUID();
     await amqp.publish('sale.updated', saleMessage(3), { messageId: id });

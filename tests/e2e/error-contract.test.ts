@@ -24,7 +24,15 @@ const first = (response: GraphQLResponse) => response.errors?.[0];
 const CREATE = `mutation($input: CreateSaleEventInput!) { createSaleEvent(input: $input) { id } }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateSaleEventInput!) { updateSaleEvent(id: $id, input: $input) { __typename } }`;
 const inHours = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();
-const saleInput = () => ({ name: 'Contract sale', productId, salePrice: 4_900, quantity: 10, perUserLimit: 1, startsAt: inHours(1), endsAt: inHours(2) });
+const saleInput = () => ({
+  name: 'Contract sale',
+  productId,
+  salePrice: 4_900,
+  quantity: 10,
+  perUserLimit: 1,
+  startsAt: inHours(1),
+  endsAt: inHours(2),
+});
 
 function expectFieldError(response: GraphQLResponse, field: string) {
   expect(first(response)?.extensions?.code, JSON.stringify(response)).toBe('BAD_USER_INPUT');
@@ -54,9 +62,15 @@ describe('error contract through the router', () => {
   });
 
   it('When a login fails, then the client gets UNAUTHENTICATED with reason BAD_CREDENTIALS and HTTP 401', async () => {
-    const failed = await ask(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, { e: admin.email, p: 'wrong-Passw0rd!' });
+    const failed = await ask(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, {
+      e: admin.email,
+      p: 'wrong-Passw0rd!',
+    });
     expect(failed.status).toBe(401);
-    expect(first(failed)).toMatchObject({ message: 'The e-mail or password is wrong', extensions: { code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS' } });
+    expect(first(failed)).toMatchObject({
+      message: 'The e-mail or password is wrong',
+      extensions: { code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS' },
+    });
   });
 
   it('When createSaleEvent gets a malformed DateTime literal or variable, then BAD_USER_INPUT names the field', async () => {
@@ -81,7 +95,11 @@ describe('error contract through the router', () => {
     const created = await ask(CREATE, { input: saleInput() }, admin.accessToken);
     expect(created.errors).toBeUndefined();
     const id = created.data!.createSaleEvent.id as string;
-    const literal = await ask(`mutation { updateSaleEvent(id: "${id}", input: { startsAt: "tomorrow" }) { __typename } }`, {}, admin.accessToken);
+    const literal = await ask(
+      `mutation { updateSaleEvent(id: "${id}", input: { startsAt: "tomorrow" }) { __typename } }`,
+      {},
+      admin.accessToken,
+    );
     expectFieldError(literal, 'startsAt');
     const variable = await ask(UPDATE, { id, input: { endsAt: 1_764_000_000 } }, admin.accessToken);
     expectFieldError(variable, 'endsAt');
@@ -103,7 +121,9 @@ describe('error contract through the router', () => {
     expect(answers.length).toBeGreaterThan(8);
     for (const answer of answers) {
       const text = JSON.stringify(answer.errors ?? []);
-      expect(text).not.toMatch(/127\.0\.0\.1|localhost|https?:\/\/|:\d{4,5}\b|select |\/run\/mysqld|\bat [\w.<>]+ \(|"response"|"http"|stacktrace/i);
+      expect(text).not.toMatch(
+        /127\.0\.0\.1|localhost|https?:\/\/|:\d{4,5}\b|select |\/run\/mysqld|\bat [\w.<>]+ \(|"response"|"http"|stacktrace/i,
+      );
       expect(text).not.toMatch(/INTERNAL_SERVER_ERROR|GRAPHQL_VALIDATION_FAILED/);
     }
   });

@@ -20,7 +20,8 @@ const INTACT = { inventoryConsistent: true, soldEqualsStanding: true, pendingLef
 
 const scenarios = makeScenarios({ downMs: MARIADB_DOWN_MS, freezeMs: FREEZE_MS });
 const scenario = (name: string) => scenarios.find((s) => s.name === name)!;
-const run = (name: string) => runScenario(h, scenario(name), { vus: 8, warmupMs: 2_000, afterMs: 3_000, recoveryCapMs: 15_000, pendingTimeoutMs: PENDING_TIMEOUT_MS });
+const run = (name: string) =>
+  runScenario(h, scenario(name), { vus: 8, warmupMs: 2_000, afterMs: 3_000, recoveryCapMs: 15_000, pendingTimeoutMs: PENDING_TIMEOUT_MS });
 
 /** Labels of answers that are neither a success nor a typed business result. */
 const errorLabels = (result: ScenarioResult) =>
@@ -51,7 +52,9 @@ describe('fault smoke (CI subset of npm run test:faults)', () => {
     const result = await run('kill-mariadb');
     expect(result.invariants).toMatchObject(INTACT);
     expect(result.internalTextLeaks, result.leakSample ?? '').toBe(0);
-    const unexpected = errorLabels(result).filter((label) => !/^(SERVICE_UNAVAILABLE|UPSTREAM_UNAVAILABLE|LOCK_TIMEOUT) \(retryable\)$/.test(label));
+    const unexpected = errorLabels(result).filter(
+      (label) => !/^(SERVICE_UNAVAILABLE|UPSTREAM_UNAVAILABLE|LOCK_TIMEOUT) \(retryable\)$/.test(label),
+    );
     expect(unexpected, JSON.stringify(result.faultWindowOutcomes)).toEqual([]);
     expect(result.recoveryMs).not.toBeNull();
   });

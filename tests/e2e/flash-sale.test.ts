@@ -41,7 +41,9 @@ describe('flash sale through the router', () => {
     expect(new Set(won.map((o) => o.id)).size).toBe(STOCK);
     // One unit each, so a buyer is only turned away once nothing at all is left.
     expect(lost).toHaveLength(BUYERS - STOCK);
-    expect(new Set(lost.map((o) => JSON.stringify(o)))).toEqual(new Set([JSON.stringify({ __typename: 'InsufficientStock', productId: product, requested: 1, available: 0 })]));
+    expect(new Set(lost.map((o) => JSON.stringify(o)))).toEqual(
+      new Set([JSON.stringify({ __typename: 'InsufficientStock', productId: product, requested: 1, available: 0 })]),
+    );
 
     expect(await stack.stockOf(product)).toBe(0);
     const report = await stack.inventoryReport(admin, [product]);
@@ -89,7 +91,9 @@ describe('flash sale through the router', () => {
     const product = await stack.createProduct(admin, { stock: 10, price: 4_900 });
     const idempotencyKey = randomUUID();
 
-    const responses = await Promise.all(Array.from({ length: 20 }, () => stack.placeOrder(buyer!, [{ productId: product, quantity: 3 }], { idempotencyKey })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => stack.placeOrder(buyer!, [{ productId: product, quantity: 3 }], { idempotencyKey })),
+    );
 
     expect(responses.flatMap((r) => r.errors ?? [])).toEqual([]);
     const outcomes = responses.map((r) => r.data!.placeOrder as Outcome);
@@ -98,10 +102,11 @@ describe('flash sale through the router', () => {
     expect(ids.size).toBe(1);
     const [orderId] = [...ids];
 
-    const rows = await stack.query<{ id: string; status: string }>('orders', 'SELECT id, status FROM orders WHERE user_id = ? AND idempotency_key = ?', [
-      buyer!.userId,
-      idempotencyKey,
-    ]);
+    const rows = await stack.query<{ id: string; status: string }>(
+      'orders',
+      'SELECT id, status FROM orders WHERE user_id = ? AND idempotency_key = ?',
+      [buyer!.userId, idempotencyKey],
+    );
     expect(rows).toEqual([{ id: orderId, status: 'AWAITING_PAYMENT' }]);
     const ledger = await stack.query<{ order_id: string; quantity_delta: number }>(
       'products',

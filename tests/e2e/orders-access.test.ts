@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCodes, type GraphQLResponse } from '@bth/testkit';
-import { CANCEL_ORDER, ORDER, PAY_ORDER, PLACE_ORDER, REQUEST_RETURN, SHIPPING, startStack, type Member, type Stack } from '../support/stack.js';
+import {
+  CANCEL_ORDER,
+  ORDER,
+  PAY_ORDER,
+  PLACE_ORDER,
+  REQUEST_RETURN,
+  SHIPPING,
+  startStack,
+  type Member,
+  type Stack,
+} from '../support/stack.js';
 
 /**
  * Whose data is whose, and what bad input does, through the router. Orders ship after 1 s and
@@ -19,7 +29,10 @@ beforeAll(async () => {
     envFor: { orders: { SHIP_AFTER_SECONDS: '1', DELIVER_AFTER_SECONDS: '1', SCHEDULER_INTERVAL_MS: '200' } },
   });
   [admin, alice, bob] = await Promise.all([stack.signUpAdmin(), stack.signUp(), stack.signUp()]);
-  [productId, otherProductId] = await Promise.all([stack.createProduct(admin, { stock: 50, price: 2_500 }), stack.createProduct(admin, { stock: 50, price: 1_000 })]);
+  [productId, otherProductId] = await Promise.all([
+    stack.createProduct(admin, { stock: 50, price: 2_500 }),
+    stack.createProduct(admin, { stock: 50, price: 1_000 }),
+  ]);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -41,7 +54,8 @@ function fieldErrors(response: GraphQLResponse): string[] {
 
 /** Every row an order, a payment or a reservation could add, and the stock of both products. */
 async function writeCounts() {
-  const count = async (service: string, table: string) => Number((await stack.query<{ n: number }>(service, `SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
+  const count = async (service: string, table: string) =>
+    Number((await stack.query<{ n: number }>(service, `SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
   return {
     orders: await count('orders', 'orders'),
     lines: await count('orders', 'order_lines'),
@@ -56,7 +70,9 @@ async function writeCounts() {
 }
 
 const wishlistRows = (member: Member) =>
-  stack.query('wishlists', 'SELECT product_id, quantity, added_at, updated_at FROM wishlist_items WHERE user_id = ? ORDER BY product_id', [member.userId]);
+  stack.query('wishlists', 'SELECT product_id, quantity, added_at, updated_at FROM wishlist_items WHERE user_id = ? ORDER BY product_id', [
+    member.userId,
+  ]);
 
 describe('a member acts only on their own orders and wishlist', () => {
   it("When another member reads, pays, cancels or returns someone's order, then it is NOT_FOUND and the order does not change", async () => {
@@ -91,7 +107,11 @@ describe('a member acts only on their own orders and wishlist', () => {
     const bobsView = await stack.gql(`{ myOrders { totalCount edges { node { id } } } me { orders { totalCount } } }`, {}, bob.accessToken);
     expect(bobsView.data).toEqual({ myOrders: { totalCount: 0, edges: [] }, me: { orders: { totalCount: 0 } } });
     // Nor through Alice's user record.
-    const viaUser = await stack.gql(`query($id: ID!) { user(id: $id) { id orders { totalCount } wishlist { totalQuantity } } }`, { id: alice.userId }, bob.accessToken);
+    const viaUser = await stack.gql(
+      `query($id: ID!) { user(id: $id) { id orders { totalCount } wishlist { totalQuantity } } }`,
+      { id: alice.userId },
+      bob.accessToken,
+    );
     expect(errorCodes(viaUser)).toEqual(['FORBIDDEN']);
 
     expect(await writeCounts()).toEqual(before);
@@ -122,7 +142,10 @@ describe('a member acts only on their own orders and wishlist', () => {
       productId: otherProductId,
     });
     expect((await stack.gql(REMOVE, { id: productId }, bob.accessToken)).data!.removeFromWishlist).toEqual({ totalQuantity: 0, items: [] });
-    expect((await stack.gql(REMOVE, { id: otherProductId }, bob.accessToken)).data!.removeFromWishlist).toEqual({ totalQuantity: 0, items: [] });
+    expect((await stack.gql(REMOVE, { id: otherProductId }, bob.accessToken)).data!.removeFromWishlist).toEqual({
+      totalQuantity: 0,
+      items: [],
+    });
     const bobOrders = await stack.gql(ORDER_WISHLIST, { shipping: SHIPPING, key: randomUUID() }, bob.accessToken);
     expect(bobOrders.data!.orderWishlist.__typename).toBe('WishlistEmpty');
     expect((await stack.gql(MY_WISHLIST, {}, bob.accessToken)).data!.myWishlist).toEqual({ totalQuantity: 0, items: [] });
@@ -137,8 +160,11 @@ describe('a member acts only on their own orders and wishlist', () => {
 describe('invalid input through the router', () => {
   it('When an order breaks every rule at once, then BAD_USER_INPUT lists each broken field and nothing is written or reserved', async () => {
     const before = await writeCounts();
-    const place = (lines: Array<{ productId: string; quantity: number }>, shipping: Record<string, string> = SHIPPING, idempotencyKey: string = randomUUID()) =>
-      stack.gql(PLACE_ORDER, { input: { lines, shipping, idempotencyKey } }, alice.accessToken);
+    const place = (
+      lines: Array<{ productId: string; quantity: number }>,
+      shipping: Record<string, string> = SHIPPING,
+      idempotencyKey: string = randomUUID(),
+    ) => stack.gql(PLACE_ORDER, { input: { lines, shipping, idempotencyKey } }, alice.accessToken);
 
     const everything = await place(
       [
@@ -151,13 +177,24 @@ describe('invalid input through the router', () => {
       'short',
     );
     expect(fieldErrors(everything)).toEqual(
-      ['idempotencyKey', 'lines[0].quantity', 'lines[1].quantity', 'lines[2].productId', 'lines[3].productId', 'shipping.address', 'shipping.phone', 'shipping.postalCode'].sort(),
+      [
+        'idempotencyKey',
+        'lines[0].quantity',
+        'lines[1].quantity',
+        'lines[2].productId',
+        'lines[3].productId',
+        'shipping.address',
+        'shipping.phone',
+        'shipping.postalCode',
+      ].sort(),
     );
     expect(fieldErrors(await place(Array.from({ length: 51 }, () => ({ productId: randomUUID(), quantity: 1 }))))).toEqual(['lines']);
     expect(fieldErrors(await place([]))).toEqual(['lines']);
     expect(fieldErrors(await place([{ productId, quantity: -5 }]))).toEqual(['lines[0].quantity']);
-    for (const postalCode of ['abcde', '123456']) expect(fieldErrors(await place([{ productId, quantity: 1 }], { ...SHIPPING, postalCode }))).toEqual(['shipping.postalCode']);
-    for (const phone of ['12345', '010-1234-5678', '0101234567x']) expect(fieldErrors(await place([{ productId, quantity: 1 }], { ...SHIPPING, phone }))).toEqual(['shipping.phone']);
+    for (const postalCode of ['abcde', '123456'])
+      expect(fieldErrors(await place([{ productId, quantity: 1 }], { ...SHIPPING, postalCode }))).toEqual(['shipping.postalCode']);
+    for (const phone of ['12345', '010-1234-5678', '0101234567x'])
+      expect(fieldErrors(await place([{ productId, quantity: 1 }], { ...SHIPPING, phone }))).toEqual(['shipping.phone']);
     expect(fieldErrors(await place([{ productId, quantity: 1 }], { ...SHIPPING, address: 'x'.repeat(101) }))).toEqual(['shipping.address']);
     for (const key of ['1234567', 'has a space', 'k'.repeat(101), 'ключ-ключ-ключ']) {
       expect(fieldErrors(await place([{ productId, quantity: 1 }], SHIPPING, key))).toEqual(['idempotencyKey']);
@@ -182,7 +219,11 @@ describe('invalid input through the router', () => {
     }
     // 60 there, 41 more would pass the 100 per product.
     expect(fieldErrors(await stack.gql(ADD, { id: otherProductId, q: 41 }, bob.accessToken))).toEqual(['quantity']);
-    const badOrder = await stack.gql(ORDER_WISHLIST, { shipping: { postalCode: '12', address: '', phone: 'call me' }, key: 'tiny' }, bob.accessToken);
+    const badOrder = await stack.gql(
+      ORDER_WISHLIST,
+      { shipping: { postalCode: '12', address: '', phone: 'call me' }, key: 'tiny' },
+      bob.accessToken,
+    );
     expect(fieldErrors(badOrder)).toEqual(['idempotencyKey', 'shipping.address', 'shipping.phone', 'shipping.postalCode']);
 
     expect(await writeCounts()).toEqual(before);

@@ -84,7 +84,10 @@ async function expectNoStockHeldByDeadOrders(productId: string, initialStock: nu
     ).map((r) => [r.order_id, Number(r.units)]),
   );
   const reservationStatus = new Map(
-    (await stack.query<{ order_id: string; status: string }>('products', 'SELECT order_id, status FROM reservations')).map((r) => [r.order_id, r.status]),
+    (await stack.query<{ order_id: string; status: string }>('products', 'SELECT order_id, status FROM reservations')).map((r) => [
+      r.order_id,
+      r.status,
+    ]),
   );
   const known = new Set(orders.map((o) => o.id));
   // Inventory holds nothing for an order that orders does not know.
@@ -100,7 +103,12 @@ async function expectNoStockHeldByDeadOrders(productId: string, initialStock: nu
       standing += order.quantity;
     } else {
       expect(['FAILED', 'REJECTED']).toContain(order.status);
-      expect({ order: order.id, status: order.status, held: held.get(order.id) ?? 0, reserved: reservationStatus.get(order.id) === 'RESERVED' }).toEqual({
+      expect({
+        order: order.id,
+        status: order.status,
+        held: held.get(order.id) ?? 0,
+        reserved: reservationStatus.get(order.id) === 'RESERVED',
+      }).toEqual({
         order: order.id,
         status: order.status,
         held: 0,
@@ -162,10 +170,14 @@ describe('inventory faults while members order', () => {
 
     await Promise.all(replicas().map((r) => r.start()));
     // The documented retry: the same request with the same key goes through once inventory is back.
-    const retried = await waitFor(async () => {
-      const { outcome } = await timed(() => stack.placeOrder(buyers[0]!, line, { idempotencyKey: retryKey }));
-      return outcome.__typename === 'Order' ? outcome : null;
-    }, 20_000, 200);
+    const retried = await waitFor(
+      async () => {
+        const { outcome } = await timed(() => stack.placeOrder(buyers[0]!, line, { idempotencyKey: retryKey }));
+        return outcome.__typename === 'Order' ? outcome : null;
+      },
+      20_000,
+      200,
+    );
     expect(retried).toMatchObject({ __typename: 'Order', status: 'AWAITING_PAYMENT' });
     // And the breaker is closed again: a new order is placed at once.
     expect((await stack.placeOrder(buyers[3]!, line)).data!.placeOrder).toMatchObject({ __typename: 'Order', status: 'AWAITING_PAYMENT' });
@@ -216,7 +228,11 @@ describe('inventory faults while members order', () => {
 
     // Inventory wakes up and may now apply reserves whose callers gave up long ago; the
     // reconciler releases them, and new orders are placed again.
-    await waitFor(async () => (await stack.placeOrder(buyers[2]!, [{ productId, quantity: 1 }])).data?.placeOrder.__typename === 'Order', 20_000, 200);
+    await waitFor(
+      async () => (await stack.placeOrder(buyers[2]!, [{ productId, quantity: 1 }])).data?.placeOrder.__typename === 'Order',
+      20_000,
+      200,
+    );
     const { orders } = await expectNoStockHeldByDeadOrders(productId, initialStock);
     expect(orders.filter((o) => o.status === 'FAILED').length).toBeGreaterThanOrEqual(17);
   });
@@ -250,10 +266,13 @@ describe('inventory faults while members order', () => {
     } finally {
       frozen.resume();
     }
-    const p = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((q / 100) * values.length))]!;
+    const p = (values: number[], q: number) =>
+      [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((q / 100) * values.length))]!;
     const readMs = reads.map((r) => r.ms);
     const orderMs = orders.map((o) => o.ms);
-    console.info(`one products replica frozen: reads p50 ${p(readMs, 50).toFixed(0)} ms p99 ${p(readMs, 99).toFixed(0)} ms; orders p50 ${p(orderMs, 50).toFixed(0)} ms p99 ${p(orderMs, 99).toFixed(0)} ms`);
+    console.info(
+      `one products replica frozen: reads p50 ${p(readMs, 50).toFixed(0)} ms p99 ${p(readMs, 99).toFixed(0)} ms; orders p50 ${p(orderMs, 50).toFixed(0)} ms p99 ${p(orderMs, 99).toFixed(0)} ms`,
+    );
     expect(reads.filter((r) => !r.ok)).toEqual([]);
     expect(orders.filter((o) => !o.ok)).toEqual([]);
     // Router: a read meets the frozen replica for at most one 2.5 s attempt (usually 1.5 s of hang detection).

@@ -53,10 +53,21 @@ describe('order journey through the router', () => {
     const listing = await stack.gql(`{ products(first: 50) { nodes { id name price stock } } }`);
     expect(listing.errors).toBeUndefined();
     const listed = listing.data!.products.nodes as Array<{ id: string; price: number; stock: number }>;
-    expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ id: vitamin, price: 12_900, stock: 10 }), expect.objectContaining({ id: omega, price: 5_000, stock: 10 })]));
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: vitamin, price: 12_900, stock: 10 }),
+        expect.objectContaining({ id: omega, price: 5_000, stock: 10 }),
+      ]),
+    );
 
-    expect((await stack.gql(ADD, { id: vitamin, q: 2 }, member.accessToken)).data!.addToWishlist).toEqual({ __typename: 'Wishlist', totalQuantity: 2 });
-    expect((await stack.gql(ADD, { id: omega, q: 1 }, member.accessToken)).data!.addToWishlist).toEqual({ __typename: 'Wishlist', totalQuantity: 3 });
+    expect((await stack.gql(ADD, { id: vitamin, q: 2 }, member.accessToken)).data!.addToWishlist).toEqual({
+      __typename: 'Wishlist',
+      totalQuantity: 2,
+    });
+    expect((await stack.gql(ADD, { id: omega, q: 1 }, member.accessToken)).data!.addToWishlist).toEqual({
+      __typename: 'Wishlist',
+      totalQuantity: 3,
+    });
 
     // The wishlist subgraph stores ids only; names, prices and stock come from products through the router.
     const wishlist = await stack.gql(MY_WISHLIST, {}, member.accessToken);
@@ -66,7 +77,11 @@ describe('order journey through the router', () => {
     expect(wishlist.data!.myWishlist.items).toEqual(
       expect.arrayContaining([
         { productId: omega, quantity: 1, product: { id: omega, name: expect.stringMatching(/^Journey Omega /), price: 5_000, stock: 10 } },
-        { productId: vitamin, quantity: 2, product: { id: vitamin, name: expect.stringMatching(/^Journey Vitamin /), price: 12_900, stock: 10 } },
+        {
+          productId: vitamin,
+          quantity: 2,
+          product: { id: vitamin, name: expect.stringMatching(/^Journey Vitamin /), price: 12_900, stock: 10 },
+        },
       ]),
     );
 
@@ -96,12 +111,30 @@ describe('order journey through the router', () => {
     expect(await stack.stockOf(vitamin)).toBe(8);
 
     const requested = await stack.gql(REQUEST_RETURN, { id: orderId, reason: 'UNLIKE' }, member.accessToken);
-    expect(requested.data!.requestReturn).toEqual({ __typename: 'Order', id: orderId, status: 'RETURN_REQUESTED', returnRequest: { reason: 'UNLIKE' } });
+    expect(requested.data!.requestReturn).toEqual({
+      __typename: 'Order',
+      id: orderId,
+      status: 'RETURN_REQUESTED',
+      returnRequest: { reason: 'UNLIKE' },
+    });
     const again = await stack.gql(REQUEST_RETURN, { id: orderId, reason: 'UNLIKE' }, member.accessToken);
-    expect(again.data!.requestReturn).toEqual({ __typename: 'ReturnNotAllowed', orderId, reason: 'ALREADY_REQUESTED', status: 'RETURN_REQUESTED' });
+    expect(again.data!.requestReturn).toEqual({
+      __typename: 'ReturnNotAllowed',
+      orderId,
+      reason: 'ALREADY_REQUESTED',
+      status: 'RETURN_REQUESTED',
+    });
 
     const returned = await stack.waitForStatus(member, orderId, 'RETURNED');
-    expect(statuses(returned.history)).toEqual(['PENDING', 'AWAITING_PAYMENT', 'PAID', 'SHIPPING', 'DELIVERED', 'RETURN_REQUESTED', 'RETURNED']);
+    expect(statuses(returned.history)).toEqual([
+      'PENDING',
+      'AWAITING_PAYMENT',
+      'PAID',
+      'SHIPPING',
+      'DELIVERED',
+      'RETURN_REQUESTED',
+      'RETURNED',
+    ]);
     expect(returned.refund).toEqual({ amount: total, reason: 'RETURNED' });
     expect(returned.payment).toEqual({ method: 'CARD', amount: total });
     expect(await stack.stockOf(vitamin)).toBe(10);
@@ -141,7 +174,10 @@ describe('order journey through the router', () => {
     const cancelledUnpaid = (await stack.gql(CANCEL_ORDER, { id: unpaid.id }, member.accessToken)).data!.cancelOrder;
     // The answer is CANCELLED, or CANCELLING when the scheduler happens to be finishing that very
     // cancellation at the moment (documented); either way the order ends CANCELLED.
-    for (const [answer, id] of [[cancelledPaid, paidOrder.id], [cancelledUnpaid, unpaid.id]]) {
+    for (const [answer, id] of [
+      [cancelledPaid, paidOrder.id],
+      [cancelledUnpaid, unpaid.id],
+    ]) {
       expect(answer).toMatchObject({ __typename: 'Order', id, status: expect.stringMatching(/^CANCELL(ING|ED)$/) });
     }
     const paidEnd = await stack.waitForStatus(member, paidOrder.id, 'CANCELLED');
@@ -157,11 +193,14 @@ describe('order journey through the router', () => {
     const payCancelled = await stack.gql(PAY_ORDER, { id: unpaid.id, method: 'CARD', key: randomUUID() }, member.accessToken);
     expect(payCancelled.data!.payOrder).toEqual({ __typename: 'OrderNotPayable', orderId: unpaid.id, status: 'CANCELLED' });
 
-    const refunds = await stack.query<{ order_id: string; amount: number; reason: string }>('orders', 'SELECT order_id, amount, reason FROM refunds WHERE order_id IN (?, ?)', [
-      unpaid.id,
-      paidOrder.id,
+    const refunds = await stack.query<{ order_id: string; amount: number; reason: string }>(
+      'orders',
+      'SELECT order_id, amount, reason FROM refunds WHERE order_id IN (?, ?)',
+      [unpaid.id, paidOrder.id],
+    );
+    expect(refunds.map((r) => ({ ...r, amount: Number(r.amount) }))).toEqual([
+      { order_id: paidOrder.id, amount: 6_000, reason: 'CANCELLED' },
     ]);
-    expect(refunds.map((r) => ({ ...r, amount: Number(r.amount) }))).toEqual([{ order_id: paidOrder.id, amount: 6_000, reason: 'CANCELLED' }]);
     const report = await stack.inventoryReport(admin, [product]);
     expect(report).toMatchObject({ consistent: true, soldUnits: 0, totalStock: 10 });
     expect(report.products[0]).toMatchObject({ reserved: 5, released: 5, restocked: 0 });
@@ -193,6 +232,9 @@ describe('order journey through the router', () => {
     expect(report).toMatchObject({ consistent: true, soldUnits: 0, totalStock: 4 });
     expect(report.products[0]).toMatchObject({ reserved: 4, released: 4 });
     // The released stock is on sale again.
-    expect((await stack.placeOrder(other, [{ productId: product, quantity: 4 }])).data!.placeOrder).toMatchObject({ __typename: 'Order', status: 'AWAITING_PAYMENT' });
+    expect((await stack.placeOrder(other, [{ productId: product, quantity: 4 }])).data!.placeOrder).toMatchObject({
+      __typename: 'Order',
+      status: 'AWAITING_PAYMENT',
+    });
   });
 });

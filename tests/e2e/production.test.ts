@@ -12,7 +12,8 @@ import { PASSWORD, productionEnv, startStack, type Stack } from '../support/stac
  */
 const FROM = 'BooTakHae <no-reply@bootakhae.test>';
 /** Text that must never reach a client in production. */
-const INTERNAL = /https?:\/\/|127\.0\.0\.1|localhost|select\s|insert\s|mysql|mariadb|products_hidden|\/run\/|\/work\/|node_modules|\bat \S+ \(|ECONN|stack/i;
+const INTERNAL =
+  /https?:\/\/|127\.0\.0\.1|localhost|select\s|insert\s|mysql|mariadb|products_hidden|\/run\/|\/work\/|node_modules|\bat \S+ \(|ECONN|stack/i;
 
 let sink: SmtpSink;
 let stack: Stack;
@@ -37,7 +38,9 @@ const post = (url: string, query: string, headers: Record<string, string> = {}) 
 describe('the whole stack in production mode', () => {
   it('When a member signs up, then the code arrives by SMTP and the journey ends signed in', async () => {
     const email = `prod-${randomUUID().slice(0, 8)}@example.com`;
-    const requested = await stack.gql(`mutation($e: String!) { requestEmailVerification(email: $e) { email resendAfterSeconds } }`, { e: email });
+    const requested = await stack.gql(`mutation($e: String!) { requestEmailVerification(email: $e) { email resendAfterSeconds } }`, {
+      e: email,
+    });
     expect(requested.errors).toBeUndefined();
     const code = await sink.codeFor(email);
     const mail = sink.received.find((m) => m.to.includes(email))!;
@@ -46,7 +49,10 @@ describe('the whole stack in production mode', () => {
     // Production never writes a code where an operator (or a log shipper) could read it.
     expect(stack.logs.filter((line) => line.includes(code))).toEqual([]);
 
-    const verified = await stack.gql(`mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, { e: email, c: code });
+    const verified = await stack.gql(`mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
+      e: email,
+      c: code,
+    });
     expect(verified.errors).toBeUndefined();
     const created = await stack.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { id email } }`, {
       input: {
@@ -90,7 +96,9 @@ describe('the whole stack in production mode', () => {
 
   it('When someone asks the development mailbox for a code, then the route does not exist', async () => {
     const email = `prod-${randomUUID().slice(0, 8)}@example.com`;
-    expect((await stack.gql(`mutation($e: String!) { requestEmailVerification(email: $e) { email } }`, { e: email })).errors).toBeUndefined();
+    expect(
+      (await stack.gql(`mutation($e: String!) { requestEmailVerification(email: $e) { email } }`, { e: email })).errors,
+    ).toBeUndefined();
     const code = await sink.codeFor(email);
     const response = await fetch(`${stack.service('users').base}/dev/mailbox?email=${encodeURIComponent(email)}`);
     expect(response.status).toBe(404);

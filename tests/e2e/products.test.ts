@@ -72,7 +72,16 @@ describe('catalogue through the router', () => {
     const calls: Array<[string, Record<string, unknown>]> = [
       [
         `mutation($input: CreateProductInput!) { createProduct(input: $input) { __typename } }`,
-        { input: { name: `Sneaky ${randomUUID().slice(0, 6)}`, producer: 'Nobody', price: 1, function: 'LIVER_HEALTH', type: 'PILL', stock: 1_000 } },
+        {
+          input: {
+            name: `Sneaky ${randomUUID().slice(0, 6)}`,
+            producer: 'Nobody',
+            price: 1,
+            function: 'LIVER_HEALTH',
+            type: 'PILL',
+            stock: 1_000,
+          },
+        },
       ],
       [`mutation($id: ID!) { adjustStock(productId: $id, delta: 500, reason: "free stock") { __typename } }`, { id }],
       [`mutation($id: ID!) { adjustStock(productId: $id, delta: -9, reason: "gone") { __typename } }`, { id }],
@@ -90,7 +99,9 @@ describe('catalogue through the router', () => {
     expect(await productsRowCounts()).toEqual(before);
     expect((await stack.gql(PRODUCT, { id })).data!.product).toMatchObject({ id, price: 4_500, stock: 9 });
     // The same report is there for an admin: the refusals above were about the caller, not the query.
-    expect((await stack.inventoryReport(admin, [id])).products).toEqual([expect.objectContaining({ productId: id, stock: 9, initialStock: 9, reserved: 0 })]);
+    expect((await stack.inventoryReport(admin, [id])).products).toEqual([
+      expect.objectContaining({ productId: id, stock: 9, initialStock: 9, reserved: 0 }),
+    ]);
   });
 
   it('When one products replica dies, then the router routes around it; once restarted, it serves again', async () => {
@@ -107,7 +118,9 @@ describe('catalogue through the router', () => {
     await expectAnswers();
     // Both replicas took part: the router spreads the load, it does not pin one replica.
     for (const index of [0, 1]) {
-      expect(metricValue(await stack.metrics('products', index), 'http_request_duration_seconds_count', { route: 'graphql' })).toBeGreaterThan(0);
+      expect(
+        metricValue(await stack.metrics('products', index), 'http_request_duration_seconds_count', { route: 'graphql' }),
+      ).toBeGreaterThan(0);
     }
 
     const second = stack.service('products', 1);
@@ -118,7 +131,8 @@ describe('catalogue through the router', () => {
 
     await second.start();
     // A new process: its counters start from zero, so any GraphQL request it counts came after the restart.
-    const served = async () => metricValue(await stack.metrics('products', 1), 'http_request_duration_seconds_count', { route: 'graphql', status: '200' });
+    const served = async () =>
+      metricValue(await stack.metrics('products', 1), 'http_request_duration_seconds_count', { route: 'graphql', status: '200' });
     expect(await served()).toBe(0);
     await waitFor(async () => {
       expect((await stack.gql(PRODUCT, { id })).data!.product.stock).toBe(12);
@@ -185,15 +199,28 @@ describe('catalogue through the router', () => {
       { authorization: `Bearer ${identity}` },
     ];
     for (const headers of attempts) {
-      const direct = await fetch(`${replica}/internal/inventory/reserve`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      const direct = await fetch(`${replica}/internal/inventory/reserve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
       expect(direct.status).toBe(401);
       expect(await direct.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
     }
     expect(await stack.stockOf(id)).toBe(3);
-    const [ledger] = await stack.query<{ n: number }>('products', `SELECT COUNT(*) AS n FROM stock_ledger WHERE product_id = ? AND kind <> 'INITIAL'`, [id]);
+    const [ledger] = await stack.query<{ n: number }>(
+      'products',
+      `SELECT COUNT(*) AS n FROM stock_ledger WHERE product_id = ? AND kind <> 'INITIAL'`,
+      [id],
+    );
     expect(Number(ledger!.n)).toBe(0);
     // A direct GraphQL call to the replica with nothing but a user's token is anonymous there.
-    const direct = await graphql(`${replica}/graphql`, `query($ids: [ID!]) { inventoryReport(productIds: $ids) { soldUnits } }`, { ids: [id] }, { authorization: `Bearer ${admin.accessToken}` });
+    const direct = await graphql(
+      `${replica}/graphql`,
+      `query($ids: [ID!]) { inventoryReport(productIds: $ids) { soldUnits } }`,
+      { ids: [id] },
+      { authorization: `Bearer ${admin.accessToken}` },
+    );
     expect(errorCodes(direct)).toEqual(['UNAUTHENTICATED']);
   });
 });

@@ -7,7 +7,10 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
     only: ['users'],
-    env: { INTERNAL_JWT_SECRET: 'prod-like-internal-secret-0123456789abcdef', ACCESS_TOKEN_SECRET: 'prod-like-access-secret-0123456789abcdefgh' },
+    env: {
+      INTERNAL_JWT_SECRET: 'prod-like-internal-secret-0123456789abcdef',
+      ACCESS_TOKEN_SECRET: 'prod-like-access-secret-0123456789abcdefgh',
+    },
     envFor: { router: { NODE_ENV: 'production' } },
   });
 });
@@ -54,7 +57,8 @@ describe('router in production mode', () => {
     // The other subgraphs are not started in this file, so readiness is already 503: what must
     // change is that users is now named among the missing.
     const readiness = async () =>
-      ((await (await fetch(`${stack.routerUrl.replace('/graphql', '')}/health/ready`)).json()) as { checks: { subgraphs: string } }).checks.subgraphs;
+      ((await (await fetch(`${stack.routerUrl.replace('/graphql', '')}/health/ready`)).json()) as { checks: { subgraphs: string } }).checks
+        .subgraphs;
     expect(await readiness()).not.toMatch(/\busers\b/);
     await stack.service('users').kill();
     expect(await readiness()).toMatch(/no live replica for: .*\busers\b/);

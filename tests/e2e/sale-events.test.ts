@@ -24,7 +24,8 @@ afterAll(async () => {
   await broker?.close();
 });
 
-const EVENT_FIELDS = 'id name status salePrice quantity perUserLimit startsAt endsAt openedAt closedAt soldOutAt remaining product { id price }';
+const EVENT_FIELDS =
+  'id name status salePrice quantity perUserLimit startsAt endsAt openedAt closedAt soldOutAt remaining product { id price }';
 const CREATE = `mutation($input: CreateSaleEventInput!) { createSaleEvent(input: $input) { ${EVENT_FIELDS} } }`;
 const EVENT = `query($id: ID!) { saleEvent(id: $id) { ${EVENT_FIELDS} } }`;
 const PRODUCT = `query($id: ID!) { product(id: $id) { id price salePrice saleEndsAt stock activeSale { id status remaining } } }`;
@@ -69,7 +70,12 @@ describe('sale events through the router', () => {
     // scheduler records the opening and announces it within a tick.
     await waitFor(async () => (await onSaleIds()).includes(productId), 10_000);
     const live = await productOf(productId);
-    expect(live).toMatchObject({ price: 20_000, salePrice: 9_900, saleEndsAt: sale.endsAt, activeSale: { id: sale.id, status: 'LIVE', remaining: 5 } });
+    expect(live).toMatchObject({
+      price: 20_000,
+      salePrice: 9_900,
+      saleEndsAt: sale.endsAt,
+      activeSale: { id: sale.id, status: 'LIVE', remaining: 5 },
+    });
     const opened = await waitFor(async () => {
       const event = await eventOf(sale.id);
       return event.openedAt ? event : null;
@@ -80,7 +86,13 @@ describe('sale events through the router', () => {
     expect(bought.data!.placeOrder).toMatchObject({ __typename: 'Order', status: 'AWAITING_PAYMENT', totalAmount: 19_800 });
     expect((await eventOf(sale.id)).remaining).toBe(3);
     const overLimit = await stack.placeOrder(buyer, [{ productId, quantity: 1, saleEventId: sale.id }]);
-    expect(overLimit.data!.placeOrder).toEqual({ __typename: 'PurchaseLimitExceeded', productId, saleEventId: sale.id, limit: 2, alreadyPurchased: 2 });
+    expect(overLimit.data!.placeOrder).toEqual({
+      __typename: 'PurchaseLimitExceeded',
+      productId,
+      saleEventId: sale.id,
+      limit: 2,
+      alreadyPurchased: 2,
+    });
     const regular = await stack.placeOrder(buyer, [{ productId, quantity: 1 }]);
     expect(regular.data!.placeOrder.totalAmount).toBe(20_000);
 
@@ -98,25 +110,37 @@ describe('sale events through the router', () => {
 
   it('When hundreds of buyers, some firing 5 orders at once, rush a sale of 100 with a limit of 1, then exactly 100 sale units sell and nobody is over the limit', async () => {
     const productId = await stack.createProduct(admin, { stock: 300, price: 30_000 });
-    const sale = await createSale(productId, { quantity: 100, perUserLimit: 1, salePrice: 9_900, endsAt: new Date(Date.now() + 120_000).toISOString() });
+    const sale = await createSale(productId, {
+      quantity: 100,
+      perUserLimit: 1,
+      salePrice: 9_900,
+      endsAt: new Date(Date.now() + 120_000).toISOString(),
+    });
     const buyers = await stack.mintMembers(400);
     await waitFor(async () => (await productOf(productId)).activeSale?.status === 'LIVE', 10_000);
 
     const requests = buyers.flatMap((buyer, i) => Array.from({ length: i % 10 === 0 ? 5 : 1 }, () => buyer));
     const answers = await Promise.all(
-      requests.map(async (buyer) => ({ buyer: buyer.userId, response: await stack.placeOrder(buyer, [{ productId, quantity: 1, saleEventId: sale.id }]) })),
+      requests.map(async (buyer) => ({
+        buyer: buyer.userId,
+        response: await stack.placeOrder(buyer, [{ productId, quantity: 1, saleEventId: sale.id }]),
+      })),
     );
     expect(answers.flatMap((a) => a.response.errors ?? [])).toEqual([]);
     const orders = answers.filter((a) => a.response.data!.placeOrder.__typename === 'Order');
     expect(orders).toHaveLength(100);
     expect(new Set(orders.map((a) => a.buyer)).size).toBe(100);
     expect(orders.every((a) => a.response.data!.placeOrder.totalAmount === 9_900)).toBe(true);
-    const refusals = new Set(answers.filter((a) => a.response.data!.placeOrder.__typename !== 'Order').map((a) => a.response.data!.placeOrder.__typename));
+    const refusals = new Set(
+      answers.filter((a) => a.response.data!.placeOrder.__typename !== 'Order').map((a) => a.response.data!.placeOrder.__typename),
+    );
     expect([...refusals].every((t) => t === 'SaleSoldOut' || t === 'PurchaseLimitExceeded')).toBe(true);
 
     const report = await stack.inventoryReport(admin, [productId]);
     expect(report.consistent).toBe(true);
-    expect(report.sales).toEqual([{ eventId: sale.id, quantity: 100, perUserLimit: 1, sold: 100, heldByOrders: 100, maxPerMember: 1, consistent: true }]);
+    expect(report.sales).toEqual([
+      { eventId: sale.id, quantity: 100, perUserLimit: 1, sold: 100, heldByOrders: 100, maxPerMember: 1, consistent: true },
+    ]);
     expect(report.products[0]).toMatchObject({ stock: 200, sold: 100, difference: 0 });
     // products announced sale.sold_out; events recorded when the sale units ran out.
     const soldOut = await waitFor(async () => {
@@ -129,16 +153,24 @@ describe('sale events through the router', () => {
     expect(regular.data!.placeOrder).toMatchObject({ __typename: 'Order', totalAmount: 30_000 });
   });
 
-  it('When RabbitMQ is down across a sale\'s start and across its end, then at every instant the price, activeSale and a sale order agree, and the late messages change nothing', async () => {
+  it("When RabbitMQ is down across a sale's start and across its end, then at every instant the price, activeSale and a sale order agree, and the late messages change nothing", async () => {
     const productId = await stack.createProduct(admin, { stock: 300, price: 15_000 });
     // 18 s of polling at most one per POLL_MS is at most 180 polls: 200 buyers, 200 sale units.
     const POLL_MS = 100;
     const buyers = await stack.mintMembers(200);
     const startsAt = new Date(Date.now() + 10_000);
     const endsAt = new Date(startsAt.getTime() + 6_000);
-    const sale = await createSale(productId, { quantity: 200, perUserLimit: 1, startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString() });
+    const sale = await createSale(productId, {
+      quantity: 200,
+      perUserLimit: 1,
+      startsAt: startsAt.toISOString(),
+      endsAt: endsAt.toISOString(),
+    });
     // Products learns the window when the sale is scheduled, while the broker is still up.
-    await waitFor(async () => (await stack.query('products', 'SELECT status FROM sales WHERE event_id = ?', [sale.id])).length === 1, 10_000);
+    await waitFor(
+      async () => (await stack.query('products', 'SELECT status FROM sales WHERE event_id = ?', [sale.id])).length === 1,
+      10_000,
+    );
     await broker.stop();
     expect(Date.now()).toBeLessThan(startsAt.getTime());
 
@@ -162,7 +194,10 @@ describe('sale events through the router', () => {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const from = Date.now();
         lastPoll = from;
-        const [product, order] = await Promise.all([productOf(productId), stack.placeOrder(buyer, [{ productId, quantity: 1, saleEventId: sale.id }])]);
+        const [product, order] = await Promise.all([
+          productOf(productId),
+          stack.placeOrder(buyer, [{ productId, quantity: 1, saleEventId: sale.id }]),
+        ]);
         const placed = order.data!.placeOrder as { __typename: string; totalAmount?: number };
         polls.push({
           from,
@@ -174,10 +209,11 @@ describe('sale events through the router', () => {
         });
       }
       // Nothing reached products meanwhile: the opening and the closing are still in the outbox.
-      const waiting = await stack.query('events', 'SELECT routing_key, published_at FROM outbox WHERE aggregate_id = ? AND routing_key <> ? ORDER BY id', [
-        sale.id,
-        'sale.scheduled',
-      ]);
+      const waiting = await stack.query(
+        'events',
+        'SELECT routing_key, published_at FROM outbox WHERE aggregate_id = ? AND routing_key <> ? ORDER BY id',
+        [sale.id, 'sale.scheduled'],
+      );
       expect(waiting).toEqual([
         { routing_key: 'sale.started', published_at: null },
         { routing_key: 'sale.ended', published_at: null },
@@ -202,13 +238,20 @@ describe('sale events through the router', () => {
     expect(clear.filter((p) => p.from >= endsAt.getTime()).length).toBeGreaterThan(0);
 
     // Back up: the late sale.started and sale.ended arrive, confirm, and reopen nothing.
-    await waitFor(async () => (await stack.query('products', 'SELECT status FROM sales WHERE event_id = ?', [sale.id]))[0]?.status === 'ENDED', 30_000);
+    await waitFor(
+      async () => (await stack.query('products', 'SELECT status FROM sales WHERE event_id = ?', [sale.id]))[0]?.status === 'ENDED',
+      30_000,
+    );
     expect(await productOf(productId)).toMatchObject({ salePrice: null, saleEndsAt: null, activeSale: null });
     const late = await stack.placeOrder(buyers[buyers.length - 1]!, [{ productId, quantity: 1, saleEventId: sale.id }]);
     expect(late.data!.placeOrder.__typename).toBe('SaleNotLive');
-    const applied = stack.logs.filter((line) => line.startsWith('products') && line.includes('"sale applied"') && line.includes(sale.id) && line.includes('sale.started'));
+    const applied = stack.logs.filter(
+      (line) => line.startsWith('products') && line.includes('"sale applied"') && line.includes(sale.id) && line.includes('sale.started'),
+    );
     expect(applied.length).toBeLessThanOrEqual(1);
-    expect(await stack.query('events', 'SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND routing_key = ?', [sale.id, 'sale.started'])).toEqual([{ n: 1 }]);
+    expect(
+      await stack.query('events', 'SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND routing_key = ?', [sale.id, 'sale.started']),
+    ).toEqual([{ n: 1 }]);
     expect((await stack.inventoryReport(admin, [productId])).consistent).toBe(true);
   });
 
@@ -217,7 +260,15 @@ describe('sale events through the router', () => {
     const count = async () => (await stack.query<{ n: number }>('events', 'SELECT COUNT(*) AS n FROM sale_events'))[0]!.n;
     const before = await count();
     const member = await stack.signUp();
-    const input = { name: 'x', productId, salePrice: 5_000, quantity: 10, perUserLimit: 1, startsAt: new Date(Date.now() + 60_000).toISOString(), endsAt: new Date(Date.now() + 120_000).toISOString() };
+    const input = {
+      name: 'x',
+      productId,
+      salePrice: 5_000,
+      quantity: 10,
+      perUserLimit: 1,
+      startsAt: new Date(Date.now() + 60_000).toISOString(),
+      endsAt: new Date(Date.now() + 120_000).toISOString(),
+    };
     expect(errorCodes(await stack.gql(CREATE, { input }, member.accessToken))).toEqual(['FORBIDDEN']);
     expect(errorCodes(await stack.gql(CREATE, { input }))).toEqual(['UNAUTHENTICATED']);
     const invalid = await stack.gql(

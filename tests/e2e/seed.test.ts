@@ -27,7 +27,9 @@ afterAll(async () => {
 const count = async (service: string, sql: string) => Number(Object.values((await stack.query(service, sql))[0]!)[0]);
 
 describe('npm run seed', () => {
-  it('When seeded twice, then the second run changes nothing and says so, and the shop has exactly the demo data', { timeout: 600_000 }, async () => {
+  it('When seeded twice, then the second run changes nothing and says so, and the shop has exactly the demo data', {
+    timeout: 600_000,
+  }, async () => {
     expect(await catalogueSize(stack.routerUrl)).toBe(0);
     const lines: string[] = [];
     const progress: number[] = [];
@@ -40,7 +42,14 @@ describe('npm run seed', () => {
       progress: (done) => progress.push(done),
     });
     const catalogue = demoCatalogue();
-    expect(first.changes).toEqual(['demo admin signed up', 'demo admin made ADMIN', 'demo member signed up', `${catalogue.length} products created`, 'sale scheduled', '3 wishlist items added']);
+    expect(first.changes).toEqual([
+      'demo admin signed up',
+      'demo admin made ADMIN',
+      'demo member signed up',
+      `${catalogue.length} products created`,
+      'sale scheduled',
+      '3 wishlist items added',
+    ]);
     expect(progress.at(-1)).toBe(catalogue.length);
     expect(lines.join('\n')).toContain(`admin ${DEMO_ACCOUNTS.admin.email} / ${DEMO_ACCOUNTS.admin.password}`);
 
@@ -65,7 +74,9 @@ describe('npm run seed', () => {
     expect(second.stdout).toContain('nothing to do: the demo shop was already seeded');
     expect(second.stdout).toContain('(all there)');
     expect(second.stdout).toContain(`"${DEMO_SALE_NAME}"`);
-    expect(second.stdout).toContain(`placeOrder(input: { lines: [{ productId: "${first.sale.productId}", quantity: 1, saleEventId: "${first.sale.id}" }]`);
+    expect(second.stdout).toContain(
+      `placeOrder(input: { lines: [{ productId: "${first.sale.productId}", quantity: 1, saleEventId: "${first.sale.id}" }]`,
+    );
 
     // Counts in each service's own database: nothing doubled.
     expect(await catalogueSize(stack.routerUrl)).toBe(catalogue.length);
@@ -75,11 +86,18 @@ describe('npm run seed', () => {
     expect(await count('users', `SELECT COUNT(*) FROM users WHERE role = 'ADMIN'`)).toBe(1);
     expect(await count('events', 'SELECT COUNT(*) FROM sale_events')).toBe(1);
     expect(await count('wishlists', 'SELECT COUNT(*) FROM wishlist_items')).toBe(DEMO_WISHLIST.length);
-    expect(await count('wishlists', 'SELECT SUM(quantity) FROM wishlist_items')).toBe(DEMO_WISHLIST.reduce((sum, w) => sum + w.quantity, 0));
+    expect(await count('wishlists', 'SELECT SUM(quantity) FROM wishlist_items')).toBe(
+      DEMO_WISHLIST.reduce((sum, w) => sum + w.quantity, 0),
+    );
     // Seeded through the API: the sale reached products by the outbox and RabbitMQ like any other.
-    await waitFor(async () => ((await count('products', `SELECT COUNT(*) FROM sales WHERE event_id = '${first.sale.id}'`)) === 1 ? true : null), 30_000);
+    await waitFor(
+      async () => ((await count('products', `SELECT COUNT(*) FROM sales WHERE event_id = '${first.sale.id}'`)) === 1 ? true : null),
+      30_000,
+    );
 
     const wishlist = await stack.gql(`{ myWishlist { totalQuantity items { product { name price } } } }`, {}, first.memberToken);
-    expect(wishlist.data?.myWishlist.items.map((i: { product: { name: string } }) => i.product.name).sort()).toEqual(DEMO_WISHLIST.map((w) => w.name).sort());
+    expect(wishlist.data?.myWishlist.items.map((i: { product: { name: string } }) => i.product.name).sort()).toEqual(
+      DEMO_WISHLIST.map((w) => w.name).sort(),
+    );
   });
 });

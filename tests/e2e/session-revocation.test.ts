@@ -84,7 +84,9 @@ describe('session revocation survives Redis', () => {
     const loggedOut = await loggedOutMember();
     const changer = await signUp();
     const otherDevice = await stack.login(changer.email);
-    expect((await stack.gql(CHANGE_PASSWORD, { o: PASSWORD, n: 'N3w!password' }, changer.accessToken)).data).toEqual({ changePassword: true });
+    expect((await stack.gql(CHANGE_PASSWORD, { o: PASSWORD, n: 'N3w!password' }, changer.accessToken)).data).toEqual({
+      changePassword: true,
+    });
     expectRevoked(await me(otherDevice.accessToken));
 
     await redis.restart();
@@ -146,7 +148,11 @@ describe('session revocation survives Redis', () => {
     const refused = await me(member.accessToken);
     expect(refused.status).toBe(503);
     expect(refused.data ?? null).toBeNull();
-    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryable: true, reason: 'SESSION_CHECK_UNAVAILABLE' });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      retryable: true,
+      reason: 'SESSION_CHECK_UNAVAILABLE',
+    });
     expect(JSON.stringify(refused)).not.toMatch(/127\.0\.0\.1|localhost|internal\/sessions|ECONNREFUSED/);
 
     await redis.start();

@@ -40,7 +40,10 @@ afterAll(async () => {
 
 /** Sends one request with a request id of our own through the router. */
 function request(query: string, variables: Record<string, unknown>, accessToken: string | undefined, requestId: string) {
-  return graphql(stack.routerUrl, query, variables, { 'x-request-id': requestId, ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) });
+  return graphql(stack.routerUrl, query, variables, {
+    'x-request-id': requestId,
+    ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+  });
 }
 
 /** The trace whose router server span carries `requestId`, once `until` holds for its spans. */
@@ -67,7 +70,12 @@ describe('OpenTelemetry traces', () => {
     const productId = await stack.createProduct(admin, { stock: 5 });
     const member = await stack.signUp();
     const requestId = `trace-${randomUUID()}`;
-    const placed = await request(PLACE_ORDER, { input: { lines: [{ productId, quantity: 1 }], shipping: SHIPPING, idempotencyKey: randomUUID() } }, member.accessToken, requestId);
+    const placed = await request(
+      PLACE_ORDER,
+      { input: { lines: [{ productId, quantity: 1 }], shipping: SHIPPING, idempotencyKey: randomUUID() } },
+      member.accessToken,
+      requestId,
+    );
     expect(placed.data?.placeOrder.__typename).toBe('Order');
 
     const trace = await traceOf(
@@ -82,7 +90,10 @@ describe('OpenTelemetry traces', () => {
     for (const name of ['router', 'orders']) {
       const server = trace.filter((s) => s.service === name && s.kind === SERVER);
       expect(server.length, `${name} server spans`).toBeGreaterThan(0);
-      expect(server.every((s) => s.attributes['request.id'] === requestId), `${name} request ids`).toBe(true);
+      expect(
+        server.every((s) => s.attributes['request.id'] === requestId),
+        `${name} request ids`,
+      ).toBe(true);
     }
     // Products' reserve call comes from orders (which does not forward x-request-id: products logs
     // an id of its own), and its server span is a child of orders' fetch span in the same trace.

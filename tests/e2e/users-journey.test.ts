@@ -19,24 +19,51 @@ const ME = `{ me { id email nickname } }`;
 describe('sign-up journey through the router', () => {
   it('When a member signs up, logs in, refreshes and logs out, then each step works and the old tokens stop working', async () => {
     const email = `journey-${randomUUID().slice(0, 8)}@example.com`;
-    const requested = await stack.gql(`mutation($e: String!) { requestEmailVerification(email: $e) { email expiresInSeconds resendAfterSeconds } }`, { e: email });
+    const requested = await stack.gql(
+      `mutation($e: String!) { requestEmailVerification(email: $e) { email expiresInSeconds resendAfterSeconds } }`,
+      { e: email },
+    );
     expect(requested.data!.requestEmailVerification).toEqual({ email, expiresInSeconds: 180, resendAfterSeconds: 60 });
     const code = await stack.lastCode(email);
     expect(code).toMatch(/^\d{6}$/);
-    const verified = await stack.gql(`mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, { e: email, c: code });
+    const verified = await stack.gql(`mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
+      e: email,
+      c: code,
+    });
     const proof = verified.data!.verifyEmail.verificationToken as string;
     // The code is consumed: using it again fails.
-    const again = await stack.gql(`mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, { e: email, c: code });
+    const again = await stack.gql(`mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
+      e: email,
+      c: code,
+    });
     expect(errorCodes(again)).toEqual(['BAD_USER_INPUT']);
 
     const signUp = await stack.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { id email nickname role } }`, {
-      input: { verificationToken: proof, email, password: PASSWORD, name: 'Journey Kim', nickname: 'journey', phone: '01098765432', postalCode: '04524', address: 'Sejong-daero 110' },
+      input: {
+        verificationToken: proof,
+        email,
+        password: PASSWORD,
+        name: 'Journey Kim',
+        nickname: 'journey',
+        phone: '01098765432',
+        postalCode: '04524',
+        address: 'Sejong-daero 110',
+      },
     });
     expect(signUp.errors).toBeUndefined();
     const userId = signUp.data!.signUp.id as string;
     // The proof is single-use too.
     const reuse = await stack.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { id } }`, {
-      input: { verificationToken: proof, email, password: PASSWORD, name: 'Journey Kim', nickname: 'journey', phone: '01098765432', postalCode: '04524', address: 'Sejong-daero 110' },
+      input: {
+        verificationToken: proof,
+        email,
+        password: PASSWORD,
+        name: 'Journey Kim',
+        nickname: 'journey',
+        phone: '01098765432',
+        postalCode: '04524',
+        address: 'Sejong-daero 110',
+      },
     });
     expect(errorCodes(reuse)).toEqual(['BAD_USER_INPUT']);
 
@@ -44,14 +71,18 @@ describe('sign-up journey through the router', () => {
     const me = await stack.gql(ME, {}, login.accessToken);
     expect(me.data!.me).toEqual({ id: userId, email, nickname: 'journey' });
 
-    const refreshed = await stack.gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }`, { t: login.refreshToken });
+    const refreshed = await stack.gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }`, {
+      t: login.refreshToken,
+    });
     expect(refreshed.errors).toBeUndefined();
     const { accessToken, refreshToken } = refreshed.data!.refreshSession;
     expect((await stack.gql(ME, {}, accessToken)).data!.me.id).toBe(userId);
 
     const logout = await stack.gql(`mutation { logout }`, {}, accessToken);
     expect(logout.data).toEqual({ logout: true });
-    const refusedRefresh = await stack.gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, { t: refreshToken });
+    const refusedRefresh = await stack.gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+      t: refreshToken,
+    });
     expect(errorCodes(refusedRefresh)).toEqual(['UNAUTHENTICATED']);
     // The access token of the ended session is refused at once, not after 15 minutes.
     const afterLogout = await stack.gql(ME, {}, accessToken);
@@ -71,7 +102,12 @@ describe('sign-up journey through the router', () => {
       await db.end();
     }
     const me = await stack.gql(`{ me { email name phone address { postalCode address } } }`, {}, member.accessToken);
-    expect(me.data!.me).toEqual({ email: member.email, name: 'Test Member', phone: '01012345678', address: { postalCode: '06236', address: 'Teheran-ro 123' } });
+    expect(me.data!.me).toEqual({
+      email: member.email,
+      name: 'Test Member',
+      phone: '01012345678',
+      address: { postalCode: '06236', address: 'Teheran-ro 123' },
+    });
     expect(JSON.stringify(me)).not.toMatch(/scrypt|password/i);
   });
 
@@ -81,7 +117,16 @@ describe('sign-up journey through the router', () => {
     try {
       const before = await count();
       const response = await stack.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { id } }`, {
-        input: { verificationToken: 'x', email: 'nope', password: 'abc', name: '', nickname: '', phone: '123', postalCode: 'abcde', address: '' },
+        input: {
+          verificationToken: 'x',
+          email: 'nope',
+          password: 'abc',
+          name: '',
+          nickname: '',
+          phone: '123',
+          postalCode: 'abcde',
+          address: '',
+        },
       });
       expect(response.data).toBeNull();
       expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
@@ -128,7 +173,15 @@ describe('token checks at the router', () => {
     const member = await stack.signUp();
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
     const body = Buffer.from(
-      JSON.stringify({ sub: member.userId, role: 'ADMIN', sid: 's', token_use: 'access', iss: 'bth-users', aud: 'bth-api', exp: Math.floor(Date.now() / 1000) + 600 }),
+      JSON.stringify({
+        sub: member.userId,
+        role: 'ADMIN',
+        sid: 's',
+        token_use: 'access',
+        iss: 'bth-users',
+        aud: 'bth-api',
+        exp: Math.floor(Date.now() / 1000) + 600,
+      }),
     ).toString('base64url');
     await expectRefused(`${header}.${body}.`);
   });
@@ -139,7 +192,11 @@ describe('token checks at the router', () => {
   });
 
   it('When a token is signed with another key, then UNAUTHENTICATED', async () => {
-    const forged = await signAccessToken('another-secret-another-secret-another-secret', { userId: randomUUID(), role: 'ADMIN', sessionId: 's' }, 600);
+    const forged = await signAccessToken(
+      'another-secret-another-secret-another-secret',
+      { userId: randomUUID(), role: 'ADMIN', sessionId: 's' },
+      600,
+    );
     await expectRefused(forged);
   });
 
@@ -148,7 +205,13 @@ describe('token checks at the router', () => {
     const users = stack.service('users').url;
     const forgedHeaders: Array<Record<string, string>> = [
       { 'x-user-id': member.userId, 'x-user-role': 'ADMIN' },
-      { [IDENTITY_HEADER]: await signIdentityAssertion('wrong-secret-wrong-secret-wrong-secret-00', { userId: member.userId, role: 'ADMIN', sessionId: 's' }) },
+      {
+        [IDENTITY_HEADER]: await signIdentityAssertion('wrong-secret-wrong-secret-wrong-secret-00', {
+          userId: member.userId,
+          role: 'ADMIN',
+          sessionId: 's',
+        }),
+      },
       // A user's own access token is not an identity assertion.
       { [IDENTITY_HEADER]: member.accessToken, authorization: `Bearer ${member.accessToken}` },
     ];
@@ -189,14 +252,19 @@ describe('operation limits and error hygiene', () => {
       fetch(stack.routerUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const tooMany = await post(Array.from({ length: 6 }, () => ({ query: '{ me { id } }' })));
     expect(tooMany.status).toBe(400);
-    expect(((await tooMany.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('OPERATION_LIMIT_EXCEEDED');
+    expect(((await tooMany.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'OPERATION_LIMIT_EXCEEDED',
+    );
     const fine = await post([{ query: '{ me { id } }' }, { query: '{ me { id } }' }]);
     expect(await fine.json()).toEqual([{ data: { me: null } }, { data: { me: null } }]);
   });
 
   it('When requests are malformed, then coded errors without stack traces', async () => {
     const raw = (body: string, contentType = 'application/json') =>
-      fetch(stack.routerUrl, { method: 'POST', headers: { 'content-type': contentType }, body }).then(async (r) => ({ status: r.status, text: await r.text() }));
+      fetch(stack.routerUrl, { method: 'POST', headers: { 'content-type': contentType }, body }).then(async (r) => ({
+        status: r.status,
+        text: await r.text(),
+      }));
     const cases = [
       await raw('{ not json'),
       await raw(JSON.stringify({ query: '{ me { ' })),
@@ -215,7 +283,11 @@ describe('operation limits and error hygiene', () => {
   it('When Apollo Sandbox calls from its origin, then CORS allows it and introspection works in development', async () => {
     const preflight = await fetch(stack.routerUrl, {
       method: 'OPTIONS',
-      headers: { origin: 'https://studio.apollographql.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      headers: {
+        origin: 'https://studio.apollographql.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://studio.apollographql.com');

@@ -34,7 +34,6 @@ import {
   ADD_TO_WISHLIST,
   CREATE_PRODUCT,
   CREATE_SALE_EVENT,
-  EXPECTED_REFUSALS,
   INVENTORY_REPORT,
   LISTING,
   LOGIN,
@@ -78,7 +77,13 @@ if (args.report) {
   const outDir = args.out ?? ROOT;
   const resultsDir = args.out ? join(outDir, 'results') : join(ROOT, 'tests', 'load', 'results');
   const file = join(outDir, 'BENCHMARKS.md');
-  const { targets, markdown } = writeReport({ results: saved, outDir, resultsDir, jsonFile: relative(outDir, args.report), previous: existsSync(file) ? readFileSync(file, 'utf8') : '' });
+  const { targets, markdown } = writeReport({
+    results: saved,
+    outDir,
+    resultsDir,
+    jsonFile: relative(outDir, args.report),
+    previous: existsSync(file) ? readFileSync(file, 'utf8') : '',
+  });
   saved.targets = targets;
   writeFileSync(args.report, `${JSON.stringify(saved, null, 2)}\n`);
   writeFileSync(file, markdown);
@@ -96,8 +101,26 @@ if (unknown.length) {
 const wants = (name) => (only ? only.includes(name) : !(smoke && (name === 'peer' || name === 'cache')));
 const externalRouter = process.env.ROUTER_URL;
 const size = smoke
-  ? { clients: 10, buyers: 20, spreadProducts: 50, overloadBuyers: 200, stormBuyers: 300, stormUnits: 30, soldOutBuyers: 100, readStorm: 200 }
-  : { clients: 20, buyers: 50, spreadProducts: 1_000, overloadBuyers: 1_000, stormBuyers: 10_000, stormUnits: 100, soldOutBuyers: 2_000, readStorm: 1_000 };
+  ? {
+      clients: 10,
+      buyers: 20,
+      spreadProducts: 50,
+      overloadBuyers: 200,
+      stormBuyers: 300,
+      stormUnits: 30,
+      soldOutBuyers: 100,
+      readStorm: 200,
+    }
+  : {
+      clients: 20,
+      buyers: 50,
+      spreadProducts: 1_000,
+      overloadBuyers: 1_000,
+      stormBuyers: 10_000,
+      stormUnits: 100,
+      soldOutBuyers: 2_000,
+      readStorm: 1_000,
+    };
 /** More than this many cores used by other programs during a run makes it "disturbed" (2-core machine: a third of it). */
 const DISTURBED_CORES = 0.66;
 const CATALOGUE = 100_000;
@@ -159,7 +182,15 @@ async function startSmtpSink() {
 
 const aesKey = () => randomBytes(32).toString('base64');
 function launch(smtpUrl, envFor = {}) {
-  const profiling = Object.fromEntries(profiled.map((service) => [service, { NODE_OPTIONS: `--require ${join(ROOT, 'tests', 'load', 'lib', 'cpu-prof-hook.cjs')}`, BENCH_PROFILE_DIR: join(profileDir, service) }]));
+  const profiling = Object.fromEntries(
+    profiled.map((service) => [
+      service,
+      {
+        NODE_OPTIONS: `--require ${join(ROOT, 'tests', 'load', 'lib', 'cpu-prof-hook.cjs')}`,
+        BENCH_PROFILE_DIR: join(profileDir, service),
+      },
+    ]),
+  );
   return startStack({
     databasePrefix,
     env: {
@@ -174,7 +205,13 @@ function launch(smtpUrl, envFor = {}) {
       ...profiling,
       ...envFor,
       ...Object.fromEntries(Object.entries(envFor).map(([service, env]) => [service, { ...profiling[service], ...env }])),
-      users: { ...profiling.users, DATA_ENCRYPTION_KEY: usersKeys.data, BLIND_INDEX_KEY: usersKeys.blind, SMTP_URL: smtpUrl, ...envFor.users },
+      users: {
+        ...profiling.users,
+        DATA_ENCRYPTION_KEY: usersKeys.data,
+        BLIND_INDEX_KEY: usersKeys.blind,
+        SMTP_URL: smtpUrl,
+        ...envFor.users,
+      },
       orders: { ...profiling.orders, DATA_ENCRYPTION_KEY: ordersKey, ...envFor.orders },
     },
     onLog: (label, line) => {
@@ -237,7 +274,8 @@ const pidsNow = () => ({
   ...Object.fromEntries(Object.entries(sharedPids()).filter(([, pid]) => pid)),
 });
 const keepPeak = (rss) => {
-  for (const [label, mb] of Object.entries(rss)) if (label !== 'mariadb' && label !== 'redis') results.peakRssMb[label] = Math.max(results.peakRssMb[label] ?? 0, mb);
+  for (const [label, mb] of Object.entries(rss))
+    if (label !== 'mariadb' && label !== 'redis') results.peakRssMb[label] = Math.max(results.peakRssMb[label] ?? 0, mb);
 };
 const round = (v, digits = 2) => (Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : null);
 
@@ -283,7 +321,9 @@ async function measured(name, work, { repeatable = true } = {}) {
     if (attempt < attempts) log(`${name}: other programs used ${m.otherCores} cores during the run; repeating it once`);
   }
   results.scenarios[name] = kept;
-  log(`${name}: ${kept.throughputPerSecond ?? '-'} ops/s, p50 ${kept.p50Ms ?? '-'} ms, p99 ${kept.p99Ms ?? '-'} ms, services ${kept.cpuPerOpMs.services} ms CPU/op`);
+  log(
+    `${name}: ${kept.throughputPerSecond ?? '-'} ops/s, p50 ${kept.p50Ms ?? '-'} ms, p99 ${kept.p99Ms ?? '-'} ms, services ${kept.cpuPerOpMs.services} ms CPU/op`,
+  );
   return kept;
 }
 
@@ -314,7 +354,9 @@ async function createProducts(url, adminToken, count, stock, label) {
     Array.from({ length: 8 }, async () => {
       while (next < count) {
         const i = next++;
-        const created = (await must(url, CREATE_PRODUCT, { input: productInput(`${label} ${i} ${runId}`, stock, 10_000 + (i % 50) * 100, i) }, adminToken)).createProduct;
+        const created = (
+          await must(url, CREATE_PRODUCT, { input: productInput(`${label} ${i} ${runId}`, stock, 10_000 + (i % 50) * 100, i) }, adminToken)
+        ).createProduct;
         ids.push(created.id);
       }
     }),
@@ -385,19 +427,28 @@ try {
       await must(url, SIGN_UP, { input: signUpInput(email, verifyEmail.verificationToken) });
       const token = (await must(url, LOGIN, { e: email, p: PASSWORD })).login.accessToken;
       await measured('me', () =>
-        closedLoop({ vus: size.clients, iteration: async (vu) => labelOf(await client.gql(url, `query Me${vu} { me { id } }`, {}, token)) }),
+        closedLoop({
+          vus: size.clients,
+          iteration: async (vu) => labelOf(await client.gql(url, `query Me${vu} { me { id } }`, {}, token)),
+        }),
       );
     }
   }
 
   const orderRun = async (name, buyers, productFor, vus = buyers.length, extra = {}) => {
     const statusBefore = db ? await globalStatus(db) : null;
-    const run = await measured(name, () =>
-      closedLoop({
-        vus,
-        ok: (label) => label === 'Order',
-        iteration: async (vu) => labelOf(await crowd.gql(url, PLACE_ORDER, { input: orderInput(productFor(), randomUUID()) }, buyers[vu % buyers.length].token), 'placeOrder'),
-      }),
+    const run = await measured(
+      name,
+      () =>
+        closedLoop({
+          vus,
+          ok: (label) => label === 'Order',
+          iteration: async (vu) =>
+            labelOf(
+              await crowd.gql(url, PLACE_ORDER, { input: orderInput(productFor(), randomUUID()) }, buyers[vu % buyers.length].token),
+              'placeOrder',
+            ),
+        }),
       extra,
     );
     if (db) {
@@ -435,9 +486,16 @@ try {
     // The same concurrency straight at MariaDB: one lock-then-update transaction per order.
     if (db) {
       await db.query(`CREATE DATABASE IF NOT EXISTS \`${databasePrefix}_baseline\``);
-      await db.query(`CREATE TABLE IF NOT EXISTS \`${databasePrefix}_baseline\`.hot (id INT PRIMARY KEY, stock INT NOT NULL) ENGINE=InnoDB`);
+      await db.query(
+        `CREATE TABLE IF NOT EXISTS \`${databasePrefix}_baseline\`.hot (id INT PRIMARY KEY, stock INT NOT NULL) ENGINE=InnoDB`,
+      );
       await db.query(`REPLACE INTO \`${databasePrefix}_baseline\`.hot VALUES (1, 100000000)`);
-      const pool = mysql.createPool({ socketPath: '/run/mysqld/mysqld.sock', user: 'root', database: `${databasePrefix}_baseline`, connectionLimit: size.buyers });
+      const pool = mysql.createPool({
+        socketPath: '/run/mysqld/mysqld.sock',
+        user: 'root',
+        database: `${databasePrefix}_baseline`,
+        connectionLimit: size.buyers,
+      });
       const baseline = await measured('mariadb-baseline', () =>
         closedLoop({
           vus: size.buyers,
@@ -468,7 +526,11 @@ try {
           vus: size.buyers,
           iteration: async () => {
             const base = bases[turn++ % bases.length];
-            const answer = await crowd.post(`${base}/internal/inventory/reserve`, { orderId: randomUUID(), userId: randomUUID(), lines: [{ productId: hot, quantity: 1 }] }, { authorization: `Bearer ${serviceToken}` });
+            const answer = await crowd.post(
+              `${base}/internal/inventory/reserve`,
+              { orderId: randomUUID(), userId: randomUUID(), lines: [{ productId: hot, quantity: 1 }] },
+              { authorization: `Bearer ${serviceToken}` },
+            );
             return answer.status === 200 ? 'ok' : `error: ${answer.error?.code ?? answer.status}`;
           },
         }),
@@ -561,7 +623,23 @@ try {
   if (wants('storm')) {
     const units = size.stormUnits;
     const [productId] = await createProducts(url, adminToken, 1, units, 'Storm product');
-    const sale = (await must(url, CREATE_SALE_EVENT, { input: saleEventInput(productId, { name: 'Bench storm', salePrice: 5_000, quantity: units, perUserLimit: 1, leadMs: 3_000, minutes: 30 }) }, adminToken)).createSaleEvent;
+    const sale = (
+      await must(
+        url,
+        CREATE_SALE_EVENT,
+        {
+          input: saleEventInput(productId, {
+            name: 'Bench storm',
+            salePrice: 5_000,
+            quantity: units,
+            perUserLimit: 1,
+            leadMs: 3_000,
+            minutes: 30,
+          }),
+        },
+        adminToken,
+      )
+    ).createSaleEvent;
     log(`storm: minting ${size.stormBuyers} buyers, waiting for the sale to open…`);
     const buyers = await mint(size.stormBuyers);
     const liveBy = Date.now() + 30_000;
@@ -583,13 +661,12 @@ try {
           for (let i = Math.floor((s * buyers.length) / slices); i < Math.floor(((s + 1) * buyers.length) / slices); i++) {
             const sent = performance.now();
             all.push(
-              placeHonouringRetryAfter(buyers[i].token, { input: orderInput(productId, randomUUID(), sale.id) })
-                .then((label) => {
-                  const now = performance.now();
-                  latencies.push(now - sent);
-                  lastAnsweredMs = Math.max(lastAnsweredMs, now - t0);
-                  answers[label] = (answers[label] ?? 0) + 1;
-                }),
+              placeHonouringRetryAfter(buyers[i].token, { input: orderInput(productId, randomUUID(), sale.id) }).then((label) => {
+                const now = performance.now();
+                latencies.push(now - sent);
+                lastAnsweredMs = Math.max(lastAnsweredMs, now - t0);
+                answers[label] = (answers[label] ?? 0) + 1;
+              }),
             );
           }
           await new Promise((r) => setTimeout(r, 10));
@@ -603,7 +680,9 @@ try {
     run.units = units;
     run.orders = answers.Order ?? 0;
     run.lastAnsweredS = round(lastAnsweredMs / 1000, 2);
-    run.unexpected = Object.fromEntries(Object.entries(answers).filter(([label]) => label !== 'Order' && label !== 'SaleSoldOut' && label !== 'InsufficientStock'));
+    run.unexpected = Object.fromEntries(
+      Object.entries(answers).filter(([label]) => label !== 'Order' && label !== 'SaleSoldOut' && label !== 'InsufficientStock'),
+    );
 
     const late = await mint(size.soldOutBuyers);
     const soldOut = await measured('sold-out', () =>
@@ -611,7 +690,8 @@ try {
         vus: 50,
         iterations: late.length,
         ok: (label) => label === 'SaleSoldOut' || label === 'InsufficientStock',
-        iteration: async (_vu, i) => labelOf(await crowd.gql(url, PLACE_ORDER, { input: orderInput(productId, randomUUID(), sale.id) }, late[i].token), 'placeOrder'),
+        iteration: async (_vu, i) =>
+          labelOf(await crowd.gql(url, PLACE_ORDER, { input: orderInput(productId, randomUUID(), sale.id) }, late[i].token), 'placeOrder'),
       }),
     );
     soldOut.behindRouterCpuPerRefusalMs = round(soldOut.cpuPerOpMs.services - (soldOut.cpuPerOpMs.router ?? 0), 3);
@@ -624,7 +704,10 @@ try {
     const replicas = stack.instances.filter((i) => i.name === 'products');
     const reached = async () => {
       let total = 0;
-      for (const r of replicas) total += prometheusSum(await (await fetch(`${r.base}/metrics`)).text(), 'http_request_duration_seconds_count', { route: 'graphql' });
+      for (const r of replicas)
+        total += prometheusSum(await (await fetch(`${r.base}/metrics`)).text(), 'http_request_duration_seconds_count', {
+          route: 'graphql',
+        });
       return total;
     };
     const before = await reached();
@@ -656,7 +739,12 @@ try {
     urls.products = stack.service('products', 0).url;
     const supergraphFile = join(peerDir, `supergraph-${runId}.graphql`);
     writeFileSync(supergraphFile, supergraphFor(join(ROOT, 'schema', 'supergraph.graphql'), urls));
-    peer = await startPeer({ dir: peerDir, supergraphFile, port: await freePort(), entry: join(ROOT, 'tests', 'load', 'peer', 'gateway.mjs') });
+    peer = await startPeer({
+      dir: peerDir,
+      supergraphFile,
+      port: await freePort(),
+      entry: join(ROOT, 'tests', 'load', 'peer', 'gateway.mjs'),
+    });
     extraPids = { peer: peer.pid };
     log('peer gateway (Hive Gateway + Rust planner) ready');
 
@@ -685,7 +773,10 @@ try {
       const first = await client.post(target, { query: MY_WISHLIST }, headers);
       if (first.errors || first.data?.myWishlist?.items?.length !== 5) throw new Error(`${name}: ${JSON.stringify(first).slice(0, 300)}`);
       await measured(name, () =>
-        closedLoop({ vus: size.clients, iteration: async (vu) => check(await client.post(target, { query: perClient(MY_WISHLIST, vu) }, headers), 'myWishlist') }),
+        closedLoop({
+          vus: size.clients,
+          iteration: async (vu) => check(await client.post(target, { query: perClient(MY_WISHLIST, vu) }, headers), 'myWishlist'),
+        }),
       );
     };
     await wishlistVia('peer-wishlist-router', url, async () => ({ authorization: `Bearer ${member.token}` }));
@@ -705,11 +796,26 @@ try {
       const rows = [];
       for (let i = from; i < Math.min(count, from + batch); i++) {
         const at = new Date(Date.now() - (count - i) * 1000);
-        rows.push([randomUUID(), `Catalogue ${i} ${runId}`, 'Bench catalogue', 5_000 + (i % 997) * 10, functions[i % functions.length], 'PILL', 100, at, at]);
+        rows.push([
+          randomUUID(),
+          `Catalogue ${i} ${runId}`,
+          'Bench catalogue',
+          5_000 + (i % 997) * 10,
+          functions[i % functions.length],
+          'PILL',
+          100,
+          at,
+          at,
+        ]);
       }
-      await db.query(`INSERT INTO ${productsDb}.products (id, name, producer, price, \`function\`, \`type\`, stock, created_at, updated_at) VALUES ?`, [rows]);
+      await db.query(
+        `INSERT INTO ${productsDb}.products (id, name, producer, price, \`function\`, \`type\`, stock, created_at, updated_at) VALUES ?`,
+        [rows],
+      );
     }
-    await db.query(`INSERT INTO ${productsDb}.stock_ledger (product_id, kind, quantity_delta, created_at) SELECT id, 'INITIAL', stock, created_at FROM ${productsDb}.products WHERE producer = 'Bench catalogue'`);
+    await db.query(
+      `INSERT INTO ${productsDb}.stock_ledger (product_id, kind, quantity_delta, created_at) SELECT id, 'INITIAL', stock, created_at FROM ${productsDb}.products WHERE producer = 'Bench catalogue'`,
+    );
     const redis = new Redis('redis://127.0.0.1:6379', { keyPrefix: redisPrefix, maxRetriesPerRequest: 1 });
     await redis.incr('products:listing-gen');
     redis.disconnect();
@@ -766,7 +872,13 @@ const resultsDir = args.out ? join(outDir, 'results') : join(ROOT, 'tests', 'loa
 mkdirSync(resultsDir, { recursive: true });
 const stamp = results.measuredAt.replace(/[:]/g, '-').replace(/\..*$/, 'Z');
 const jsonFile = join(resultsDir, `${stamp}.json`);
-const { targets, markdown } = writeReport({ results, outDir, resultsDir, jsonFile: relative(outDir, jsonFile), previous: existsSync(join(outDir, 'BENCHMARKS.md')) ? readFileSync(join(outDir, 'BENCHMARKS.md'), 'utf8') : '' });
+const { targets, markdown } = writeReport({
+  results,
+  outDir,
+  resultsDir,
+  jsonFile: relative(outDir, jsonFile),
+  previous: existsSync(join(outDir, 'BENCHMARKS.md')) ? readFileSync(join(outDir, 'BENCHMARKS.md'), 'utf8') : '',
+});
 results.targets = targets;
 writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(outDir, 'BENCHMARKS.md'), markdown);

@@ -48,8 +48,29 @@ function* walk(node: unknown): Generator<AstNode> {
 }
 
 // Runtime APIs after ES2020 (k6 v0.48's engine lacks them) and Node's globals.
-const NEWER_METHODS = new Set(['at', 'hasOwn', 'replaceAll', 'findLast', 'findLastIndex', 'toSorted', 'toReversed', 'toSpliced', 'with', 'groupBy']);
-const NODE_GLOBALS = new Set(['process', 'require', 'Buffer', 'structuredClone', 'setImmediate', '__dirname', '__filename', 'fetch', 'performance']);
+const NEWER_METHODS = new Set([
+  'at',
+  'hasOwn',
+  'replaceAll',
+  'findLast',
+  'findLastIndex',
+  'toSorted',
+  'toReversed',
+  'toSpliced',
+  'with',
+  'groupBy',
+]);
+const NODE_GLOBALS = new Set([
+  'process',
+  'require',
+  'Buffer',
+  'structuredClone',
+  'setImmediate',
+  '__dirname',
+  '__filename',
+  'fetch',
+  'performance',
+]);
 const K6_MODULES = new Set(['k6', 'k6/http', 'k6/metrics', 'k6/execution']);
 const OPERATION_START = /^\s*(query|mutation|subscription)\b/;
 
@@ -87,38 +108,48 @@ describe('k6 load scripts', () => {
     expect(() => parseEs2020(file)).not.toThrow();
   });
 
-  it.each(K6_FILES.map((f) => [name(f), f]))('When %s is read, then it imports only k6 modules and the shared k6 files, and uses no Node or post-ES2020 runtime API', (_label, file) => {
-    const problems: string[] = [];
-    for (const node of walk(parseEs2020(file))) {
-      if (node.type === 'ImportDeclaration' || node.type === 'ExportAllDeclaration' || (node.type === 'ExportNamedDeclaration' && node.source)) {
-        const source = String((node.source as { value: string }).value);
-        const allowed = K6_MODULES.has(source) || (source.startsWith('.') && K6_FILES.includes(resolve(dirname(file), source)));
-        if (!allowed) problems.push(`import ${source}`);
+  it.each(K6_FILES.map((f) => [name(f), f]))(
+    'When %s is read, then it imports only k6 modules and the shared k6 files, and uses no Node or post-ES2020 runtime API',
+    (_label, file) => {
+      const problems: string[] = [];
+      for (const node of walk(parseEs2020(file))) {
+        if (
+          node.type === 'ImportDeclaration' ||
+          node.type === 'ExportAllDeclaration' ||
+          (node.type === 'ExportNamedDeclaration' && node.source)
+        ) {
+          const source = String((node.source as { value: string }).value);
+          const allowed = K6_MODULES.has(source) || (source.startsWith('.') && K6_FILES.includes(resolve(dirname(file), source)));
+          if (!allowed) problems.push(`import ${source}`);
+        }
+        if (node.type === 'ImportExpression') problems.push('dynamic import()');
+        if (node.type === 'MemberExpression' && !node.computed) {
+          const property = (node.property as { name?: string }).name;
+          if (property && NEWER_METHODS.has(property)) problems.push(`.${property}`);
+        }
+        if (node.type === 'Identifier' && NODE_GLOBALS.has(String(node.name))) problems.push(String(node.name));
       }
-      if (node.type === 'ImportExpression') problems.push('dynamic import()');
-      if (node.type === 'MemberExpression' && !node.computed) {
-        const property = (node.property as { name?: string }).name;
-        if (property && NEWER_METHODS.has(property)) problems.push(`.${property}`);
-      }
-      if (node.type === 'Identifier' && NODE_GLOBALS.has(String(node.name))) problems.push(String(node.name));
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
 
-  it.each(SCRIPTS.map((f) => [name(f), f]))('When %s is read, then it exports options, a default function and handleSummary', (_label, file) => {
-    const exported = new Set<string>();
-    for (const node of walk(parseEs2020(file))) {
-      if (node.type === 'ExportDefaultDeclaration') exported.add('default');
-      if (node.type !== 'ExportNamedDeclaration') continue;
-      const declaration = node.declaration as AstNode | null;
-      if (declaration?.type === 'FunctionDeclaration') exported.add(String((declaration.id as { name: string }).name));
-      if (declaration?.type === 'VariableDeclaration') {
-        for (const d of declaration.declarations as Array<{ id: { name: string } }>) exported.add(d.id.name);
+  it.each(SCRIPTS.map((f) => [name(f), f]))(
+    'When %s is read, then it exports options, a default function and handleSummary',
+    (_label, file) => {
+      const exported = new Set<string>();
+      for (const node of walk(parseEs2020(file))) {
+        if (node.type === 'ExportDefaultDeclaration') exported.add('default');
+        if (node.type !== 'ExportNamedDeclaration') continue;
+        const declaration = node.declaration as AstNode | null;
+        if (declaration?.type === 'FunctionDeclaration') exported.add(String((declaration.id as { name: string }).name));
+        if (declaration?.type === 'VariableDeclaration') {
+          for (const d of declaration.declarations as Array<{ id: { name: string } }>) exported.add(d.id.name);
+        }
+        for (const s of (node.specifiers as Array<{ exported: { name: string } }> | undefined) ?? []) exported.add(s.exported.name);
       }
-      for (const s of (node.specifiers as Array<{ exported: { name: string } }> | undefined) ?? []) exported.add(s.exported.name);
-    }
-    expect([...exported]).toEqual(expect.arrayContaining(['options', 'default', 'handleSummary']));
-  });
+      expect([...exported]).toEqual(expect.arrayContaining(['options', 'default', 'handleSummary']));
+    },
+  );
 
   it('When every GraphQL document of the k6 files is validated against the supergraph, then none has an error', () => {
     const documents = K6_FILES.flatMap(documentsIn);
@@ -143,8 +174,14 @@ describe('k6 load scripts', () => {
       ['SIGN_UP', { input: fn('signUpInput')('a@example.com', 'token') }],
       ['PLACE_ORDER', { input: fn('orderInput')(id, 'key-1') }],
       ['PLACE_ORDER', { input: fn('orderInput')(id, 'key-2', id) }],
-      ['CREATE_SALE_EVENT', { input: fn('saleEventInput')(id, { name: 'Sale', salePrice: 9900, quantity: 100, perUserLimit: 1, leadMs: 3000, minutes: 10 }) }],
-      ...Array.from({ length: 12 }, (_, kind): [string, Record<string, unknown>] => ['CREATE_PRODUCT', { input: fn('productInput')(`P ${kind}`, 10, 19900, kind) }]),
+      [
+        'CREATE_SALE_EVENT',
+        { input: fn('saleEventInput')(id, { name: 'Sale', salePrice: 9900, quantity: 100, perUserLimit: 1, leadMs: 3000, minutes: 10 }) },
+      ],
+      ...Array.from({ length: 12 }, (_, kind): [string, Record<string, unknown>] => [
+        'CREATE_PRODUCT',
+        { input: fn('productInput')(`P ${kind}`, 10, 19900, kind) },
+      ]),
       ['PAY_ORDER', { orderId: id, method: 'CARD', idempotencyKey: 'k' }],
       ['PRODUCTS_PAGE', { first: 20, after: null, filter: { function: 'EYE_HEALTH', type: 'PILL', onSale: true }, orderBy: 'PRICE_ASC' }],
     ];
@@ -161,7 +198,10 @@ describe('k6 load scripts', () => {
     const values = (type: string) => {
       const enumType = schema.getType(type);
       if (!isEnumType(enumType)) throw new Error(`${type} is not an enum`);
-      return enumType.getValues().map((v) => v.name).sort();
+      return enumType
+        .getValues()
+        .map((v) => v.name)
+        .sort();
     };
     expect([...(operations.PRODUCT_FUNCTIONS as string[])].sort()).toEqual(values('ProductFunction'));
     expect([...(operations.PRODUCT_TYPES as string[])].sort()).toEqual(values('ProductType'));
@@ -178,7 +218,9 @@ describe('k6 load scripts', () => {
       totalStock: 100,
       totalDifference: 0,
       products: [{ productId: 'p1', stock: 100, sold: 100, difference: 0 }],
-      sales: [{ eventId: 'e1', quantity: 100, perUserLimit: 1, sold: 100, heldByOrders: 100, maxPerMember: 1, difference: 0, consistent: true }],
+      sales: [
+        { eventId: 'e1', quantity: 100, perUserLimit: 1, sold: 100, heldByOrders: 100, maxPerMember: 1, difference: 0, consistent: true },
+      ],
     };
     expect(violationsOf(sound, sale)).toEqual([]);
     expect(violationsOf(sound)).toEqual([]);

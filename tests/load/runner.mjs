@@ -29,7 +29,8 @@ if (scenario === 'listing') {
   result = await listingScenario({ url: values.url, vus: Number(values.vus), durationMs });
 } else if (scenario === 'flash-sale') {
   const adminToken = process.env.ADMIN_TOKEN;
-  if (!adminToken) throw new Error('flash-sale needs ADMIN_TOKEN: an access token of an admin (npm run create-admin -- <email>, then login)');
+  if (!adminToken)
+    throw new Error('flash-sale needs ADMIN_TOKEN: an access token of an admin (npm run create-admin -- <email>, then login)');
   const members = await signUpMembers(values.url, values['users-url'], Number(values.members));
   result = await flashSaleScenario({
     url: values.url,

@@ -51,7 +51,16 @@ export interface RawCase {
 export type BadInputCase = GraphQLCase | RawCase;
 
 /** Who may call what (the subgraphs check it; the schema does not say it in a machine-readable way). */
-const ADMIN = new Set(['createSaleEvent', 'updateSaleEvent', 'cancelSaleEvent', 'createProduct', 'updateProduct', 'deleteProduct', 'adjustStock', 'inventoryReport']);
+const ADMIN = new Set([
+  'createSaleEvent',
+  'updateSaleEvent',
+  'cancelSaleEvent',
+  'createProduct',
+  'updateProduct',
+  'deleteProduct',
+  'adjustStock',
+  'inventoryReport',
+]);
 const MEMBER = new Set([
   'placeOrder',
   'payOrder',
@@ -98,9 +107,20 @@ const BASES: Record<string, Record<string, unknown>> = {
   cancelOrder: { orderId: UNKNOWN_ID },
   requestReturn: { orderId: UNKNOWN_ID, reason: 'CHANGED_MIND' },
   createProduct: {
-    input: { name: 'Battery product', producer: 'Battery', price: -1, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', nutritionFacts: 'none', stock: -1 },
+    input: {
+      name: 'Battery product',
+      producer: 'Battery',
+      price: -1,
+      function: 'IMPROVE_FATIGUE',
+      type: 'CAPSULE',
+      nutritionFacts: 'none',
+      stock: -1,
+    },
   },
-  updateProduct: { id: UNKNOWN_ID, input: { name: '', producer: '', price: -1, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', nutritionFacts: 'none' } },
+  updateProduct: {
+    id: UNKNOWN_ID,
+    input: { name: '', producer: '', price: -1, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', nutritionFacts: 'none' },
+  },
   deleteProduct: { id: UNKNOWN_ID },
   adjustStock: { productId: UNKNOWN_ID, delta: 0, reason: '' },
   requestEmailVerification: { email: 'battery-nobody@example.com' },
@@ -176,6 +196,7 @@ const STRINGS: Variant[] = [
   { name: 'lone surrogate', value: 'x\uD800y' },
   { name: 'quote and comment', value: `'; drop table users; --` },
   { name: 'percent-encoded NUL', value: '%00%0d%0a' },
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text is the attack being tried
   { name: 'template injection', value: '${7*7}{{7*7}}<script>x</script>' },
 ];
 
@@ -292,7 +313,8 @@ function printLiteral(value: unknown, type: GraphQLInputType | undefined): strin
     return `{ ${entries.map(([k, v]) => `${k}: ${printLiteral(v, fields[k]?.type)}`).join(', ')} }`;
   }
   if (typeof value === 'string') {
-    if (nullable && isEnumType(nullable) && /^[_A-Za-z][_0-9A-Za-z]*$/.test(value) && !['true', 'false', 'null'].includes(value)) return value;
+    if (nullable && isEnumType(nullable) && /^[_A-Za-z][_0-9A-Za-z]*$/.test(value) && !['true', 'false', 'null'].includes(value))
+      return value;
     return JSON.stringify(value);
   }
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
@@ -381,7 +403,12 @@ function argumentCases(kind: 'query' | 'mutation', field: GraphQLField<unknown, 
     cases.push({ kind: 'graphql', name: `${field.name} base as ${who}`, role: who, body: { query: asLiteral(base) } });
   }
   // An unknown argument, and a variable declared with the wrong type.
-  cases.push({ kind: 'graphql', name: `${field.name} unknown argument`, role, body: { query: asLiteral({ ...base, batteryUnknownArg: 1 }) } });
+  cases.push({
+    kind: 'graphql',
+    name: `${field.name} unknown argument`,
+    role,
+    body: { query: asLiteral({ ...base, batteryUnknownArg: 1 }) },
+  });
   for (const arg of field.args) {
     const wrong = getNamedType(arg.type).name === 'String' ? 'Int' : 'String';
     const declared = field.args.map((a) => `$${a.name}: ${a.name === arg.name ? wrong : a.type.toString()}`);
@@ -389,7 +416,10 @@ function argumentCases(kind: 'query' | 'mutation', field: GraphQLField<unknown, 
       kind: 'graphql',
       name: `${field.name}.${arg.name} variable declared as ${wrong}`,
       role,
-      body: { query: `${kind}(${declared.join(', ')}) { ${field.name}(${field.args.map((a) => `${a.name}: $${a.name}`).join(', ')})${selection} }`, variables: base },
+      body: {
+        query: `${kind}(${declared.join(', ')}) { ${field.name}(${field.args.map((a) => `${a.name}: $${a.name}`).join(', ')})${selection} }`,
+        variables: base,
+      },
     });
   }
 
@@ -410,8 +440,10 @@ function argumentCases(kind: 'query' | 'mutation', field: GraphQLField<unknown, 
           // The same spoilt argument from a client that is not signed in (or not an admin): the
           // refusal must be as clean. Once per argument is enough, not per nested field.
           const outer = slot.path.length === 1;
-          if (outer && role !== 'anonymous') cases.push({ kind: 'graphql', name: `${label} [variable, anonymous]`, role: 'anonymous', body: asVariables(args) });
-          if (outer && role === 'admin') cases.push({ kind: 'graphql', name: `${label} [variable, member]`, role: 'member', body: asVariables(args) });
+          if (outer && role !== 'anonymous')
+            cases.push({ kind: 'graphql', name: `${label} [variable, anonymous]`, role: 'anonymous', body: asVariables(args) });
+          if (outer && role === 'admin')
+            cases.push({ kind: 'graphql', name: `${label} [variable, member]`, role: 'member', body: asVariables(args) });
         }
       }
     }
@@ -440,22 +472,55 @@ function envelopeCases(): BadInputCase[] {
   });
   const ok = '{ __typename }';
   const cases: RawCase[] = [];
-  const badJson = ['{', '{"query":', '{"query": "{ __typename }",}', "{'query': '{ __typename }'}", 'null', '[]', '"query"', '123', 'true', '{"query": "{ __typename }"} trailing', '\uFEFF{"query": "{ __typename }"}', '{"query": "\\ud800"}', '{"query": "\\x41"}', '[' .repeat(5_000) + ']'.repeat(5_000), '{"a":'.repeat(2_000) + '1' + '}'.repeat(2_000), '{"query": "{ __typename }", "query": 5}', 'NaN', '{"query": "' + 'x'.repeat(10) + '\u0000"}'];
-  badJson.forEach((body, i) => cases.push(post(`bad JSON #${i}`, body)));
+  const badJson = [
+    '{',
+    '{"query":',
+    '{"query": "{ __typename }",}',
+    "{'query': '{ __typename }'}",
+    'null',
+    '[]',
+    '"query"',
+    '123',
+    'true',
+    '{"query": "{ __typename }"} trailing',
+    '\uFEFF{"query": "{ __typename }"}',
+    '{"query": "\\ud800"}',
+    '{"query": "\\x41"}',
+    '['.repeat(5_000) + ']'.repeat(5_000),
+    `${'{"a":'.repeat(2_000)}1${'}'.repeat(2_000)}`,
+    '{"query": "{ __typename }", "query": 5}',
+    'NaN',
+    `{"query": "${'x'.repeat(10)}\u0000"}`,
+  ];
+  badJson.forEach((body, i) => {
+    cases.push(post(`bad JSON #${i}`, body));
+  });
   cases.push(post('invalid UTF-8 bytes', Buffer.from([0x7b, 0x22, 0x71, 0xff, 0xfe, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d])));
   const body = JSON.stringify({ query: ok });
-  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/graphql', 'application/xml', 'application/json; charset=utf-16', '']) {
+  for (const type of [
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/graphql',
+    'application/xml',
+    'application/json; charset=utf-16',
+    '',
+  ]) {
     cases.push(post(`content-type "${type}"`, body, type ? { 'content-type': type } : {}));
   }
   cases.push(post('empty body', ''));
   cases.push(post('empty object', '{}'));
   for (const query of [5, {}, [], null, true, [ok]]) cases.push(post(`query is ${JSON.stringify(query)}`, JSON.stringify({ query })));
-  for (const variables of ['str', 5, [], true, [{}]]) cases.push(post(`variables is ${JSON.stringify(variables)}`, JSON.stringify({ query: ok, variables })));
-  for (const operationName of [5, {}, [], true]) cases.push(post(`operationName is ${JSON.stringify(operationName)}`, JSON.stringify({ query: ok, operationName })));
+  for (const variables of ['str', 5, [], true, [{}]])
+    cases.push(post(`variables is ${JSON.stringify(variables)}`, JSON.stringify({ query: ok, variables })));
+  for (const operationName of [5, {}, [], true])
+    cases.push(post(`operationName is ${JSON.stringify(operationName)}`, JSON.stringify({ query: ok, operationName })));
   for (const extensions of ['str', 5, { persistedQuery: { version: 1, sha256Hash: 'abc' } }, { persistedQuery: 'x' }]) {
     cases.push(post(`extensions is ${JSON.stringify(extensions)}`, JSON.stringify({ query: ok, extensions })));
   }
-  cases.push(post('persisted query without a query', JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } })));
+  cases.push(
+    post('persisted query without a query', JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } })),
+  );
   cases.push(post('unknown operationName', JSON.stringify({ query: 'query A { __typename }', operationName: 'Nope' })));
   cases.push(post('operationName on an anonymous query', JSON.stringify({ query: ok, operationName: 'A' })));
   cases.push(post('two operations without operationName', JSON.stringify({ query: 'query A { __typename } query B { __typename }' })));
@@ -466,7 +531,20 @@ function envelopeCases(): BadInputCase[] {
   cases.push(post('a type definition', JSON.stringify({ query: 'type Query { x: Int }' })));
   cases.push(post('empty query', JSON.stringify({ query: '' })));
   cases.push(post('whitespace query', JSON.stringify({ query: '   \n\t ' })));
-  for (const query of ['{', '}', 'query {', '{ __typename', '{ product(id: "unterminated) { id } }', '{ 🎉 }', 'query ($: Int) { __typename }', '{ __typename @ }', '{ ...on }', '\u0000', 'mutation', '{ product(id: 1 2) { id } }']) {
+  for (const query of [
+    '{',
+    '}',
+    'query {',
+    '{ __typename',
+    '{ product(id: "unterminated) { id } }',
+    '{ 🎉 }',
+    'query ($: Int) { __typename }',
+    '{ __typename @ }',
+    '{ ...on }',
+    '\u0000',
+    'mutation',
+    '{ product(id: 1 2) { id } }',
+  ]) {
     cases.push(post(`syntax error ${JSON.stringify(query)}`, JSON.stringify({ query })));
   }
   cases.push(post('unknown field', JSON.stringify({ query: '{ batteryNoSuchField }' })));
@@ -483,10 +561,16 @@ function envelopeCases(): BadInputCase[] {
   cases.push({ ...post('2 MB chunked body', twoMegabytes), chunked: true });
   for (const mutation of ['mutation { logout }', 'mutation { deleteProduct(id: "x") }']) {
     cases.push(get(`GET mutation ${mutation}`, `?query=${encodeURIComponent(mutation)}`));
-    cases.push(get(`GET mutation with preflight ${mutation}`, `?query=${encodeURIComponent(mutation)}`, { 'apollo-require-preflight': 'true' }));
+    cases.push(
+      get(`GET mutation with preflight ${mutation}`, `?query=${encodeURIComponent(mutation)}`, { 'apollo-require-preflight': 'true' }),
+    );
   }
   cases.push(get('GET without a query', '', { 'apollo-require-preflight': 'true' }));
-  cases.push(get('GET with bad variables', `?query=${encodeURIComponent('query($id: ID!) { product(id: $id) { id } }')}&variables=%7Bnope`, { 'apollo-require-preflight': 'true' }));
+  cases.push(
+    get('GET with bad variables', `?query=${encodeURIComponent('query($id: ID!) { product(id: $id) { id } }')}&variables=%7Bnope`, {
+      'apollo-require-preflight': 'true',
+    }),
+  );
   cases.push(get('GET with bad extensions', `?query=${encodeURIComponent(ok)}&extensions=%7B`, { 'apollo-require-preflight': 'true' }));
   cases.push(post('bearer token that is not a JWT', body, { ...JSON_TYPE, authorization: 'Bearer not.a.jwt' }));
   cases.push(post('authorization of another scheme', body, { ...JSON_TYPE, authorization: 'Basic YTpi' }));
@@ -522,20 +606,50 @@ export function plainTextCases(schema: GraphQLSchema, product: { id: string; pri
     {
       field: 'createProduct',
       role: 'admin',
-      args: { input: { name: 'Battery product', producer: 'Battery', price: 1_000, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', nutritionFacts: 'none', stock: 5 } },
-      slots: [['input', 'name'], ['input', 'producer'], ['input', 'nutritionFacts']],
+      args: {
+        input: {
+          name: 'Battery product',
+          producer: 'Battery',
+          price: 1_000,
+          function: 'IMPROVE_FATIGUE',
+          type: 'CAPSULE',
+          nutritionFacts: 'none',
+          stock: 5,
+        },
+      },
+      slots: [
+        ['input', 'name'],
+        ['input', 'producer'],
+        ['input', 'nutritionFacts'],
+      ],
     },
     { field: 'adjustStock', role: 'admin', args: { productId: product.id, delta: 1, reason: 'Battery count' }, slots: [['reason']] },
     {
       field: 'createSaleEvent',
       role: 'admin',
-      args: { input: { name: 'Battery sale', productId: product.id, salePrice: Math.floor(product.price / 2), quantity: 1, perUserLimit: 1, startsAt: FUTURE, endsAt: LATER } },
+      args: {
+        input: {
+          name: 'Battery sale',
+          productId: product.id,
+          salePrice: Math.floor(product.price / 2),
+          quantity: 1,
+          perUserLimit: 1,
+          startsAt: FUTURE,
+          endsAt: LATER,
+        },
+      },
       slots: [['input', 'name']],
     },
     {
       field: 'placeOrder',
       role: 'member',
-      args: { input: { lines: [{ productId: product.id, quantity: 1 }], shipping: { postalCode: '06236', address: 'Teheran-ro 123', phone: '01012345678' }, idempotencyKey: 'battery-plain-text-0001' } },
+      args: {
+        input: {
+          lines: [{ productId: product.id, quantity: 1 }],
+          shipping: { postalCode: '06236', address: 'Teheran-ro 123', phone: '01012345678' },
+          idempotencyKey: 'battery-plain-text-0001',
+        },
+      },
       slots: [['input', 'shipping', 'address']],
     },
   ];
@@ -550,8 +664,18 @@ export function plainTextCases(schema: GraphQLSchema, product: { id: string; pri
         const used = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
         const printed = Object.entries(args).map(([k, v]) => `${k}: ${printLiteral(v, field.args.find((a) => a.name === k)?.type)}`);
         const label = `${base.field}(${path.join('.')}) ${variant.name}, otherwise valid`;
-        cases.push({ kind: 'graphql', name: `${label} [literal]`, role: base.role, body: { query: `mutation { ${base.field}(${printed.join(', ')})${selection} }` } });
-        cases.push({ kind: 'graphql', name: `${label} [variable]`, role: base.role, body: { query: `mutation Battery(${declared}) { ${base.field}(${used})${selection} }`, variables: args } });
+        cases.push({
+          kind: 'graphql',
+          name: `${label} [literal]`,
+          role: base.role,
+          body: { query: `mutation { ${base.field}(${printed.join(', ')})${selection} }` },
+        });
+        cases.push({
+          kind: 'graphql',
+          name: `${label} [variable]`,
+          role: base.role,
+          body: { query: `mutation Battery(${declared}) { ${base.field}(${used})${selection} }`, variables: args },
+        });
       }
     }
   }

@@ -14,7 +14,13 @@ export interface ReceivedSpan {
   attributes: Record<string, unknown>;
 }
 
-type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number; arrayValue?: { values?: AnyValue[] } };
+type AnyValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+  arrayValue?: { values?: AnyValue[] };
+};
 type KeyValue = { key: string; value?: AnyValue };
 
 const plain = (value: AnyValue | undefined): unknown =>
@@ -40,7 +46,10 @@ export async function startOtlpReceiver() {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
         resourceSpans?: Array<{
           resource?: { attributes?: KeyValue[] };
-          scopeSpans?: Array<{ scope?: { name?: string }; spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: KeyValue[] }> }>;
+          scopeSpans?: Array<{
+            scope?: { name?: string };
+            spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: KeyValue[] }>;
+          }>;
         }>;
       };
       for (const resource of body.resourceSpans ?? []) {

@@ -141,7 +141,12 @@ export interface OrderView {
   status: string;
   totalAmount: number | null;
   paymentDueAt: string | null;
-  lines: Array<{ quantity: number; unitPrice: number | null; lineTotal: number | null; product: { id: string; name: string; stock: number } }>;
+  lines: Array<{
+    quantity: number;
+    unitPrice: number | null;
+    lineTotal: number | null;
+    product: { id: string; name: string; stock: number };
+  }>;
   payment: { method: string; amount: number } | null;
   refund: { amount: number; reason: string } | null;
   returnRequest: { reason: string } | null;
@@ -172,7 +177,15 @@ export interface InventoryReport {
     sold: number;
     difference: number;
   }>;
-  sales: Array<{ eventId: string; quantity: number; perUserLimit: number; sold: number; heldByOrders: number; maxPerMember: number; consistent: boolean }>;
+  sales: Array<{
+    eventId: string;
+    quantity: number;
+    perUserLimit: number;
+    sold: number;
+    heldByOrders: number;
+    maxPerMember: number;
+    consistent: boolean;
+  }>;
 }
 
 /**
@@ -208,7 +221,9 @@ export async function startStack(options: StackOptions = {}) {
     pools.clear();
     const conn = await mysql.createConnection({ socketPath: '/run/mysqld/mysqld.sock', user: 'root' });
     try {
-      const [rows] = (await conn.query(`SHOW DATABASES LIKE '${databasePrefix.replace(/_/g, '\\_')}\\_%'`)) as unknown as [Record<string, string>[]];
+      const [rows] = (await conn.query(`SHOW DATABASES LIKE '${databasePrefix.replace(/_/g, '\\_')}\\_%'`)) as unknown as [
+        Record<string, string>[],
+      ];
       for (const row of rows) await conn.query(`DROP DATABASE IF EXISTS \`${Object.values(row)[0]}\``);
     } finally {
       await conn.end();
@@ -263,7 +278,11 @@ export async function startStack(options: StackOptions = {}) {
     throw error;
   });
 
-  const gql = <T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, accessToken?: string): Promise<GraphQLResponse<T>> =>
+  const gql = <T = Record<string, any>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    accessToken?: string,
+  ): Promise<GraphQLResponse<T>> =>
     graphql<T>(stack.routerUrl, query, variables, accessToken ? { authorization: `Bearer ${accessToken}` } : {});
 
   async function lastCode(email: string): Promise<string> {
@@ -275,10 +294,13 @@ export async function startStack(options: StackOptions = {}) {
   }
 
   async function login(email: string, password = PASSWORD) {
-    const response = await gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id } } }`, {
-      e: email,
-      p: password,
-    });
+    const response = await gql(
+      `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id } } }`,
+      {
+        e: email,
+        p: password,
+      },
+    );
     if (response.errors) throw new Error(`login failed: ${JSON.stringify(response.errors)}`);
     return response.data!.login as { accessToken: string; refreshToken: string; user: { id: string } };
   }
@@ -307,7 +329,13 @@ export async function startStack(options: StackOptions = {}) {
     });
     if (created.errors) throw new Error(`signUp failed: ${JSON.stringify(created.errors)}`);
     const tokens = await login(email);
-    return { userId: created.data!.signUp.id, email, password: PASSWORD, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
+    return {
+      userId: created.data!.signUp.id,
+      email,
+      password: PASSWORD,
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+    };
   }
 
   /** Signs up `count` members, a few at a time (scrypt makes each sign-up cost ~100 ms of CPU). */
@@ -346,7 +374,14 @@ export async function startStack(options: StackOptions = {}) {
     return Promise.all(
       Array.from({ length: count }, async () => {
         const userId = randomUUID();
-        return { userId, accessToken: await signAccessToken(options.env?.ACCESS_TOKEN_SECRET ?? DEV_SECRET, { userId, role: 'USER', sessionId: randomUUID() }, 900) };
+        return {
+          userId,
+          accessToken: await signAccessToken(
+            options.env?.ACCESS_TOKEN_SECRET ?? DEV_SECRET,
+            { userId, role: 'USER', sessionId: randomUUID() },
+            900,
+          ),
+        };
       }),
     );
   }
@@ -355,7 +390,12 @@ export async function startStack(options: StackOptions = {}) {
   function pool(service: string): mysql.Pool {
     let found = pools.get(service);
     if (!found) {
-      found = mysql.createPool({ socketPath: '/run/mysqld/mysqld.sock', user: 'root', database: `${databasePrefix}_${service}`, connectionLimit: 4 });
+      found = mysql.createPool({
+        socketPath: '/run/mysqld/mysqld.sock',
+        user: 'root',
+        database: `${databasePrefix}_${service}`,
+        connectionLimit: 4,
+      });
       pools.set(service, found);
     }
     return found;
@@ -393,8 +433,16 @@ export async function startStack(options: StackOptions = {}) {
   }
 
   /** `placeOrder` through the router; a fresh idempotency key unless one is given. */
-  function placeOrder(member: Pick<Member, 'accessToken'>, lines: OrderLineInput[], options: { idempotencyKey?: string; shipping?: Record<string, string> } = {}) {
-    return gql(PLACE_ORDER, { input: { lines, shipping: options.shipping ?? SHIPPING, idempotencyKey: options.idempotencyKey ?? randomUUID() } }, member.accessToken);
+  function placeOrder(
+    member: Pick<Member, 'accessToken'>,
+    lines: OrderLineInput[],
+    options: { idempotencyKey?: string; shipping?: Record<string, string> } = {},
+  ) {
+    return gql(
+      PLACE_ORDER,
+      { input: { lines, shipping: options.shipping ?? SHIPPING, idempotencyKey: options.idempotencyKey ?? randomUUID() } },
+      member.accessToken,
+    );
   }
 
   /** The product's stock as any client sees it through the router. */
@@ -405,7 +453,8 @@ export async function startStack(options: StackOptions = {}) {
   }
 
   async function inventoryReport(admin: Member, productIds: string[]): Promise<InventoryReport> {
-    return expectData(await gql(INVENTORY_REPORT, { ids: productIds }, admin.accessToken), 'inventoryReport').inventoryReport as InventoryReport;
+    return expectData(await gql(INVENTORY_REPORT, { ids: productIds }, admin.accessToken), 'inventoryReport')
+      .inventoryReport as InventoryReport;
   }
 
   /** The member's own order through the router. */
@@ -417,10 +466,14 @@ export async function startStack(options: StackOptions = {}) {
   async function waitForStatus(member: Member, id: string, status: string, timeoutMs = 15_000): Promise<OrderView> {
     let last: OrderView | undefined;
     try {
-      return await waitFor(async () => {
-        last = await order(member, id);
-        return last.status === status ? last : null;
-      }, timeoutMs, 100);
+      return await waitFor(
+        async () => {
+          last = await order(member, id);
+          return last.status === status ? last : null;
+        },
+        timeoutMs,
+        100,
+      );
     } catch (error) {
       throw new Error(`order ${id} did not reach ${status}; last seen ${last?.status ?? 'nothing'}: ${(error as Error).message}`);
     }

@@ -131,7 +131,13 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
    * (broker just went away) it falls back to a plain reject: the broker dead-letters it with
    * `x-death` only.
    */
-  async function deadLetter(channel: import('amqplib').Channel, spec: ConsumerSpec, msg: ConsumeMessage, reason: string, deliveries: number) {
+  async function deadLetter(
+    channel: import('amqplib').Channel,
+    spec: ConsumerSpec,
+    msg: ConsumeMessage,
+    reason: string,
+    deliveries: number,
+  ) {
     const name = queueName(exchange, spec.queue);
     try {
       const confirm = publisher;
@@ -191,26 +197,44 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
       channel.ack(msg);
     } catch (error) {
       if (error instanceof PoisonMessageError) {
-        logger.error('amqp message rejected as poison; dead-lettering', { queue: spec.queue, messageId: message.messageId, reason: error.message });
+        logger.error('amqp message rejected as poison; dead-lettering', {
+          queue: spec.queue,
+          messageId: message.messageId,
+          reason: error.message,
+        });
         await deadLetter(channel, spec, msg, `poison: ${error.message}`, message.attempt);
         return;
       }
       if (message.attempt >= (spec.maxAttempts ?? 5)) {
         // The last allowed delivery failed: dead-letter it now with the error, rather than let the
         // broker's x-delivery-limit (the backstop for a consumer that dies mid-message) do it without one.
-        logger.error('amqp handler failed on the last attempt; dead-lettering', { queue: spec.queue, messageId: message.messageId, attempt: message.attempt, error });
-        await deadLetter(channel, spec, msg, `failed ${message.attempt} times: ${error instanceof Error ? error.message : String(error)}`, message.attempt);
+        logger.error('amqp handler failed on the last attempt; dead-lettering', {
+          queue: spec.queue,
+          messageId: message.messageId,
+          attempt: message.attempt,
+          error,
+        });
+        await deadLetter(
+          channel,
+          spec,
+          msg,
+          `failed ${message.attempt} times: ${error instanceof Error ? error.message : String(error)}`,
+          message.attempt,
+        );
         return;
       }
       logger.warn('amqp handler failed; will retry', { queue: spec.queue, messageId: message.messageId, attempt: message.attempt, error });
       // Back off a little before handing it back so a transient failure (DB restarting) can pass.
-      setTimeout(() => {
-        try {
-          channel.nack(msg, false, true);
-        } catch {
-          // Channel already closed: the broker requeues unacked messages by itself.
-        }
-      }, Math.min(100 * 2 ** message.attempt, 2_000));
+      setTimeout(
+        () => {
+          try {
+            channel.nack(msg, false, true);
+          } catch {
+            // Channel already closed: the broker requeues unacked messages by itself.
+          }
+        },
+        Math.min(100 * 2 ** message.attempt, 2_000),
+      );
     }
   }
 
@@ -237,7 +261,7 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
     publisher = confirm;
     attempt = 0;
     logger.info('amqp connected', { exchange });
-    connectedWaiters.splice(0).forEach((resolve) => resolve());
+    for (const resolve of connectedWaiters.splice(0)) resolve();
   }
 
   function schedule() {

@@ -39,7 +39,7 @@ describe('cause chain', () => {
   it('finds the first value a reader accepts', () => {
     const driver = Object.assign(new Error('Lock wait timeout exceeded'), { errno: 1205 });
     const drizzle = new Error('Failed query: update …', { cause: driver });
-    expect(findInCauses(drizzle, (link) => ((link as { errno?: unknown }).errno as number | undefined))).toBe(1205);
+    expect(findInCauses(drizzle, (link) => (link as { errno?: unknown }).errno as number | undefined)).toBe(1205);
     expect(findInCauses(new Error('plain'), (link) => (link as { errno?: number }).errno)).toBeUndefined();
   });
 });

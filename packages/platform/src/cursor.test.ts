@@ -7,7 +7,11 @@ describe('cursor codec', () => {
   it('round-trips each kind of part', () => {
     const at = new Date('2026-11-25T14:00:00.123Z');
     expect(decodeKeysetCursor(encodeKeysetCursor([at, ID]), ['time', 'uuid'])).toEqual([at, ID]);
-    expect(decodeKeysetCursor(encodeKeysetCursor(['NAME_ASC', 'Omega "3" / 한글', ID]), ['string', 'string', 'uuid'])).toEqual(['NAME_ASC', 'Omega "3" / 한글', ID]);
+    expect(decodeKeysetCursor(encodeKeysetCursor(['NAME_ASC', 'Omega "3" / 한글', ID]), ['string', 'string', 'uuid'])).toEqual([
+      'NAME_ASC',
+      'Omega "3" / 한글',
+      ID,
+    ]);
     expect(decodeKeysetCursor(encodeKeysetCursor(['PRICE_ASC', 15_000, ID]), ['string', 'int', 'uuid'])).toEqual(['PRICE_ASC', 15_000, ID]);
   });
 

@@ -55,7 +55,9 @@ function header(headers: Record<string, unknown>, name: string): string | undefi
 
 function readLetter(queue: string, msg: GetMessage): DeadLetter {
   const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
-  const death = (headers['x-death'] as Array<{ exchange?: string; 'routing-keys'?: string[]; time?: Date | { value: number } }> | undefined)?.[0];
+  const death = (
+    headers['x-death'] as Array<{ exchange?: string; 'routing-keys'?: string[]; time?: Date | { value: number } }> | undefined
+  )?.[0];
   const body = msg.content.toString('utf8');
   const messageId = msg.properties.messageId ? String(msg.properties.messageId) : undefined;
   const deliveries = header(headers, DEAD_LETTER_HEADERS.deliveries);
@@ -83,7 +85,10 @@ export interface DeadLetterTool {
    * original exchange and routing key, then removes them from the DLQ. Returns what was replayed
    * and what could not be (no known origin, or no queue bound to it any more).
    */
-  replay(queue: DeadLetterQueue, ids: string[] | 'all'): Promise<{ replayed: DeadLetter[]; failed: Array<{ letter: DeadLetter; reason: string }> }>;
+  replay(
+    queue: DeadLetterQueue,
+    ids: string[] | 'all',
+  ): Promise<{ replayed: DeadLetter[]; failed: Array<{ letter: DeadLetter; reason: string }> }>;
   /** Empties the queue; resolves with how many messages it dropped (0 when never declared). */
   purge(queue: DeadLetterQueue): Promise<number>;
   close(): Promise<void>;
@@ -132,8 +137,12 @@ export async function createDeadLetterTool(options: { url: string }): Promise<De
     await new Promise<void>((resolve, reject) => {
       // mandatory: a message no queue takes comes back (basic.return before the confirm) instead
       // of vanishing; it then stays in the DLQ.
-      confirm.publish(letter.exchange!, letter.routingKey!, msg.content, { ...msg.properties, headers: { ...headers, 'bth-replay-tag': tag }, persistent: true, mandatory: true }, (error) =>
-        error ? reject(error instanceof Error ? error : new Error('the broker refused the message')) : resolve(),
+      confirm.publish(
+        letter.exchange!,
+        letter.routingKey!,
+        msg.content,
+        { ...msg.properties, headers: { ...headers, 'bth-replay-tag': tag }, persistent: true, mandatory: true },
+        (error) => (error ? reject(error instanceof Error ? error : new Error('the broker refused the message')) : resolve()),
       );
     });
     if (returned.has(tag)) throw new Error(`no queue is bound to ${letter.exchange} / ${letter.routingKey} any more`);

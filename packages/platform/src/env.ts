@@ -35,10 +35,7 @@ export function refuseEnvironment(problems: string[]): void {
   if (problems.length > 0) exitInvalid(problems);
 }
 
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /**
  * Every development-only default of a secret or key. They are public (in this repo and its
@@ -102,7 +99,12 @@ function list(fallback: string) {
   return z
     .string()
     .default(fallback)
-    .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0));
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part.length > 0),
+    );
 }
 
 /** Comma-separated URLs (the replicas of one service, in turn and failover order); at least one. */
@@ -130,6 +132,7 @@ export function assertProductionSecrets(env: { NODE_ENV: string } & Record<strin
  */
 export function exposeInternalErrors(env: { NODE_ENV: string; EXPOSE_INTERNAL_ERRORS?: boolean }): boolean {
   const asked = env.EXPOSE_INTERNAL_ERRORS === true;
-  if (asked && env.NODE_ENV === 'production') refuseEnvironment(['EXPOSE_INTERNAL_ERRORS: not allowed in production (it would show internal error messages to clients)']);
+  if (asked && env.NODE_ENV === 'production')
+    refuseEnvironment(['EXPOSE_INTERNAL_ERRORS: not allowed in production (it would show internal error messages to clients)']);
   return asked;
 }

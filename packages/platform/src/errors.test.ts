@@ -46,7 +46,8 @@ describe('error contract', () => {
     const wrapped = thrown(error);
     return format({ message: wrapped.message, path: ['placeOrder'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }, wrapped);
   };
-  const connectError = (code: string, syscall = 'connect') => Object.assign(new Error(`connect ${code} /run/mysqld/mysqld.sock`), { code, syscall });
+  const connectError = (code: string, syscall = 'connect') =>
+    Object.assign(new Error(`connect ${code} /run/mysqld/mysqld.sock`), { code, syscall });
   /** drizzle's wrapper: the SQL and its parameters in the message, the driver error in `cause`. */
   const failedQuery = (cause: Error) => new Error('Failed query: select `id` from `products` where `id` = ?\nparams: 1', { cause });
 
@@ -58,7 +59,10 @@ describe('error contract', () => {
   it.each([
     ['a refused socket', connectError('ECONNREFUSED')],
     ['a missing unix socket', connectError('ENOENT')],
-    ['a lost connection behind a failed query', failedQuery(Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST' }))],
+    [
+      'a lost connection behind a failed query',
+      failedQuery(Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST' })),
+    ],
     ['a reset behind a failed query', failedQuery(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))],
     ['a timeout', Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })],
     ['too many connections', Object.assign(new Error('Too many connections'), { code: 'ER_CON_COUNT_ERROR' })],
@@ -80,9 +84,15 @@ describe('error contract', () => {
   });
 
   it.each([
-    ['an ENOENT that is no connection (a missing file: a bug)', Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT', syscall: 'open' })],
+    [
+      'an ENOENT that is no connection (a missing file: a bug)',
+      Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT', syscall: 'open' }),
+    ],
     ['a SQL error', failedQuery(Object.assign(new Error("Unknown column 'x'"), { code: 'ER_BAD_FIELD_ERROR' }))],
-    ['a channel closed by the broker for a missing exchange (a topology bug)', new Error("Channel closed by server: 404 (NOT-FOUND) with message \"NOT_FOUND - no exchange 'x'\"")],
+    [
+      'a channel closed by the broker for a missing exchange (a topology bug)',
+      new Error('Channel closed by server: 404 (NOT-FOUND) with message "NOT_FOUND - no exchange \'x\'"'),
+    ],
     ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'id')")],
   ])('keeps %s INTERNAL_SERVER_ERROR', (_what, error) => {
     expect(isConnectionFailure(error)).toBe(false);
@@ -97,7 +107,17 @@ describe('error contract', () => {
 
   it('never passes on the gateway response, Apollo http or a stack of a coded error', () => {
     const out = format(
-      { message: 'Too many', extensions: { code: 'RATE_LIMITED', retryable: true, retryAfterSeconds: 30, response: { url: 'http://127.0.0.1:4001/graphql' }, http: { status: 429 }, stacktrace: ['at x'] } },
+      {
+        message: 'Too many',
+        extensions: {
+          code: 'RATE_LIMITED',
+          retryable: true,
+          retryAfterSeconds: 30,
+          response: { url: 'http://127.0.0.1:4001/graphql' },
+          http: { status: 429 },
+          stacktrace: ['at x'],
+        },
+      },
       new Error('x'),
     );
     expect(out).toEqual({ message: 'Too many', extensions: { code: 'RATE_LIMITED', retryable: true, retryAfterSeconds: 30 } });

@@ -43,7 +43,9 @@ const PROTOCOL_CODES = new Set([
  * Codes that pass through as they are: the closed list a client may see for a request that was
  * handled. INTERNAL_SERVER_ERROR is deliberately not one: Apollo gives that code to anything thrown without one (a failed query, a refused socket), so it must be masked.
  */
-export const KNOWN_CODES: ReadonlySet<string> = new Set<string>([...Object.values(ErrorCode), ...PROTOCOL_CODES].filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR));
+export const KNOWN_CODES: ReadonlySet<string> = new Set<string>(
+  [...Object.values(ErrorCode), ...PROTOCOL_CODES].filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
+);
 
 const HTTP_STATUS: Partial<Record<string, number>> = {
   UNAUTHENTICATED: 401,
@@ -124,8 +126,7 @@ export const errors = {
   notFound: (what: string) => new AppError('NOT_FOUND', `${what} not found`),
   conflict: (message: string) => new AppError('CONFLICT', message),
   /** Every broken rule at once, one entry per field, so a form can mark all fields in one round. */
-  badInput: (fieldErrors: FieldError[], message = 'Some input is invalid') =>
-    new AppError('BAD_USER_INPUT', message, { fieldErrors }),
+  badInput: (fieldErrors: FieldError[], message = 'Some input is invalid') => new AppError('BAD_USER_INPUT', message, { fieldErrors }),
   lockTimeout: () => new AppError('LOCK_TIMEOUT', LOCK_TIMEOUT_MESSAGE),
   upstream: (service: string) => new AppError('UPSTREAM_UNAVAILABLE', `${service} is unavailable right now; try again shortly`),
   serviceUnavailable: () => new AppError('SERVICE_UNAVAILABLE', SERVICE_UNAVAILABLE_MESSAGE),

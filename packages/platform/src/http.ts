@@ -16,7 +16,12 @@ export type ReadinessCheck = () => Promise<void>;
 export interface JsonRoute {
   method: 'GET' | 'POST';
   path: string;
-  handler: (input: { body: unknown; query: URLSearchParams; headers: IncomingMessage['headers']; requestId: string }) => Promise<{ status: number; body: unknown }>;
+  handler: (input: {
+    body: unknown;
+    query: URLSearchParams;
+    headers: IncomingMessage['headers'];
+    requestId: string;
+  }) => Promise<{ status: number; body: unknown }>;
 }
 
 export interface HttpServerOptions<TContext extends BaseContext> {
@@ -174,10 +179,7 @@ export async function checkReadiness(checks: Record<string, ReadinessCheck>, tim
   await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {
-        await Promise.race([
-          check(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
-        ]);
+        await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref())]);
         results[name] = 'ok';
       } catch (error) {
         ok = false;
@@ -243,7 +245,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
 
     const route = routes.get(`${req.method} ${url.pathname}`);
     if (route) {
-      let body: unknown = undefined;
+      let body: unknown;
       try {
         const raw = await readBody(req, maxBody, timeouts.bodyMs);
         body = raw ? JSON.parse(raw) : undefined;
@@ -252,7 +254,11 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         if (error instanceof BodyTimeout) res.setHeader('connection', 'close');
         if (error instanceof BodyTooLarge) closeIfUnbounded(req, res);
         const [status, message] =
-          error instanceof BodyTooLarge ? [413, 'The body is too large'] : error instanceof BodyTimeout ? [408, 'The body did not arrive in time'] : [400, 'Invalid JSON body'];
+          error instanceof BodyTooLarge
+            ? [413, 'The body is too large']
+            : error instanceof BodyTimeout
+              ? [408, 'The body did not arrive in time']
+              : [400, 'Invalid JSON body'];
         sendJson(res, status, { error: { code: 'BAD_REQUEST', message } });
         return url.pathname;
       }
@@ -270,7 +276,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       const admitted = options.admit(req, res);
       if (admitted !== true && (admitted === false || !(await admitted))) return 'graphql';
     }
-    let body: unknown = undefined;
+    let body: unknown;
     if (req.method === 'POST') {
       let raw: string;
       try {

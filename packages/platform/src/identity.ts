@@ -103,10 +103,7 @@ export async function verifyAccessToken(secret: string, token: string): Promise<
   }
 }
 
-export async function verifyRefreshToken(
-  secret: string,
-  token: string,
-): Promise<{ userId: string; sessionId: string; tokenId: string }> {
+export async function verifyRefreshToken(secret: string, token: string): Promise<{ userId: string; sessionId: string; tokenId: string }> {
   try {
     const { payload } = await jwtVerify(token, await key(secret), {
       algorithms: ALGORITHMS,

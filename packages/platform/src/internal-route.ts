@@ -80,7 +80,10 @@ export function internalRoute<S extends z.ZodType>(options: InternalRouteOptions
         if (error instanceof AppError) return internalErrorOf(error);
         logger.error('internal request failed', { path, caller, requestId, error });
         if (options.unexpected) return options.unexpected();
-        if (isConnectionFailure(error)) return internalError(503, 'SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; try again shortly', { retryable: true });
+        if (isConnectionFailure(error))
+          return internalError(503, 'SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; try again shortly', {
+            retryable: true,
+          });
         return internalError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
       }
     },

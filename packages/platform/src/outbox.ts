@@ -157,8 +157,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batch = options.batch ?? 100;
   const retentionMs = options.retentionMs ?? DAY_MS;
   const now = options.now ?? (() => new Date());
-  const published = options.metrics?.counter({ name: 'outbox_published_total', help: 'Outbox messages confirmed by the broker', labelNames: ['routing_key'] });
-  const failures = options.metrics?.counter({ name: 'outbox_publish_failures_total', help: 'Outbox publish attempts that were not confirmed' });
+  const published = options.metrics?.counter({
+    name: 'outbox_published_total',
+    help: 'Outbox messages confirmed by the broker',
+    labelNames: ['routing_key'],
+  });
+  const failures = options.metrics?.counter({
+    name: 'outbox_publish_failures_total',
+    help: 'Outbox publish attempts that were not confirmed',
+  });
   // Outbox lag, read at scrape time with one query on the pending index (both gauges share it).
   let backlog: Promise<{ pending: number; oldestSeconds: number } | null> | undefined;
   const readBacklog = () =>
@@ -214,11 +221,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         } catch (error) {
           failures?.inc();
           const message = (error as Error).message.slice(0, 500);
-          await tx.update(outbox).set({ attempts: sql`${outbox.attempts} + 1`, lastError: message }).where(eq(outbox.id, row.id));
+          await tx
+            .update(outbox)
+            .set({ attempts: sql`${outbox.attempts} + 1`, lastError: message })
+            .where(eq(outbox.id, row.id));
           logger.warn('outbox publish failed; will retry', { messageId: row.messageId, routingKey: row.routingKey, error: message });
           break;
         }
-        await tx.update(outbox).set({ publishedAt: now(), attempts: sql`${outbox.attempts} + 1` }).where(eq(outbox.id, row.id));
+        await tx
+          .update(outbox)
+          .set({ publishedAt: now(), attempts: sql`${outbox.attempts} + 1` })
+          .where(eq(outbox.id, row.id));
         published?.inc({ routing_key: row.routingKey });
         count += 1;
       }

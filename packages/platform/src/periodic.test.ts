@@ -56,7 +56,9 @@ describe('periodic task', () => {
     expect(runs).toBeGreaterThan(1);
     expect(logger.warnings[0]).toMatchObject({ msg: 'flaky job failed; trying again at the next run', fields: { task: 'flaky job' } });
     // runNow never rejects either.
-    await expect(createPeriodicTask({ name: 'x', intervalMs: 5, logger, run: () => Promise.reject(new Error('no')) }).runNow()).resolves.toBeUndefined();
+    await expect(
+      createPeriodicTask({ name: 'x', intervalMs: 5, logger, run: () => Promise.reject(new Error('no')) }).runNow(),
+    ).resolves.toBeUndefined();
   });
 
   it('coalesces requests made during a run into one follow-up run, which they all wait for', async () => {
@@ -110,13 +112,20 @@ describe('periodic task', () => {
   it('spreads the waits by the jitter around the interval', () => {
     const delays: number[] = [];
     const realSetTimeout = globalThis.setTimeout;
-    globalThis.setTimeout = ((fn: () => void, ms: number) => {
+    globalThis.setTimeout = ((_fn: () => void, ms: number) => {
       delays.push(ms);
       return realSetTimeout(() => undefined, 0);
     }) as typeof setTimeout;
     try {
       for (const r of [0, 0.5, 1]) {
-        const task = createPeriodicTask({ name: 'probe', intervalMs: 1_000, jitter: 0.2, random: () => r, logger: recordingLogger(), run: async () => undefined });
+        const task = createPeriodicTask({
+          name: 'probe',
+          intervalMs: 1_000,
+          jitter: 0.2,
+          random: () => r,
+          logger: recordingLogger(),
+          run: async () => undefined,
+        });
         task.start();
         void task.stop();
       }

@@ -53,7 +53,15 @@ export class ReplicaUnavailableError extends Error {
   }
 }
 
-const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_DELIVERED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** The error codes of a failed `fetch` (undici nests the socket error in `cause`, sometimes in `errors`). */
 export const fetchErrorCodes = (error: unknown): string[] => causeCodes(error);
@@ -94,7 +102,10 @@ export interface ReplicaClientOptions {
 }
 
 /** The part of `fetch` the client uses: it must reject on `signal` abort and resolve with any HTTP answer. */
-export type ReplicaFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<Response>;
+export type ReplicaFetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+) => Promise<Response>;
 
 export interface ReplicaRequest {
   method: string;
@@ -145,7 +156,16 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   const healthUrl = options.healthUrl ?? ((url: string) => `${url.replace(/\/graphql$/, '')}/health/live`);
   const failuresToEject = options.failuresToEject ?? 3;
   const send: ReplicaFetch = options.fetch ?? ((url, init) => fetch(url, init));
-  const replicas: ReplicaState[] = options.urls.map((url) => ({ url, ejectedUntil: 0, ejectedFor: 'refused', failuresInARow: 0, lastAnswerAt: 0, aliveAt: 0, probing: false, inFlight: new Set() }));
+  const replicas: ReplicaState[] = options.urls.map((url) => ({
+    url,
+    ejectedUntil: 0,
+    ejectedFor: 'refused',
+    failuresInARow: 0,
+    lastAnswerAt: 0,
+    aliveAt: 0,
+    probing: false,
+    inFlight: new Set(),
+  }));
   let next = 0;
   let lastAnswerAnyAt = 0;
   let watchdog: NodeJS.Timeout | undefined;
@@ -230,7 +250,11 @@ export function createReplicaClient(options: ReplicaClientOptions) {
   }
 
   type Stop = 'TIMEOUT' | 'HUNG' | 'ABANDONED' | 'CANCELLED';
-  async function attempt(replica: ReplicaState, request: ReplicaRequest, timeoutMs: number): Promise<Response | AttemptFailure | 'ABANDONED' | 'CANCELLED'> {
+  async function attempt(
+    replica: ReplicaState,
+    request: ReplicaRequest,
+    timeoutMs: number,
+  ): Promise<Response | AttemptFailure | 'ABANDONED' | 'CANCELLED'> {
     const controller = new AbortController();
     let cause: Stop | undefined;
     const stop = (why: Stop) => {
@@ -248,7 +272,12 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     const headers = { ...request.headers };
     request.onAttempt?.(call.startedAt + timeoutMs, headers);
     try {
-      const response = await send(`${replica.url}${request.path ?? ''}`, { method: request.method, headers, body: request.body, signal: controller.signal });
+      const response = await send(`${replica.url}${request.path ?? ''}`, {
+        method: request.method,
+        headers,
+        body: request.body,
+        signal: controller.signal,
+      });
       answered(replica);
       return response;
     } catch (error) {
@@ -302,7 +331,8 @@ export function createReplicaClient(options: ReplicaClientOptions) {
         waited ||= outcome === 'TIMEOUT' || outcome === 'HUNG';
         // A failure of a call that began before the replica's last answer is old news, not a trend.
         const stale = replica.lastAnswerAt > attemptStart;
-        if (outcome !== 'HUNG' && !stale && ++replica.failuresInARow >= failuresToEject) eject(replica, 'failing', `${failuresToEject} failures in a row`);
+        if (outcome !== 'HUNG' && !stale && ++replica.failuresInARow >= failuresToEject)
+          eject(replica, 'failing', `${failuresToEject} failures in a row`);
         logger.warn('replica did not answer', { service: name, replica: replica.url, reason: outcome });
         if (request.retry !== 'idempotent' || retriesLeft-- <= 0) break;
       }

@@ -59,9 +59,7 @@ export async function requireDependency(
       new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
     ]);
   } catch (error) {
-    throw new Error(
-      `${name} is not reachable at ${redact(address)}: ${(error as Error).message}\n  Start it with: ${HOW_TO_START[name]}`,
-    );
+    throw new Error(`${name} is not reachable at ${redact(address)}: ${(error as Error).message}\n  Start it with: ${HOW_TO_START[name]}`);
   }
 }
 

@@ -112,8 +112,14 @@ export function operationLoggingPlugin<T extends { logger: Logger; identity: Ide
           for (const code of codes) metrics.graphqlErrors.inc({ code });
           // The context is missing when the request failed before it was built (e.g. a bad token).
           if (!contextValue?.logger) return;
-          const fields = { operationName, ms: Date.now() - started, userId: contextValue.identity?.userId, codes: codes.length ? codes : undefined };
-          if (codes.includes('INTERNAL_SERVER_ERROR') || codes.includes('SERVICE_UNAVAILABLE')) contextValue.logger.warn('operation failed', fields);
+          const fields = {
+            operationName,
+            ms: Date.now() - started,
+            userId: contextValue.identity?.userId,
+            codes: codes.length ? codes : undefined,
+          };
+          if (codes.includes('INTERNAL_SERVER_ERROR') || codes.includes('SERVICE_UNAVAILABLE'))
+            contextValue.logger.warn('operation failed', fields);
           else contextValue.logger.info('operation', fields);
         },
       };
@@ -167,7 +173,9 @@ function hasData(data: Record<string, unknown> | null | undefined): boolean {
   return !!data && Object.values(data).some((value) => value !== null && value !== undefined);
 }
 
-export function createSubgraph<TContext extends BaseContext, TResolvers extends object = object>(options: SubgraphOptions<TContext, TResolvers>) {
+export function createSubgraph<TContext extends BaseContext, TResolvers extends object = object>(
+  options: SubgraphOptions<TContext, TResolvers>,
+) {
   const { logger } = options;
   const readIdentity = createAssertionReader(options.internalSecret);
   const apollo = new ApolloServer<TContext>({
@@ -200,7 +208,10 @@ export function createSubgraph<TContext extends BaseContext, TResolvers extends 
     beforeGraphQL: (req, res) => {
       const deadline = readDeadline(req);
       if (deadline === null || deadline > Date.now()) return false;
-      sendGraphQLError(res, 503, 'UPSTREAM_UNAVAILABLE', 'The request ran out of time before it could start; try again', { retryable: true, retryAfterSeconds: 1 });
+      sendGraphQLError(res, 503, 'UPSTREAM_UNAVAILABLE', 'The request ran out of time before it could start; try again', {
+        retryable: true,
+        retryAfterSeconds: 1,
+      });
       return true;
     },
     context: async ({ req, requestId }) => {

@@ -33,7 +33,10 @@ export function createGraphQLUpstream(options: {
   const timeoutMs = options.timeoutMs ?? 2_000;
   const replicas = createReplicaClient({ name, urls, logger });
 
-  async function judge<T>(response: Response, accept: (data: unknown) => T | undefined): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+  async function judge<T>(
+    response: Response,
+    accept: (data: unknown) => T | undefined,
+  ): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
     if (!response.ok) return { ok: false, reason: `HTTP ${response.status}` };
     let parsed: { data?: unknown; errors?: unknown };
     try {

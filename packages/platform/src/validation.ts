@@ -14,7 +14,9 @@ export const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 // C0 and C1 control characters (NUL, escape sequences, DEL), with or without the three line-break
 // characters a multi-line text may hold, and the bidirectional overrides and isolates.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this pattern's whole job
 const CONTROL = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above, line breaks allowed
 const CONTROL_BUT_LINE_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

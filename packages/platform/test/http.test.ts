@@ -64,7 +64,8 @@ class RawClient {
   async until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while (!condition()) {
-      if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; received ${JSON.stringify(this.received.slice(0, 300))}`);
+      if (performance.now() > deadline)
+        throw new Error(`condition not met within ${timeoutMs} ms; received ${JSON.stringify(this.received.slice(0, 300))}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 50);
@@ -115,7 +116,7 @@ describe('HTTP hygiene', () => {
     const client = await RawClient.open();
     client.write(chunkedHead + chunkedBody(128 * 1024));
     await client.until(() => client.received.includes('PAYLOAD_TOO_LARGE'));
-    expect(client.received).toMatch(/^HTTP\/1\.1 413 [^]*connection: close/i);
+    expect(client.received).toMatch(/^HTTP\/1\.1 413 [\s\S]*connection: close/i);
     client.destroy();
 
     const fresh = await RawClient.open();

@@ -78,7 +78,10 @@ const unpublished = async () => {
 describe('outbox relay and inbox', () => {
   it('When messages are enqueued in a committed transaction, then each is published once with its id; a rolled-back one never is', async () => {
     const run = randomUUID();
-    const ids = await enqueue([{ run, n: 1 }, { run, n: 2 }]);
+    const ids = await enqueue([
+      { run, n: 1 },
+      { run, n: 2 },
+    ]);
     const rolledBack = randomUUID();
     await database.db
       .transaction(async (tx) => {
@@ -112,18 +115,23 @@ describe('outbox relay and inbox', () => {
   });
 
   it('When three relays run at once, then every message is delivered exactly once', async () => {
-    const extra = [createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger }), createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger })];
+    const extra = [
+      createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger }),
+      createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger }),
+    ];
     await Promise.all(extra.map((c) => c.waitForConnection(5_000)));
     const group = [relay(), relay(extra[0]), relay(extra[1])];
-    group.forEach((r) => r.start());
+    for (const r of group) r.start();
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       ids.push(...(await enqueue(Array.from({ length: 5 }, (_, n) => ({ burst: i, n })))));
-      group.forEach((r) => r.kick());
+      for (const r of group) r.kick();
     }
     await waitFor(() => ids.every((id) => received.some((m) => m.messageId === id)), 20_000);
     await Promise.all(group.map((r) => r.stop()));
-    const [rows] = (await database.pool.query('SELECT attempts FROM outbox WHERE message_id IN (?)', [ids])) as unknown as [{ attempts: number }[]];
+    const [rows] = (await database.pool.query('SELECT attempts FROM outbox WHERE message_id IN (?)', [ids])) as unknown as [
+      { attempts: number }[],
+    ];
     expect(rows.every((row) => row.attempts === 1)).toBe(true);
     await Promise.all(extra.map((c) => c.close()));
   });

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { dropTestDatabases, silentLogger, testDatabaseUrl } from '@bth/testkit';
-import { createDatabase, ensureDatabase, insertUnlessDuplicate, lockConflictOf, runTransaction, unlessDuplicate, type DatabaseClient } from '../src/db.js';
+import {
+  createDatabase,
+  ensureDatabase,
+  insertUnlessDuplicate,
+  lockConflictOf,
+  runTransaction,
+  unlessDuplicate,
+  type DatabaseClient,
+} from '../src/db.js';
 import { AppError, LockConflictError, type LockConflict } from '../src/errors.js';
 
 /** The transaction runner and the duplicate helper against the real MariaDB: real lock waits, a real deadlock. */
@@ -37,7 +45,12 @@ async function holdRow(id: number) {
     await released;
   });
   await isLocked;
-  return { release: () => (release(), done) };
+  return {
+    release: () => {
+      release();
+      return done;
+    },
+  };
 }
 
 describe('runTransaction', () => {
@@ -148,7 +161,9 @@ describe('insertUnlessDuplicate', () => {
     const insert = () => insertUnlessDuplicate(() => database.db.execute(sql`INSERT INTO dup_probe (k) VALUES ('one')`));
     const outcomes = await Promise.all([insert(), insert(), insert()]);
     expect(outcomes.filter(Boolean)).toHaveLength(1);
-    expect(await unlessDuplicate(() => database.db.execute(sql`INSERT INTO dup_probe (k) VALUES ('one')`), 'DUPLICATE' as const)).toBe('DUPLICATE');
+    expect(await unlessDuplicate(() => database.db.execute(sql`INSERT INTO dup_probe (k) VALUES ('one')`), 'DUPLICATE' as const)).toBe(
+      'DUPLICATE',
+    );
     // Another failure is not a duplicate.
     await expect(insertUnlessDuplicate(() => database.db.execute(sql`INSERT INTO no_such_table (k) VALUES ('x')`))).rejects.toThrow();
   });

@@ -42,7 +42,6 @@ function requestId(request: { getHeader?: (name: string) => unknown; headers?: R
   return typeof value === 'string' ? value : undefined;
 }
 
-
 const sdk = new NodeSDK({
   serviceName: process.env.OTEL_SERVICE_NAME ?? serviceName(),
   instrumentations: [
@@ -68,7 +67,9 @@ sdk.start();
 // synchronous in-thread kind (module.registerHooks, Node >= 24.11.1): no loader thread and no
 // message round trip per module, which the off-thread `module.register` variant needs.
 // Only the libraries instrumented above are wrapped, not every module the service imports.
-registerImportHooks({ include: ['http', 'node:http', 'https', 'node:https', 'mysql2', 'mysql2/promise', 'ioredis', 'amqplib', 'amqplib/callback_api', 'undici'] });
+registerImportHooks({
+  include: ['http', 'node:http', 'https', 'node:https', 'mysql2', 'mysql2/promise', 'ioredis', 'amqplib', 'amqplib/callback_api', 'undici'],
+});
 
 /**
  * What platform's outbox needs to carry a trace across the time a message waits in the outbox
@@ -93,4 +94,3 @@ const bridge: TraceBridge = {
 // Spans still buffered leave before the process exits (the services exit after their shutdown steps).
 const flush = () => void sdk.shutdown().catch(() => undefined);
 process.once('beforeExit', flush);
-

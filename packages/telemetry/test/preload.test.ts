@@ -44,8 +44,18 @@ describe('the tracing preload', () => {
   it('When it is set, then the SDK and the instrumentations are loaded before the service', async () => {
     // Nothing listens there: spans would fail to leave, which is not what this checks.
     const loaded = await modulesLoaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_TRACES_EXPORTER: 'none' });
-    for (const name of ['sdk-node', 'instrumentation-http', 'instrumentation-mysql2', 'instrumentation-ioredis', 'instrumentation-amqplib', 'instrumentation-undici']) {
-      expect(loaded.some((url) => url.includes(`/@opentelemetry/${name}/`)), name).toBe(true);
+    for (const name of [
+      'sdk-node',
+      'instrumentation-http',
+      'instrumentation-mysql2',
+      'instrumentation-ioredis',
+      'instrumentation-amqplib',
+      'instrumentation-undici',
+    ]) {
+      expect(
+        loaded.some((url) => url.includes(`/@opentelemetry/${name}/`)),
+        name,
+      ).toBe(true);
     }
   }, 120_000);
 });

@@ -110,7 +110,8 @@ export async function startPrivateRabbitMq(name = 'bthtest'): Promise<PrivateRab
         child = null;
         throw new Error(`private RabbitMQ ${nodeName} exited while starting (logs in ${join(dir, 'log')})`);
       }
-      if (Date.now() > deadline) throw new Error(`private RabbitMQ ${nodeName} did not accept AMQP connections within ${START_TIMEOUT_MS} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`private RabbitMQ ${nodeName} did not accept AMQP connections within ${START_TIMEOUT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
     }
   }

@@ -60,7 +60,9 @@ export function cancelDecision(event: Timed, now: Date): CancelDecision {
  * the broker has delivered or not.
  */
 export const isActiveAt = (event: Timed, now: Date) =>
-  (event.status === 'SCHEDULED' || event.status === 'LIVE') && event.startsAt.getTime() <= now.getTime() && now.getTime() < event.endsAt.getTime();
+  (event.status === 'SCHEDULED' || event.status === 'LIVE') &&
+  event.startsAt.getTime() <= now.getTime() &&
+  now.getTime() < event.endsAt.getTime();
 
 /**
  * The status a client is shown: the stored one, moved on by the clock where the scheduler has not

@@ -22,7 +22,10 @@ function reads(db: Executor) {
 
     async findByIds(ids: readonly string[]): Promise<SaleEventRow[]> {
       if (ids.length === 0) return [];
-      return db.select().from(saleEvents).where(inArray(saleEvents.id, [...ids]));
+      return db
+        .select()
+        .from(saleEvents)
+        .where(inArray(saleEvents.id, [...ids]));
     },
 
     /** SCHEDULED and LIVE events of these products in one query (the index on product_id, status). */
@@ -74,7 +77,10 @@ function writes(tx: Transaction) {
     async findBlocking(productId: string, excludeId?: string): Promise<SaleEventRow[]> {
       const conditions: SQL[] = [eq(saleEvents.productId, productId), inArray(saleEvents.status, BLOCKING_STATUSES)];
       if (excludeId) conditions.push(ne(saleEvents.id, excludeId));
-      return tx.select().from(saleEvents).where(and(...conditions));
+      return tx
+        .select()
+        .from(saleEvents)
+        .where(and(...conditions));
     },
 
     async lockById(id: string): Promise<SaleEventRow | undefined> {

@@ -9,7 +9,13 @@ import { createPeriodicTask, type PeriodicTask } from '@bth/platform/periodic';
  * long; the loop itself (no overlap, jitter, clean stop, failures logged) is platform's periodic task.
  */
 export function createSaleEventScheduler(options: { run: () => Promise<number>; tickMs: number; logger: Logger }): PeriodicTask {
-  return createPeriodicTask({ name: 'sale event scheduler', intervalMs: options.tickMs, firstDelayMs: 0, logger: options.logger, run: options.run });
+  return createPeriodicTask({
+    name: 'sale event scheduler',
+    intervalMs: options.tickMs,
+    firstDelayMs: 0,
+    logger: options.logger,
+    run: options.run,
+  });
 }
 
 export type SaleEventScheduler = PeriodicTask;

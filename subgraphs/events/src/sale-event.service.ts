@@ -11,7 +11,13 @@ import { isUuid } from '@bth/platform/validation';
 import type { SaleEventRow, SaleEventStatus } from './db/schema.js';
 import type { ProductsClient } from './products.client.js';
 import { cancelDecision, dueTransition, effectiveStatus, isActiveAt, isEditable } from './sale-event.lifecycle.js';
-import type { QuerySaleEventsArgs, ResolversParentTypes, ResolversTypes, ResolversUnionTypes, SaleEventNotEditable } from './generated/graphql.js';
+import type {
+  QuerySaleEventsArgs,
+  ResolversParentTypes,
+  ResolversTypes,
+  ResolversUnionTypes,
+  SaleEventNotEditable,
+} from './generated/graphql.js';
 import { encodeCursor, toView, type SaleEventView } from './sale-event.model.js';
 import type { DueKind, SaleEventRepository } from './sale-event.repository.js';
 import {
@@ -24,7 +30,15 @@ import {
   type UpdateSaleEventInput,
 } from './sale-event.validation.js';
 import { SOLD_OUT_CONSUMER } from './topology.js';
-import { SALE_ENDED, SALE_SCHEDULED, SALE_SOLD_OUT, SALE_STARTED, SALE_UPDATED, saleOutboxMessage, saleSoldOutSchema } from './sale.messages.js';
+import {
+  SALE_ENDED,
+  SALE_SCHEDULED,
+  SALE_SOLD_OUT,
+  SALE_STARTED,
+  SALE_UPDATED,
+  saleOutboxMessage,
+  saleSoldOutSchema,
+} from './sale.messages.js';
 
 // Due events moved per transaction: bounds how long one transaction holds its row locks; when a
 // batch comes back full, the next one follows at once instead of waiting for the next tick.
@@ -46,7 +60,11 @@ type CancelSaleEventResult = ResolversUnionTypes<ResolversTypes>['CancelSaleEven
 /** Ids are lower-case UUIDs; anything else names no event (and costs no query). */
 const normaliseId = normalizeId;
 
-function notEditable(row: SaleEventRow, change: 'edit' | 'cancel', now: Date): SaleEventNotEditable & { __typename: 'SaleEventNotEditable' } {
+function notEditable(
+  row: SaleEventRow,
+  change: 'edit' | 'cancel',
+  now: Date,
+): SaleEventNotEditable & { __typename: 'SaleEventNotEditable' } {
   const status = effectiveStatus(row, now);
   return {
     __typename: 'SaleEventNotEditable',
@@ -203,7 +221,8 @@ export function createSaleEventService(deps: {
             return { result: notEditable(row, 'cancel', at), queued: false };
           case 'CANCEL': {
             // The row is locked, so the conditional update cannot miss; it still guards the status.
-            if (!(await tx.transition(row.id, row.status, 'CANCELLED', { closedAt: at }, at))) throw new Error(`sale event ${row.id} changed under its lock`);
+            if (!(await tx.transition(row.id, row.status, 'CANCELLED', { closedAt: at }, at)))
+              throw new Error(`sale event ${row.id} changed under its lock`);
             const cancelled: SaleEventRow = { ...row, status: 'CANCELLED', closedAt: at, updatedAt: at };
             // Also for a SCHEDULED event: products keeps it as a tombstone, so a stray start is ignored.
             await tx.enqueue([saleOutboxMessage(cancelled, SALE_ENDED, 'CANCELLED')], at);
@@ -287,7 +306,9 @@ export function createSaleEventService(deps: {
       if (message.routingKey !== SALE_SOLD_OUT) throw new PoisonMessageError(`unexpected routing key ${message.routingKey}`);
       const parsed = saleSoldOutSchema.safeParse(message.payload);
       if (!parsed.success) {
-        throw new PoisonMessageError(`not a sale.sold_out message: ${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')}`);
+        throw new PoisonMessageError(
+          `not a sale.sold_out message: ${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')}`,
+        );
       }
       const eventId = parsed.data.eventId.toLowerCase();
       const productId = parsed.data.productId.toLowerCase();

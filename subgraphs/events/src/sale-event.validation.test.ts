@@ -160,7 +160,10 @@ describe('validateUpdateSaleEvent with a malformed date', () => {
 describe('sale event names', () => {
   it('When the name holds control or direction characters, then it is a field error', () => {
     for (const name of ['Flash\u0000sale', 'abc\u202Edcba', 'x\uD800y']) {
-      expect(validateCreateSaleEvent({ ...valid, name }, NOW).errors.list.map((e) => e.field), JSON.stringify(name)).toEqual(['name']);
+      expect(
+        validateCreateSaleEvent({ ...valid, name }, NOW).errors.list.map((e) => e.field),
+        JSON.stringify(name),
+      ).toEqual(['name']);
     }
   });
 });

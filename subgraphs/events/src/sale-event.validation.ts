@@ -39,12 +39,24 @@ const isCount = (n: number, min: number, max: number) => Number.isInteger(n) && 
 /** Rules every event must satisfy, whether new or edited; the start is only held to "not past" when it is input. */
 function checkTerms(errors: FieldErrors, terms: SaleEventTerms, now: Date, startChanged: boolean): void {
   const nameLength = textLength(terms.name);
-  errors.check(nameLength >= 1 && nameLength <= SALE_EVENT_LIMITS.nameLength, 'name', `The name must be 1 to ${SALE_EVENT_LIMITS.nameLength} characters long`);
+  errors.check(
+    nameLength >= 1 && nameLength <= SALE_EVENT_LIMITS.nameLength,
+    'name',
+    `The name must be 1 to ${SALE_EVENT_LIMITS.nameLength} characters long`,
+  );
   errors.check(isPlainText(terms.name), 'name', 'Only printable text: no control or text-direction characters');
   errors.check(Number.isInteger(terms.salePrice) && terms.salePrice >= 0, 'salePrice', 'The sale price must be 0 won or more');
-  errors.check(isCount(terms.quantity, 1, SALE_EVENT_LIMITS.maxQuantity), 'quantity', `The quantity must be 1 to ${SALE_EVENT_LIMITS.maxQuantity} units`);
+  errors.check(
+    isCount(terms.quantity, 1, SALE_EVENT_LIMITS.maxQuantity),
+    'quantity',
+    `The quantity must be 1 to ${SALE_EVENT_LIMITS.maxQuantity} units`,
+  );
   const limitMax = isCount(terms.quantity, 1, SALE_EVENT_LIMITS.maxQuantity) ? terms.quantity : SALE_EVENT_LIMITS.maxQuantity;
-  errors.check(isCount(terms.perUserLimit, 1, limitMax), 'perUserLimit', 'The per-member limit must be at least 1 and at most the quantity');
+  errors.check(
+    isCount(terms.perUserLimit, 1, limitMax),
+    'perUserLimit',
+    'The per-member limit must be at least 1 and at most the quantity',
+  );
   // The DateTime scalar lets a malformed date through as an Invalid Date so that it is named here.
   const startValid = isValidDate(terms.startsAt);
   const endValid = isValidDate(terms.endsAt);
@@ -69,7 +81,11 @@ export function validateCreateSaleEvent(input: CreateSaleEventInput, now: Date):
 }
 
 /** The edited terms (current values where the input is null or omitted), checked as a whole. */
-export function validateUpdateSaleEvent(current: SaleEventTerms, input: UpdateSaleEventInput, now: Date): { errors: FieldErrors; terms: SaleEventTerms } {
+export function validateUpdateSaleEvent(
+  current: SaleEventTerms,
+  input: UpdateSaleEventInput,
+  now: Date,
+): { errors: FieldErrors; terms: SaleEventTerms } {
   const errors = new FieldErrors();
   const terms: SaleEventTerms = {
     name: input.name != null ? input.name.trim() : current.name,
@@ -91,11 +107,7 @@ export function validateUpdateSaleEvent(current: SaleEventTerms, input: UpdateSa
  */
 export function checkAgainstProduct(errors: FieldErrors, salePrice: number, regularPrice: number | null): FieldErrors {
   if (regularPrice === null) return errors.add('productId', 'No such product in the catalogue');
-  return errors.check(
-    salePrice < regularPrice,
-    'salePrice',
-    `The sale price must be below the regular price of ${regularPrice} won`,
-  );
+  return errors.check(salePrice < regularPrice, 'salePrice', `The sale price must be below the regular price of ${regularPrice} won`);
 }
 
 /** The first of the product's other blocking events whose window overlaps, as a field error. */
@@ -112,7 +124,10 @@ export function checkNoOverlap(
   );
 }
 
-export function validatePage(first: number | null | undefined, after: string | null | undefined): { errors: FieldErrors; first: number; after: ListingKey | null } {
+export function validatePage(
+  first: number | null | undefined,
+  after: string | null | undefined,
+): { errors: FieldErrors; first: number; after: ListingKey | null } {
   const errors = new FieldErrors();
   const size = first ?? SALE_EVENT_LIMITS.defaultPageSize;
   errors.check(isCount(size, 1, SALE_EVENT_LIMITS.pageSize), 'first', `Ask for 1 to ${SALE_EVENT_LIMITS.pageSize} events per page`);

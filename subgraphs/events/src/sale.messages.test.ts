@@ -45,7 +45,12 @@ describe('sale messages', () => {
     expect(saleOutboxMessage(scheduled, SALE_SCHEDULED)).toMatchObject({
       routingKey: 'sale.scheduled',
       aggregateId: row.id,
-      payload: { status: 'SCHEDULED', startsAt: '2026-11-25T14:00:00.000Z', endsAt: '2026-11-25T15:00:00.000Z', revision: row.createdAt.getTime() },
+      payload: {
+        status: 'SCHEDULED',
+        startsAt: '2026-11-25T14:00:00.000Z',
+        endsAt: '2026-11-25T15:00:00.000Z',
+        revision: row.createdAt.getTime(),
+      },
     });
     const updated = saleOutboxMessage({ ...scheduled, salePrice: 3_900, updatedAt: new Date('2026-11-21T09:00:00.000Z') }, SALE_UPDATED);
     expect(updated.payload).toMatchObject({ salePrice: 3_900 });

@@ -52,7 +52,11 @@ export function createServer(deps: EventsDeps) {
   });
   const saleEvents = createSaleEventService({
     repository: createSaleEventRepository(deps.database.db),
-    products: createProductsClient({ urls: config.productsUrls, logger: logger.child({ component: 'products' }), timeoutMs: config.productsTimeoutMs }),
+    products: createProductsClient({
+      urls: config.productsUrls,
+      logger: logger.child({ component: 'products' }),
+      timeoutMs: config.productsTimeoutMs,
+    }),
     logger,
     metrics,
     onMessagesQueued: relay.kick,

@@ -6,7 +6,19 @@ import { createAmqp, type AmqpClient } from '@bth/platform/amqp';
 import { createDatabase, ensureDatabase, migrate, parseDatabaseUrl, type DatabaseClient } from '@bth/platform/db';
 import type { Logger } from '@bth/platform/logger';
 import { messagingMigrations } from '@bth/platform/outbox';
-import { SOCKET, TEST_SECRETS, deadUrl, dropTestDatabases, silentLogger, startTcpProxy, testDatabaseUrl, testExchange, testMetrics, waitFor, type TcpProxy } from '@bth/testkit';
+import {
+  SOCKET,
+  TEST_SECRETS,
+  deadUrl,
+  dropTestDatabases,
+  silentLogger,
+  startTcpProxy,
+  testDatabaseUrl,
+  testExchange,
+  testMetrics,
+  waitFor,
+  type TcpProxy,
+} from '@bth/testkit';
 import { createServer } from '../src/server.js';
 import { AMQP_URL } from '@bth/fixtures/events';
 
@@ -28,10 +40,23 @@ interface LogLine {
 /** A logger that keeps its lines (with the child bindings, such as the request id) for assertions. */
 function recordingLogger(lines: LogLine[], bindings: Record<string, unknown> = {}): Logger {
   // Errors as the real logger writes them: name, message and code (JSON.stringify would drop them).
-  const plain = (value: unknown) => (value instanceof Error ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code } : value);
-  const write = (level: string) => (msg: string, fields: Record<string, unknown> = {}) =>
-    void lines.push({ level, msg, fields: { ...bindings, ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, plain(v)])) } });
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error'), child: (more) => recordingLogger(lines, { ...bindings, ...more }) };
+  const plain = (value: unknown) =>
+    value instanceof Error ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code } : value;
+  const write =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({
+        level,
+        msg,
+        fields: { ...bindings, ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, plain(v)])) },
+      });
+  return {
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    child: (more) => recordingLogger(lines, { ...bindings, ...more }),
+  };
 }
 
 const rootUrl = testDatabaseUrl('outage');
@@ -67,10 +92,22 @@ beforeAll(async () => {
     }
   });
   proxy = await startTcpProxy({ port: 3306 });
-  database = createDatabase({ url: `${proxy.url('mysql', `${user}:${password}`)}/${databaseName}`, poolSize: 4, logger: silentLogger, lockWaitTimeoutSeconds: 5 });
+  database = createDatabase({
+    url: `${proxy.url('mysql', `${user}:${password}`)}/${databaseName}`,
+    poolSize: 4,
+    logger: silentLogger,
+    lockWaitTimeoutSeconds: 5,
+  });
   amqp = createAmqp({ url: AMQP_URL, exchange: testExchange('outage'), logger: silentLogger });
   const server = createServer({
-    config: { internalSecret: TEST_SECRETS.internal, exposeInternals: false, productsUrls: [await deadUrl('/graphql')], productsTimeoutMs: 500, schedulerTickMs: 250, outboxPollMs: 500 },
+    config: {
+      internalSecret: TEST_SECRETS.internal,
+      exposeInternals: false,
+      productsUrls: [await deadUrl('/graphql')],
+      productsTimeoutMs: 500,
+      schedulerTickMs: 250,
+      outboxPollMs: 500,
+    },
     logger: recordingLogger(lines),
     metrics: testMetrics('events'),
     database,

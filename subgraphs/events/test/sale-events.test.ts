@@ -118,7 +118,12 @@ describe('admin operations', () => {
         graphql(
           events.url,
           CREATE,
-          { input: eventInput(productId, HOUR, HOUR, { startsAt: new Date(base + i * 60_000).toISOString(), endsAt: new Date(base + HOUR).toISOString() }) },
+          {
+            input: eventInput(productId, HOUR, HOUR, {
+              startsAt: new Date(base + i * 60_000).toISOString(),
+              endsAt: new Date(base + HOUR).toISOString(),
+            }),
+          },
           await asAdmin(),
         ),
       ),
@@ -135,8 +140,19 @@ describe('admin operations', () => {
   it('When an event is scheduled it can be edited under the same rules; once live, an edit answers SaleEventNotEditable', async () => {
     const productId = await createProduct(products, { price: 10_000 });
     const event = await createEvent(events, eventInput(productId, 1_500, HOUR));
-    const edited = await graphql(events.url, UPDATE, { id: event.id, input: { name: ' Renamed ', salePrice: 3_000, quantity: null } }, await asAdmin());
-    expect(edited.data?.updateSaleEvent).toMatchObject({ __typename: 'SaleEvent', id: event.id, name: 'Renamed', salePrice: 3_000, quantity: 100 });
+    const edited = await graphql(
+      events.url,
+      UPDATE,
+      { id: event.id, input: { name: ' Renamed ', salePrice: 3_000, quantity: null } },
+      await asAdmin(),
+    );
+    expect(edited.data?.updateSaleEvent).toMatchObject({
+      __typename: 'SaleEvent',
+      id: event.id,
+      name: 'Renamed',
+      salePrice: 3_000,
+      quantity: 100,
+    });
 
     const broken = await graphql(events.url, UPDATE, { id: event.id, input: { salePrice: 10_000, perUserLimit: 101 } }, await asAdmin());
     expect(fieldsOf(broken)).toEqual(['perUserLimit', 'salePrice']);
@@ -146,7 +162,12 @@ describe('admin operations', () => {
 
     await waitFor(() => statusIs(events, event.id, 'LIVE'));
     const late = await graphql(events.url, UPDATE, { id: event.id, input: { name: 'Too late' } }, await asAdmin());
-    expect(late.data?.updateSaleEvent).toEqual({ __typename: 'SaleEventNotEditable', message: expect.any(String), eventId: event.id, status: 'LIVE' });
+    expect(late.data?.updateSaleEvent).toEqual({
+      __typename: 'SaleEventNotEditable',
+      message: expect.any(String),
+      eventId: event.id,
+      status: 'LIVE',
+    });
     const stored = await graphql(events.url, EVENT, { id: event.id });
     expect(stored.data?.saleEvent).toMatchObject({ name: 'Renamed', salePrice: 3_000, status: 'LIVE' });
 
@@ -168,7 +189,9 @@ describe('admin operations', () => {
 
     const again = await graphql(events.url, CANCEL, { id: event.id }, await asAdmin());
     expect(again.data?.cancelSaleEvent).toEqual(cancelled.data?.cancelSaleEvent);
-    expect(await events.count(`SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND routing_key = 'sale.ended'`, [event.id])).toBe(1);
+    expect(await events.count(`SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND routing_key = 'sale.ended'`, [event.id])).toBe(
+      1,
+    );
   });
 
   it('When a scheduled event is cancelled it is announced as ended; an ended event can be neither cancelled nor edited', async () => {
@@ -182,7 +205,11 @@ describe('admin operations', () => {
     await waitFor(() => statusIs(events, short.id, 'ENDED'));
     for (const operation of [CANCEL, UPDATE]) {
       const response = await graphql(events.url, operation, { id: short.id, input: { name: 'x' } }, await asAdmin());
-      expect(Object.values(response.data ?? {})[0]).toMatchObject({ __typename: 'SaleEventNotEditable', eventId: short.id, status: 'ENDED' });
+      expect(Object.values(response.data ?? {})[0]).toMatchObject({
+        __typename: 'SaleEventNotEditable',
+        eventId: short.id,
+        status: 'ENDED',
+      });
     }
     expect((await events.event(short.id)).status).toBe('ENDED');
   });
@@ -227,14 +254,25 @@ describe('public reads', () => {
   }
 
   it('When events are listed page by page, then every event comes once, soonest first, and the status filter holds', async () => {
-    const listing = await startEvents({ name: 'events_listing', exchange, productsUrls: [products.url], scheduler: false, messaging: false });
+    const listing = await startEvents({
+      name: 'events_listing',
+      exchange,
+      productsUrls: [products.url],
+      scheduler: false,
+      messaging: false,
+    });
     try {
       const start = Date.now() + HOUR;
       const created = [];
       for (let i = 0; i < 5; i++) {
         // Two pairs share a start: the id breaks the tie.
         const startsAt = new Date(start + Math.floor(i / 2) * 60_000).toISOString();
-        created.push(await createEvent(listing, eventInput(await createProduct(products), HOUR, HOUR, { startsAt, endsAt: new Date(start + 2 * HOUR).toISOString() })));
+        created.push(
+          await createEvent(
+            listing,
+            eventInput(await createProduct(products), HOUR, HOUR, { startsAt, endsAt: new Date(start + 2 * HOUR).toISOString() }),
+          ),
+        );
       }
       const expected = [...created].sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id)).map((e) => e.id);
 
@@ -282,8 +320,14 @@ describe('public reads', () => {
       expect(await view()).toEqual({ active: null, status: 'SCHEDULED' });
       const renamed = await graphql(clock.url, UPDATE, { id: event.id, input: { salePrice: 3_900 } }, await asAdmin());
       expect(renamed.data?.updateSaleEvent).toMatchObject({ __typename: 'SaleEvent', salePrice: 3_900 });
-      const outbox = await clock.rows<{ routing_key: string; payload: string }>('SELECT routing_key, payload FROM outbox WHERE aggregate_id = ? ORDER BY id', [event.id]);
-      const payloads = outbox.map((row) => ({ key: row.routing_key, ...(JSON.parse(row.payload) as { status: string; salePrice: number; startsAt: string; endsAt: string; revision: number }) }));
+      const outbox = await clock.rows<{ routing_key: string; payload: string }>(
+        'SELECT routing_key, payload FROM outbox WHERE aggregate_id = ? ORDER BY id',
+        [event.id],
+      );
+      const payloads = outbox.map((row) => ({
+        key: row.routing_key,
+        ...(JSON.parse(row.payload) as { status: string; salePrice: number; startsAt: string; endsAt: string; revision: number }),
+      }));
       expect(payloads).toMatchObject([
         { key: 'sale.scheduled', status: 'SCHEDULED', salePrice: 4_900, startsAt: event.startsAt, endsAt: event.endsAt },
         { key: 'sale.updated', status: 'SCHEDULED', salePrice: 3_900, startsAt: event.startsAt, endsAt: event.endsAt },
@@ -320,13 +364,25 @@ describe('public reads', () => {
         { r: [onSale, upcoming, plain, randomUUID()].map((id) => ({ __typename: 'Product', id })) },
       );
       expect(response.errors).toBeUndefined();
-      expect(response.data!._entities.map((p: { activeSale: { id: string } | null }) => p.activeSale?.id ?? null)).toEqual([live.id, null, null, null]);
+      expect(response.data!._entities.map((p: { activeSale: { id: string } | null }) => p.activeSale?.id ?? null)).toEqual([
+        live.id,
+        null,
+        null,
+        null,
+      ]);
       expect(events.statements.filter((s) => s.includes('sale_events'))).toHaveLength(1);
 
       // The router's fetch for products' `remaining @requires(fields: "quantity")`.
-      const entity = await graphql(events.url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on SaleEvent { id quantity } } }`, {
-        r: [{ __typename: 'SaleEvent', id: live.id }, { __typename: 'SaleEvent', id: randomUUID() }],
-      });
+      const entity = await graphql(
+        events.url,
+        `query($r: [_Any!]!) { _entities(representations: $r) { ... on SaleEvent { id quantity } } }`,
+        {
+          r: [
+            { __typename: 'SaleEvent', id: live.id },
+            { __typename: 'SaleEvent', id: randomUUID() },
+          ],
+        },
+      );
       expect(entity.data!._entities).toEqual([{ id: live.id, quantity: 100 }, null]);
     } finally {
       events.scheduler.start();

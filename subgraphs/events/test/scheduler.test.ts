@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, startTcpProxy, testExchange, waitFor, type TcpProxy } from '@bth/testkit';
 import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
-import {
-  createEvent,
-  deleteTopology,
-  eventInput,
-  startEvents,
-  startProbe,
-  statusIs,
-  type Events,
-  type Probe,
-} from '@bth/fixtures/events';
+import { createEvent, deleteTopology, eventInput, startEvents, startProbe, statusIs, type Events, type Probe } from '@bth/fixtures/events';
 
 /**
  * The scheduler and the outbox against the real MariaDB and RabbitMQ: on time, through a broker
@@ -172,8 +163,12 @@ describe('sale event scheduler', () => {
     expect(missedRow.opened_at).toBeNull();
     expect(missedRow.closed_at).not.toBeNull();
 
-    await waitFor(() => probe.about(missed.id).length > 0 && probe.about(ongoing.id).length > 0 && probe.about(live.id, 'sale.ended').length > 0);
-    expect(probe.about(missed.id).map((m) => [m.routingKey, m.payload.status, m.payload.reason])).toEqual([['sale.ended', 'ENDED', 'MISSED']]);
+    await waitFor(
+      () => probe.about(missed.id).length > 0 && probe.about(ongoing.id).length > 0 && probe.about(live.id, 'sale.ended').length > 0,
+    );
+    expect(probe.about(missed.id).map((m) => [m.routingKey, m.payload.status, m.payload.reason])).toEqual([
+      ['sale.ended', 'ENDED', 'MISSED'],
+    ]);
     expect(probe.about(ongoing.id).map((m) => [m.routingKey, m.payload.status])).toEqual([['sale.started', 'LIVE']]);
     expect(probe.about(live.id).map((m) => [m.routingKey, m.payload.reason])).toEqual([
       ['sale.started', undefined],

@@ -4,7 +4,17 @@ import { connect, type ChannelModel } from 'amqplib';
 import { deadLetterQueueName } from '@bth/platform/amqp';
 import { dropTestDatabases, graphql, testExchange, waitFor } from '@bth/testkit';
 import { createProduct, startProducts, type Products } from '@bth/fixtures/products';
-import { AMQP_URL, EVENT, createEvent, deleteTopology, eventInput, startEvents, startProbe, type Events, type Probe } from '@bth/fixtures/events';
+import {
+  AMQP_URL,
+  EVENT,
+  createEvent,
+  deleteTopology,
+  eventInput,
+  startEvents,
+  startProbe,
+  type Events,
+  type Probe,
+} from '@bth/fixtures/events';
 
 /**
  * The `sale.sold_out` consumer against the real broker: products' messages are published here the
@@ -32,7 +42,12 @@ afterAll(async () => {
   await dropTestDatabases();
 });
 
-const soldOut = (event: { id: string; product: { id: string } }, at: Date) => ({ v: 1, eventId: event.id, productId: event.product.id, soldOutAt: at.toISOString() });
+const soldOut = (event: { id: string; product: { id: string } }, at: Date) => ({
+  v: 1,
+  eventId: event.id,
+  productId: event.product.id,
+  soldOutAt: at.toISOString(),
+});
 const soldOutAt = async (id: string) => (await events.event(id)).sold_out_at?.getTime() ?? null;
 
 async function newEvent() {
@@ -75,7 +90,10 @@ describe('sale.sold_out consumer', () => {
     await probe.publish('sale.sold_out', { v: 1, eventId: event.id, productId: 'not-a-uuid', soldOutAt: 'soon' }, messageId);
     const channel = await admin.createChannel();
     try {
-      const dead = await waitFor(async () => (await channel.get(deadLetterQueueName(exchange, 'events.sales'), { noAck: true })) || null, 10_000);
+      const dead = await waitFor(
+        async () => (await channel.get(deadLetterQueueName(exchange, 'events.sales'), { noAck: true })) || null,
+        10_000,
+      );
       expect(dead.properties.messageId).toBe(messageId);
       // At once: the first delivery was the only one.
       expect(dead.properties.headers?.['x-delivery-count'] ?? 0).toBe(0);

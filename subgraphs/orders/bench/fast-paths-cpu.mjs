@@ -90,7 +90,10 @@ try {
   const busy = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1, 8).map(Number);
   const status = async () =>
     Object.fromEntries(
-      (await conn.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Com_commit')"))[0].map((r) => [r.Variable_name, Number(r.Value)]),
+      (await conn.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Com_commit')"))[0].map((r) => [
+        r.Variable_name,
+        Number(r.Value),
+      ]),
     );
   const [c0, s0, b0] = [ticks(), await status(), busy()];
   const run = await runLoad({ vus, durationMs: seconds * 1000, iteration });
@@ -98,8 +101,13 @@ try {
   const n = run.latencies.length;
   // /proc counts in clock ticks of 1/100 s (USER_HZ on Linux).
   const msPerOp = Object.fromEntries(Object.keys(c0).map((k) => [k, Math.round(((c1[k] - c0[k]) * 10 * 100) / n) / 100]));
-  const behindRouter = Object.entries(msPerOp).filter(([k]) => k !== 'router').reduce((sum, [, v]) => sum + v, 0);
-  const machineBusyCores = ((b1.slice(0, 3).reduce((a, b) => a + b, 0) + b1[5] + b1[6] - (b0.slice(0, 3).reduce((a, b) => a + b, 0) + b0[5] + b0[6])) / 100 / (run.elapsedMs / 1000));
+  const behindRouter = Object.entries(msPerOp)
+    .filter(([k]) => k !== 'router')
+    .reduce((sum, [, v]) => sum + v, 0);
+  const machineBusyCores =
+    (b1.slice(0, 3).reduce((a, b) => a + b, 0) + b1[5] + b1[6] - (b0.slice(0, 3).reduce((a, b) => a + b, 0) + b0[5] + b0[6])) /
+    100 /
+    (run.elapsedMs / 1000);
   const ours = Object.keys(c0).reduce((sum, k) => sum + (c1[k] - c0[k]), 0) / 100 / (run.elapsedMs / 1000);
   console.log(
     JSON.stringify({

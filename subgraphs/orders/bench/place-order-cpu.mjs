@@ -82,7 +82,10 @@ try {
     );
   const status = async () =>
     Object.fromEntries(
-      (await conn.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Com_commit')"))[0].map((r) => [r.Variable_name, Number(r.Value)]),
+      (await conn.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Com_commit')"))[0].map((r) => [
+        r.Variable_name,
+        Number(r.Value),
+      ]),
     );
   const [c0, s0] = [ticks(), await status()];
   const run = await runLoad({ vus, durationMs: seconds * 1000, iteration });

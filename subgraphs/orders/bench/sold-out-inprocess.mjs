@@ -12,7 +12,16 @@ import { fileURLToPath } from 'node:url';
 import { createAmqp } from '@bth/platform/amqp';
 import { createDatabase, ensureDatabase, migrate } from '@bth/platform/db';
 import { createRedis, waitForRedis } from '@bth/platform/redis';
-import { TEST_SECRETS, dropTestDatabases, graphql, identityHeaders, silentLogger, testDatabaseUrl, testMetrics, testRedisPrefix } from '@bth/testkit';
+import {
+  TEST_SECRETS,
+  dropTestDatabases,
+  graphql,
+  identityHeaders,
+  silentLogger,
+  testDatabaseUrl,
+  testMetrics,
+  testRedisPrefix,
+} from '@bth/testkit';
 import { migrateProducts } from '../../products/dist/db/migrate.js';
 import { createServer as createProducts } from '../../products/dist/server.js';
 import { createServer as createOrders } from '../dist/server.js';
@@ -72,7 +81,12 @@ const members = await Promise.all(identities.map((identity) => identityHeaders(i
 const resign = setInterval(() => {
   identities.forEach((identity, i) => void identityHeaders(identity).then((headers) => (members[i] = headers)));
 }, 5_000);
-const created = await graphql(productsRunning.url, CREATE_PRODUCT, { input: productInput(`Sold out ${randomUUID().slice(0, 8)}`, 1) }, admin);
+const created = await graphql(
+  productsRunning.url,
+  CREATE_PRODUCT,
+  { input: productInput(`Sold out ${randomUUID().slice(0, 8)}`, 1) },
+  admin,
+);
 const productId = created.data.createProduct.id;
 
 async function measure(fast) {

@@ -31,7 +31,16 @@ import type { OrderLineInput } from './validation.js';
 export type ReserveOutcome = z.infer<typeof reserveSchema>;
 export type ReservedLine = Extract<ReserveOutcome, { outcome: 'RESERVED' }>['lines'][number];
 
-export type FailureReason = 'BREAKER_OPEN' | 'TIMEOUT' | 'DEADLINE' | 'NETWORK' | 'UNREACHABLE' | 'SERVER_ERROR' | 'LOCK_TIMEOUT' | 'OVERLOADED' | 'BAD_RESPONSE';
+export type FailureReason =
+  | 'BREAKER_OPEN'
+  | 'TIMEOUT'
+  | 'DEADLINE'
+  | 'NETWORK'
+  | 'UNREACHABLE'
+  | 'SERVER_ERROR'
+  | 'LOCK_TIMEOUT'
+  | 'OVERLOADED'
+  | 'BAD_RESPONSE';
 
 /**
  * Inventory could not give an answer. `mayHaveTakenEffect` is false only when no attempt can
@@ -253,7 +262,8 @@ export function createInventoryClient(options: InventoryClientOptions) {
     // nor a timeout of a call that started before inventory last answered (a stale timeout).
     errorFilter: (error: unknown) =>
       error instanceof InventoryRequestError ||
-      (error instanceof AttemptError && (!FAILURE_POLICY[error.reason].tripsBreaker || (error.reason === 'TIMEOUT' && replicas.lastAnswerAt() > error.startedAt))),
+      (error instanceof AttemptError &&
+        (!FAILURE_POLICY[error.reason].tripsBreaker || (error.reason === 'TIMEOUT' && replicas.lastAnswerAt() > error.startedAt))),
   });
   const transitions = options.metrics?.counter({
     name: 'inventory_breaker_transitions_total',
@@ -268,7 +278,10 @@ export function createInventoryClient(options: InventoryClientOptions) {
       this.set(breaker.opened ? 2 : breaker.halfOpen ? 1 : 0);
     },
   });
-  const refusals = options.metrics?.counter({ name: 'inventory_breaker_refusals_total', help: 'Inventory calls refused at once because the breaker was open' });
+  const refusals = options.metrics?.counter({
+    name: 'inventory_breaker_refusals_total',
+    help: 'Inventory calls refused at once because the breaker was open',
+  });
   breaker.on('open', () => {
     logger.warn('inventory breaker open: failing fast', { resetMs: options.resetTimeoutMs });
     transitions?.inc({ state: 'open' });
@@ -290,7 +303,14 @@ export function createInventoryClient(options: InventoryClientOptions) {
     return new AttemptError('NETWORK', true);
   }
 
-  async function call<T>(op: string, path: string, body: unknown, parse: (json: unknown) => T | null, maxAttempts = attempts, deadline?: number): Promise<T> {
+  async function call<T>(
+    op: string,
+    path: string,
+    body: unknown,
+    parse: (json: unknown) => T | null,
+    maxAttempts = attempts,
+    deadline?: number,
+  ): Promise<T> {
     let mayHaveTakenEffect = false;
     for (let attempt = 1; ; attempt++) {
       let failure: AttemptError;
@@ -336,7 +356,14 @@ export function createInventoryClient(options: InventoryClientOptions) {
      * scheduler's next tick is their retry), so the lock is held for one call at most.
      */
     release(orderId: string, options: { once?: boolean; deadline?: number } = {}): Promise<'RELEASED' | 'RESTOCKED'> {
-      return call('release', '/internal/inventory/release', { orderId }, parseOutcome(['RELEASED', 'RESTOCKED']), options.once ? 1 : attempts, options.deadline);
+      return call(
+        'release',
+        '/internal/inventory/release',
+        { orderId },
+        parseOutcome(['RELEASED', 'RESTOCKED']),
+        options.once ? 1 : attempts,
+        options.deadline,
+      );
     },
     /** Puts a returned order's goods back on the shelf, once; `once` as for `release`. */
     restock(orderId: string, options: { once?: boolean } = {}): Promise<'RESTOCKED'> {
@@ -371,7 +398,10 @@ const reserveSchema = z.discriminatedUnion('outcome', [
         quantity: count,
         unitPrice: count,
         regularPrice: count,
-        saleEventId: z.string().nullish().transform((v) => v ?? null),
+        saleEventId: z
+          .string()
+          .nullish()
+          .transform((v) => v ?? null),
       }),
     ),
   }),

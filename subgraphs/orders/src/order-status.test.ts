@@ -70,7 +70,10 @@ describe('checkReturn', () => {
   });
 
   it('refuses after the window with WINDOW_CLOSED', () => {
-    expect(checkReturn({ status: 'DELIVERED', deliveredAt: delivered }, after(WINDOW + 0.001), WINDOW)).toEqual({ ok: false, reason: 'WINDOW_CLOSED' });
+    expect(checkReturn({ status: 'DELIVERED', deliveredAt: delivered }, after(WINDOW + 0.001), WINDOW)).toEqual({
+      ok: false,
+      reason: 'WINDOW_CLOSED',
+    });
   });
 
   it('refuses a second return with ALREADY_REQUESTED, whatever the time', () => {

@@ -48,7 +48,14 @@ export const canTransition = (from: OrderStatus, to: OrderStatus): boolean => TR
 export const isOrderStatus = (value: string): value is OrderStatus => (ORDER_STATUSES as readonly string[]).includes(value);
 
 /** Statuses in which the order's stock is held by inventory (reserved and not yet given back). */
-export const HOLDS_STOCK: ReadonlySet<OrderStatus> = new Set(['AWAITING_PAYMENT', 'PAID', 'SHIPPING', 'DELIVERED', 'RETURN_REQUESTED', 'CANCELLING']);
+export const HOLDS_STOCK: ReadonlySet<OrderStatus> = new Set([
+  'AWAITING_PAYMENT',
+  'PAID',
+  'SHIPPING',
+  'DELIVERED',
+  'RETURN_REQUESTED',
+  'CANCELLING',
+]);
 
 export const isCancellable = (status: OrderStatus): boolean => canTransition(status, 'CANCELLING');
 

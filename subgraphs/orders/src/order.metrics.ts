@@ -7,7 +7,11 @@ import type { Metrics } from '@bth/platform/metrics';
  * `error`. Label children are bound once per outcome and reused, so a request only looks one up.
  */
 export function placeOrderMetrics(metrics: Metrics) {
-  const count = metrics.counter({ name: 'orders_placed_total', help: 'placeOrder answers by outcome (the answer type, or error)', labelNames: ['outcome'] });
+  const count = metrics.counter({
+    name: 'orders_placed_total',
+    help: 'placeOrder answers by outcome (the answer type, or error)',
+    labelNames: ['outcome'],
+  });
   const duration = metrics.histogram({
     name: 'order_place_duration_seconds',
     help: 'placeOrder duration in the orders service, by outcome',

@@ -1,6 +1,16 @@
 import { and, asc, count, desc, eq, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { insertUnlessDuplicate, runTransaction, type Database } from '@bth/platform/db';
-import { orderEvents, orderLines, orders, payments, refunds, type OrderLineRow, type OrderRow, type PaymentRow, type RefundRow } from './db/schema.js';
+import {
+  orderEvents,
+  orderLines,
+  orders,
+  payments,
+  refunds,
+  type OrderLineRow,
+  type OrderRow,
+  type PaymentRow,
+  type RefundRow,
+} from './db/schema.js';
 import { canTransition, type OrderStatus } from './order-status.js';
 import type { ReservedLinePrice } from './pricing.js';
 
@@ -9,7 +19,10 @@ type Executor = Database | Transaction;
 
 /** Columns a status change may set besides the status itself. */
 export type TransitionFields = Partial<
-  Pick<OrderRow, 'idempotencyClaim' | 'totalAmount' | 'rejection' | 'paymentDueAt' | 'paidAt' | 'deliveredAt' | 'returnReason' | 'returnRequestedAt'>
+  Pick<
+    OrderRow,
+    'idempotencyClaim' | 'totalAmount' | 'rejection' | 'paymentDueAt' | 'paidAt' | 'deliveredAt' | 'returnReason' | 'returnRequestedAt'
+  >
 >;
 
 /** Which clock a scheduled transition reads: time in the current status, or the payment deadline. */
@@ -24,7 +37,10 @@ function queries(db: Executor) {
 
     async findByIds(ids: readonly string[]): Promise<OrderRow[]> {
       if (ids.length === 0) return [];
-      return db.select().from(orders).where(inArray(orders.id, [...ids]));
+      return db
+        .select()
+        .from(orders)
+        .where(inArray(orders.id, [...ids]));
     },
 
     /** The standing order holding an idempotency key (FAILED orders hold none). */
@@ -87,7 +103,13 @@ function queries(db: Executor) {
      * this is atomic on its own; with several, call inside a transaction so the read-back below
      * sees the same rows the update moved.
      */
-    async transition(ids: readonly string[], from: OrderStatus, to: OrderStatus, at: Date, fields: TransitionFields = {}): Promise<string[]> {
+    async transition(
+      ids: readonly string[],
+      from: OrderStatus,
+      to: OrderStatus,
+      at: Date,
+      fields: TransitionFields = {},
+    ): Promise<string[]> {
       if (!canTransition(from, to)) throw new Error(`illegal order transition ${from} → ${to}`);
       if (ids.length === 0) return [];
       const [result] = await db
@@ -97,7 +119,12 @@ function queries(db: Executor) {
       if (result.affectedRows === 0) return [];
       // With several ids, read back which ones moved (the rest changed status meanwhile).
       if (result.affectedRows === ids.length) return [...ids];
-      return (await db.select({ id: orders.id }).from(orders).where(and(inArray(orders.id, [...ids]), eq(orders.status, to)))).map((r) => r.id);
+      return (
+        await db
+          .select({ id: orders.id })
+          .from(orders)
+          .where(and(inArray(orders.id, [...ids]), eq(orders.status, to)))
+      ).map((r) => r.id);
     },
 
     /**
@@ -105,11 +132,19 @@ function queries(db: Executor) {
      * multi-table UPDATE is atomic without a transaction, and the trigger writes the history row).
      * False when the order is no longer PENDING: the reconciler took it over, nothing changed.
      */
-    async confirmReserved(orderId: string, at: Date, fields: { totalAmount: number; paymentDueAt: Date }, lines: readonly ReservedLinePrice[]): Promise<boolean> {
+    async confirmReserved(
+      orderId: string,
+      at: Date,
+      fields: { totalAmount: number; paymentDueAt: Date },
+      lines: readonly ReservedLinePrice[],
+    ): Promise<boolean> {
       if (!canTransition('PENDING', 'AWAITING_PAYMENT')) throw new Error('illegal order transition PENDING → AWAITING_PAYMENT');
       if (lines.length === 0) throw new Error(`order ${orderId} has no lines to price`);
       const perLine = (value: (line: ReservedLinePrice) => string | number | null) =>
-        sql.join([sql`CASE order_lines.product_id`, ...lines.map((line) => sql`WHEN ${line.productId} THEN ${value(line)}`), sql`END`], sql` `);
+        sql.join(
+          [sql`CASE order_lines.product_id`, ...lines.map((line) => sql`WHEN ${line.productId} THEN ${value(line)}`), sql`END`],
+          sql` `,
+        );
       const [result] = await db.execute(sql`
         UPDATE orders JOIN order_lines ON order_lines.order_id = orders.id
         SET orders.status = 'AWAITING_PAYMENT',
@@ -237,7 +272,10 @@ function queries(db: Executor) {
 
     async findRefunds(orderIds: readonly string[]): Promise<RefundRow[]> {
       if (orderIds.length === 0) return [];
-      return db.select().from(refunds).where(inArray(refunds.orderId, [...orderIds]));
+      return db
+        .select()
+        .from(refunds)
+        .where(inArray(refunds.orderId, [...orderIds]));
     },
   };
   return self;

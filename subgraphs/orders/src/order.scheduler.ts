@@ -7,7 +7,11 @@ import { createPeriodicTask, type PeriodicTask } from '@bth/platform/periodic';
  * LOCKED or a conditional UPDATE, so several instances can run this loop at once. The loop itself
  * (no overlapping ticks, jitter, clean stop) is platform's periodic task.
  */
-export function createOrderScheduler(options: { jobs: Array<[string, () => Promise<number>]>; intervalMs: number; logger: Logger }): PeriodicTask {
+export function createOrderScheduler(options: {
+  jobs: Array<[string, () => Promise<number>]>;
+  intervalMs: number;
+  logger: Logger;
+}): PeriodicTask {
   const { jobs, intervalMs, logger } = options;
   return createPeriodicTask({
     name: 'orders scheduler',

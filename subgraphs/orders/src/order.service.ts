@@ -10,7 +10,14 @@ import { sleep } from './backoff.js';
 import type { OrderLineRow, OrderRow, PaymentRow, RefundRow } from './db/schema.js';
 import { InventoryUnavailableError, type InventoryClient, type ReserveOutcome } from './inventory.client.js';
 import { placeOrderMetrics } from './order.metrics.js';
-import { withMessage, type InventoryUnavailable, type OrderConnectionView, type OrderView, type PlaceOrderResult, type Rejection } from './order.view.js';
+import {
+  withMessage,
+  type InventoryUnavailable,
+  type OrderConnectionView,
+  type OrderView,
+  type PlaceOrderResult,
+  type Rejection,
+} from './order.view.js';
 import type { OrderRepository } from './order.repository.js';
 import type { OrderStatus } from './order-status.js';
 import type { OrderViews } from './order.view.js';
@@ -56,7 +63,8 @@ export function createOrderService(deps: {
     retryAfterSeconds,
   });
   // One second: an admitted order takes a few hundred ms even under a crowd, so slots free up by then.
-  const ADMISSION_FULL = () => unavailable(1, 'Too many orders are being placed right now; nothing was placed or held. Retry shortly with the same idempotency key');
+  const ADMISSION_FULL = () =>
+    unavailable(1, 'Too many orders are being placed right now; nothing was placed or held. Retry shortly with the same idempotency key');
   const STILL_PLACING = () => unavailable(1, 'This order is still being placed; retry with the same idempotency key shortly');
 
   /** The answer a stored order gives to a replay of its request. */
@@ -74,12 +82,22 @@ export function createOrderService(deps: {
   }
 
   /** Gives up on a PENDING order: it must end holding nothing, or stay PENDING for the reconciler. */
-  async function abandon(order: OrderRow, failure: InventoryUnavailableError, callerDeadline: number | null = null): Promise<PlaceOrderResult> {
+  async function abandon(
+    order: OrderRow,
+    failure: InventoryUnavailableError,
+    callerDeadline: number | null = null,
+  ): Promise<PlaceOrderResult> {
     const retryAfter = failure.reason === 'BREAKER_OPEN' ? Math.ceil(config.breakerResetMs / 1000) : (failure.retryAfterSeconds ?? 1);
     const answer =
       failure.reason === 'OVERLOADED'
-        ? unavailable(retryAfter, 'Too many orders for this product are waiting; nothing is held for this attempt. Retry shortly with the same idempotency key')
-        : unavailable(retryAfter, 'Stock cannot be checked right now; nothing stays held for this attempt. Retry shortly with the same idempotency key');
+        ? unavailable(
+            retryAfter,
+            'Too many orders for this product are waiting; nothing is held for this attempt. Retry shortly with the same idempotency key',
+          )
+        : unavailable(
+            retryAfter,
+            'Stock cannot be checked right now; nothing stays held for this attempt. Retry shortly with the same idempotency key',
+          );
     if (failure.mayHaveTakenEffect) {
       // The reserve may have landed (or may still land): release tombstones the order id in
       // inventory, so whatever arrives gives back or takes nothing.
@@ -114,7 +132,7 @@ export function createOrderService(deps: {
       const moved = await repository.transition([order.id], 'PENDING', 'REJECTED', now(), { rejection: JSON.stringify(rejection) });
       return moved.length === 1 ? rejection : answerFor((await repository.findById(order.id)) ?? order);
     }
-    let priced;
+    let priced: ReturnType<typeof priceOrder>;
     try {
       priced = priceOrder(input.lines, outcome.lines);
     } catch (error) {
@@ -162,7 +180,12 @@ export function createOrderService(deps: {
         createdAt: at,
         updatedAt: at,
       };
-      const lines = input.lines.map((line, position) => ({ orderId: order.id, productId: line.productId, quantity: line.quantity, position }));
+      const lines = input.lines.map((line, position) => ({
+        orderId: order.id,
+        productId: line.productId,
+        quantity: line.quantity,
+        position,
+      }));
       if (await repository.insertPending(order, lines)) return { created: true, order };
       const existing = await repository.findByClaim(userId, input.idempotencyKey);
       if (existing) {
@@ -271,7 +294,10 @@ export function createOrderService(deps: {
       return order;
     },
 
-    async listOrders(userId: string, args: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<OrderConnectionView> {
+    async listOrders(
+      userId: string,
+      args: { first?: number | null; after?: string | null; status?: OrderStatus | null },
+    ): Promise<OrderConnectionView> {
       const first = args.first ?? 20;
       const fieldErrors = new FieldErrors();
       checkPageSize(fieldErrors, 'first', first);
@@ -287,7 +313,11 @@ export function createOrderService(deps: {
     },
 
     /** A member's orders as a field of `User`: only the member sees them; for anyone else (admins included) null. */
-    ordersOf(identity: Identity | null, userId: string, args: { first?: number | null; after?: string | null }): Promise<OrderConnectionView> | null {
+    ordersOf(
+      identity: Identity | null,
+      userId: string,
+      args: { first?: number | null; after?: string | null },
+    ): Promise<OrderConnectionView> | null {
       return identity?.userId === userId ? this.listOrders(userId, args) : null;
     },
 
@@ -331,10 +361,15 @@ export function hashRequest(input: PlaceOrderInput): string {
     .sort((a, b) => a.productId.localeCompare(b.productId))
     .map((l) => (l.saleEventId ? [l.productId, l.quantity, l.saleEventId] : [l.productId, l.quantity]));
   const { postalCode, address, phone } = input.shipping;
-  return createHash('sha256').update(JSON.stringify({ lines, shipping: [postalCode, address, phone] })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ lines, shipping: [postalCode, address, phone] }))
+    .digest('hex');
 }
 
-function toRejection(outcome: Exclude<ReserveOutcome, { outcome: 'RESERVED' | 'RELEASED' | 'RESTOCKED' }>, input: PlaceOrderInput): Rejection {
+function toRejection(
+  outcome: Exclude<ReserveOutcome, { outcome: 'RESERVED' | 'RELEASED' | 'RESTOCKED' }>,
+  input: PlaceOrderInput,
+): Rejection {
   // Inventory may spell the id in another case; answer with the id the client sent.
   const productId = input.lines.find((l) => l.productId === outcome.productId.toLowerCase())?.productId ?? outcome.productId;
   switch (outcome.outcome) {
@@ -345,7 +380,13 @@ function toRejection(outcome: Exclude<ReserveOutcome, { outcome: 'RESERVED' | 'R
     case 'SALE_NOT_LIVE':
       return withMessage({ __typename: 'SaleNotLive', productId, saleEventId: outcome.saleEventId });
     case 'SALE_SOLD_OUT':
-      return withMessage({ __typename: 'SaleSoldOut', productId, saleEventId: outcome.saleEventId, requested: outcome.requested, remaining: outcome.remaining });
+      return withMessage({
+        __typename: 'SaleSoldOut',
+        productId,
+        saleEventId: outcome.saleEventId,
+        requested: outcome.requested,
+        remaining: outcome.remaining,
+      });
     case 'PURCHASE_LIMIT_EXCEEDED':
       return withMessage({
         __typename: 'PurchaseLimitExceeded',

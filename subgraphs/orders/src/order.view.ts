@@ -90,7 +90,11 @@ const RETURN_REFUSALS: Record<ReturnRefusal, string> = {
   ALREADY_REQUESTED: 'A return was already requested for this order',
 };
 
-export const returnNotAllowed = (orderId: string, reason: ReturnRefusal, status: OrderStatus): ResultOf<RequestReturnResult, 'ReturnNotAllowed'> => ({
+export const returnNotAllowed = (
+  orderId: string,
+  reason: ReturnRefusal,
+  status: OrderStatus,
+): ResultOf<RequestReturnResult, 'ReturnNotAllowed'> => ({
   __typename: 'ReturnNotAllowed',
   message: RETURN_REFUSALS[reason],
   orderId,

@@ -37,7 +37,6 @@ export function createPaymentService(deps: {
   const { repository, provider, views, logger } = deps;
   const now = deps.now ?? (() => new Date());
 
-
   async function currentView(orderId: string): Promise<OrderView> {
     const row = await repository.findById(orderId);
     if (!row) throw errors.notFound('Order');
@@ -75,7 +74,12 @@ export function createPaymentService(deps: {
   async function charge(payment: PaymentRow): Promise<PayOrderResult> {
     let result: ChargeResult;
     try {
-      result = await provider.charge({ orderId: payment.orderId, amount: payment.amount, method: payment.method, idempotencyKey: payment.id });
+      result = await provider.charge({
+        orderId: payment.orderId,
+        amount: payment.amount,
+        method: payment.method,
+        idempotencyKey: payment.id,
+      });
     } catch (error) {
       // Outcome unknown: the attempt stays PENDING; a retry with the same key or the scheduler
       // asks the provider again with the same provider key, which never charges twice.
@@ -93,7 +97,15 @@ export function createPaymentService(deps: {
       // One refund per payment, so the payment id names it for the provider too.
       idempotencyKey: `refund:${payment.id}`,
     });
-    await tx.insertRefund({ id: randomUUID(), orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, reason, providerRef, createdAt: now() });
+    await tx.insertRefund({
+      id: randomUUID(),
+      orderId: payment.orderId,
+      paymentId: payment.id,
+      amount: payment.amount,
+      reason,
+      providerRef,
+      createdAt: now(),
+    });
   }
 
   return {
@@ -104,14 +116,19 @@ export function createPaymentService(deps: {
       if (!isUuid(orderId)) throw errors.notFound('Order');
       const id = orderId.toLowerCase();
 
-      type Claim = { kind: 'refused'; result: ReturnType<typeof orderNotPayable> } | { kind: 'busy' } | { kind: 'attempt'; payment: PaymentRow };
+      type Claim =
+        | { kind: 'refused'; result: ReturnType<typeof orderNotPayable> }
+        | { kind: 'busy' }
+        | { kind: 'attempt'; payment: PaymentRow };
       const claim = await repository.transaction(async (tx): Promise<Claim> => {
         const order: OrderRow | undefined = await tx.lockById(id);
         if (!order || order.userId !== identity.userId) throw errors.notFound('Order');
         const previous = await tx.findPaymentByKey(id, idempotencyKey);
         if (previous) {
           if (previous.method !== method) {
-            throw errors.badInput([{ field: 'idempotencyKey', message: 'This key was already used with another payment method; use a new key' }]);
+            throw errors.badInput([
+              { field: 'idempotencyKey', message: 'This key was already used with another payment method; use a new key' },
+            ]);
           }
           return { kind: 'attempt', payment: previous };
         }

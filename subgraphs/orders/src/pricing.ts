@@ -44,7 +44,8 @@ export function priceOrder(requested: readonly OrderLineInput[], reserved: reado
   const lines = requested.map((want) => {
     const got = byProduct.get(want.productId.toLowerCase());
     if (!got || got.quantity !== want.quantity) throw new Error(`inventory reserved a different quantity of ${want.productId}`);
-    if ((want.saleEventId ?? null) !== (got.saleEventId?.toLowerCase() ?? null)) throw new Error(`inventory priced ${want.productId} in another sale`);
+    if ((want.saleEventId ?? null) !== (got.saleEventId?.toLowerCase() ?? null))
+      throw new Error(`inventory priced ${want.productId} in another sale`);
     if (!isMoney(got.unitPrice) || !isMoney(got.regularPrice)) throw new Error(`inventory sent an invalid price for ${want.productId}`);
     total += got.unitPrice * got.quantity;
     return { ...got, productId: want.productId };

@@ -80,7 +80,11 @@ export function createServer(deps: OrdersDeps) {
     inventory,
     views,
     logger,
-    config: { paymentTimeoutSeconds: config.paymentTimeoutSeconds, breakerResetMs: config.inventoryBreakerResetMs, inventoryTimeoutMs: config.inventoryTimeoutMs },
+    config: {
+      paymentTimeoutSeconds: config.paymentTimeoutSeconds,
+      breakerResetMs: config.inventoryBreakerResetMs,
+      inventoryTimeoutMs: config.inventoryTimeoutMs,
+    },
     admission: config.admission && createAdmission(config.admission),
     soldOut: createSoldOutCheck({ redis: deps.redis, logger }),
     metrics,

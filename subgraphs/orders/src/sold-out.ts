@@ -56,7 +56,8 @@ export function createSoldOutCheck(deps: { redis?: Redis; logger: Logger }) {
     note(outcome: ReserveOutcome): void {
       if (!redis) return;
       const empty =
-        (outcome.outcome === 'INSUFFICIENT_STOCK' && outcome.available === 0) || (outcome.outcome === 'SALE_SOLD_OUT' && outcome.remaining === 0);
+        (outcome.outcome === 'INSUFFICIENT_STOCK' && outcome.available === 0) ||
+        (outcome.outcome === 'SALE_SOLD_OUT' && outcome.remaining === 0);
       if (!empty) return;
       if (hinted.size >= MAX_HINTS) hinted.clear();
       hinted.add(outcome.productId.toLowerCase());
@@ -78,7 +79,13 @@ export function createSoldOutCheck(deps: { redis?: Redis; logger: Logger }) {
         return undefined;
       }
       if (line.saleEventId && marker === line.saleEventId.toLowerCase()) {
-        return withMessage({ __typename: 'SaleSoldOut', productId: line.productId, saleEventId: line.saleEventId, requested: line.quantity, remaining: 0 });
+        return withMessage({
+          __typename: 'SaleSoldOut',
+          productId: line.productId,
+          saleEventId: line.saleEventId,
+          requested: line.quantity,
+          remaining: 0,
+        });
       }
       return withMessage({ __typename: 'InsufficientStock', productId: line.productId, requested: line.quantity, available: 0 });
     },

@@ -9,7 +9,11 @@ const shipping = { postalCode: '06236', address: '  Teheran-ro 123  ', phone: '0
 
 describe('checkPlaceOrder', () => {
   it('accepts a valid order and normalises ids and the address', () => {
-    const { errors, input } = checkPlaceOrder({ lines: [{ productId: A.toUpperCase(), quantity: 1, saleEventId: SALE.toUpperCase() }], shipping, idempotencyKey: 'key-12345' });
+    const { errors, input } = checkPlaceOrder({
+      lines: [{ productId: A.toUpperCase(), quantity: 1, saleEventId: SALE.toUpperCase() }],
+      shipping,
+      idempotencyKey: 'key-12345',
+    });
     expect(errors.list).toEqual([]);
     expect(input.lines).toEqual([{ productId: A, quantity: 1, saleEventId: SALE }]);
     expect(input.shipping.address).toBe('Teheran-ro 123');
@@ -42,13 +46,40 @@ describe('checkPlaceOrder', () => {
 });
 
 describe('hashRequest', () => {
-  const input = (lines: Array<{ productId: string; quantity: number; saleEventId?: string }>) => checkPlaceOrder({ lines, shipping, idempotencyKey: 'key-12345' }).input;
+  const input = (lines: Array<{ productId: string; quantity: number; saleEventId?: string }>) =>
+    checkPlaceOrder({ lines, shipping, idempotencyKey: 'key-12345' }).input;
 
   it('is the same for the same lines in another order, and differs when the sale or a quantity differs', () => {
-    const base = hashRequest(input([{ productId: A, quantity: 1 }, { productId: B, quantity: 2 }]));
-    expect(hashRequest(input([{ productId: B, quantity: 2 }, { productId: A, quantity: 1 }]))).toBe(base);
-    expect(hashRequest(input([{ productId: A, quantity: 1, saleEventId: SALE }, { productId: B, quantity: 2 }]))).not.toBe(base);
-    expect(hashRequest(input([{ productId: A, quantity: 2 }, { productId: B, quantity: 2 }]))).not.toBe(base);
+    const base = hashRequest(
+      input([
+        { productId: A, quantity: 1 },
+        { productId: B, quantity: 2 },
+      ]),
+    );
+    expect(
+      hashRequest(
+        input([
+          { productId: B, quantity: 2 },
+          { productId: A, quantity: 1 },
+        ]),
+      ),
+    ).toBe(base);
+    expect(
+      hashRequest(
+        input([
+          { productId: A, quantity: 1, saleEventId: SALE },
+          { productId: B, quantity: 2 },
+        ]),
+      ),
+    ).not.toBe(base);
+    expect(
+      hashRequest(
+        input([
+          { productId: A, quantity: 2 },
+          { productId: B, quantity: 2 },
+        ]),
+      ),
+    ).not.toBe(base);
   });
 });
 
@@ -63,8 +94,15 @@ describe('order cursor', () => {
 describe('shipping address text', () => {
   it('When the address holds control or direction characters, then it is a field error', () => {
     for (const address of ['Teheran\u0000ro 123', 'Teheran-ro \u202E321', 'x\uDC00y']) {
-      const { errors } = checkPlaceOrder({ lines: [{ productId: A, quantity: 1 }], shipping: { ...shipping, address }, idempotencyKey: 'key-12345' });
-      expect(errors.list.map((e) => e.field), JSON.stringify(address)).toEqual(['shipping.address']);
+      const { errors } = checkPlaceOrder({
+        lines: [{ productId: A, quantity: 1 }],
+        shipping: { ...shipping, address },
+        idempotencyKey: 'key-12345',
+      });
+      expect(
+        errors.list.map((e) => e.field),
+        JSON.stringify(address),
+      ).toEqual(['shipping.address']);
     }
   });
 });

@@ -36,11 +36,7 @@ export function checkIdempotencyKey(errors: FieldErrors, field: string, key: str
 export function checkPlaceOrder(input: PlaceOrderInput): { errors: FieldErrors; input: PlaceOrderInput } {
   const errors = new FieldErrors();
   const { lines } = input;
-  errors.check(
-    lines.length >= 1 && lines.length <= ORDER_LIMITS.maxLines,
-    'lines',
-    `An order has 1 to ${ORDER_LIMITS.maxLines} lines`,
-  );
+  errors.check(lines.length >= 1 && lines.length <= ORDER_LIMITS.maxLines, 'lines', `An order has 1 to ${ORDER_LIMITS.maxLines} lines`);
   const seen = new Set<string>();
   lines.slice(0, ORDER_LIMITS.maxLines).forEach((line, i) => {
     if (!isUuid(line.productId)) errors.add(`lines[${i}].productId`, 'Not a product id');

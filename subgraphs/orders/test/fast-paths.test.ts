@@ -25,7 +25,8 @@ afterAll(async () => {
 
 const ADJUST = `mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta, reason: "delivery") { __typename } }`;
 const reserveCalls = () => products.metric('inventory_outcomes_total', { operation: 'reserve', outcome: 'INSUFFICIENT_STOCK' });
-const ordersOf = async (user: User) => Number((await orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM orders WHERE user_id = ?', [user.identity.userId]))[0]!.n);
+const ordersOf = async (user: User) =>
+  Number((await orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM orders WHERE user_id = ?', [user.identity.userId]))[0]!.n);
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -64,7 +65,12 @@ describe('sold-out fast path', () => {
     expect(await reserveCalls()).toBe(callsBefore);
 
     // The first buyer retries their (placed) order with the same key: their order, not "sold out".
-    const replay = await graphql(orders.url, PLACE, { input: placeInput([{ productId, quantity: 1 }], { idempotencyKey: first!.key }) }, first!.user.headers);
+    const replay = await graphql(
+      orders.url,
+      PLACE,
+      { input: placeInput([{ productId, quantity: 1 }], { idempotencyKey: first!.key }) },
+      first!.user.headers,
+    );
     expect(replay.data!.placeOrder).toMatchObject({ __typename: 'Order', id: first!.order.id });
   });
 
@@ -94,7 +100,9 @@ describe('admission control', () => {
     const other = await createProduct(products, { stock: 10 });
     const placed = await newUser();
     const key = randomUUID();
-    const firstOrder = (await graphql(orders.url, PLACE, { input: placeInput([{ productId, quantity: 1 }], { idempotencyKey: key }) }, placed.headers)).data!.placeOrder;
+    const firstOrder = (
+      await graphql(orders.url, PLACE, { input: placeInput([{ productId, quantity: 1 }], { idempotencyKey: key }) }, placed.headers)
+    ).data!.placeOrder;
     expect(firstOrder.__typename).toBe('Order');
 
     // Hold the product row, so the next order of it stays in flight (waiting in inventory).
@@ -114,7 +122,12 @@ describe('admission control', () => {
       expect(Date.now() - started).toBeLessThan(2_000);
       expect(await ordersOf(crowd)).toBe(0);
 
-      const replay = await graphql(orders.url, PLACE, { input: placeInput([{ productId, quantity: 1 }], { idempotencyKey: key }) }, placed.headers);
+      const replay = await graphql(
+        orders.url,
+        PLACE,
+        { input: placeInput([{ productId, quantity: 1 }], { idempotencyKey: key }) },
+        placed.headers,
+      );
       expect(replay.data!.placeOrder).toMatchObject({ __typename: 'Order', id: firstOrder.id });
       // Another product is not held up by this one.
       expect((await place(orders, crowd, [{ productId: other, quantity: 1 }])).__typename).toBe('Order');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, waitFor } from '@bth/testkit';
-import { InventoryUnavailableError, createInventoryClient } from '../src/inventory.client.js';
+import { type InventoryUnavailableError, createInventoryClient } from '../src/inventory.client.js';
 
 /**
  * The breaker around inventory, against a stand-in inventory over real HTTP whose health the test
@@ -32,8 +32,20 @@ afterAll(async () => {
 
 describe('inventory circuit breaker', () => {
   it('When inventory fails again soon after an outage, then the breaker opens again after as few failures as the first time', async () => {
-    const client = createInventoryClient({ urls: [url], token: async () => 'token', logger: silentLogger, timeoutMs: 1_000, hangMs: 1_000, resetTimeoutMs: 300, attempts: 1 });
-    const release = () => client.release(randomUUID()).then(() => 'ok' as const, (error: unknown) => (error as InventoryUnavailableError).reason);
+    const client = createInventoryClient({
+      urls: [url],
+      token: async () => 'token',
+      logger: silentLogger,
+      timeoutMs: 1_000,
+      hangMs: 1_000,
+      resetTimeoutMs: 300,
+      attempts: 1,
+    });
+    const release = () =>
+      client.release(randomUUID()).then(
+        () => 'ok' as const,
+        (error: unknown) => (error as InventoryUnavailableError).reason,
+      );
     try {
       mode = 'fail';
       for (let i = 0; i < 10; i++) expect(await release()).toBe('SERVER_ERROR');
@@ -57,8 +69,20 @@ describe('inventory circuit breaker', () => {
   });
 
   it('When inventory recovers from a short freeze, then the late timeouts of the calls it never answered do not open the breaker', async () => {
-    const client = createInventoryClient({ urls: [url], token: async () => 'token', logger: silentLogger, timeoutMs: 1_500, hangMs: 1_000, resetTimeoutMs: 1_000, attempts: 1 });
-    const release = () => client.release(randomUUID()).then(() => 'ok' as const, (error: unknown) => (error as InventoryUnavailableError).reason);
+    const client = createInventoryClient({
+      urls: [url],
+      token: async () => 'token',
+      logger: silentLogger,
+      timeoutMs: 1_500,
+      hangMs: 1_000,
+      resetTimeoutMs: 1_000,
+      attempts: 1,
+    });
+    const release = () =>
+      client.release(randomUUID()).then(
+        () => 'ok' as const,
+        (error: unknown) => (error as InventoryUnavailableError).reason,
+      );
     let opened = false;
     const watch = setInterval(() => (opened ||= client.breakerState() === 'open'), 10);
     try {

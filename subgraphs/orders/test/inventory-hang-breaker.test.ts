@@ -24,10 +24,12 @@ async function freezableReplica(targetPort: number): Promise<FreezableReplica> {
     const upstream = connect({ host: '127.0.0.1', port: targetPort });
     for (const socket of [client, upstream]) {
       sockets.add(socket);
-      socket.on('error', () => socket.destroy()).on('close', () => {
-        sockets.delete(socket);
-        (socket === client ? upstream : client).destroy();
-      });
+      socket
+        .on('error', () => socket.destroy())
+        .on('close', () => {
+          sockets.delete(socket);
+          (socket === client ? upstream : client).destroy();
+        });
     }
     client.pipe(upstream);
     upstream.pipe(client);
@@ -84,7 +86,11 @@ async function placeTimed(productId: string): Promise<Answer> {
   const started = performance.now();
   const response = await graphql(orders.url, PLACE, { input: placeInput([{ productId, quantity: 1 }]) }, user.headers);
   const ms = performance.now() - started;
-  return { type: response.errors ? `error:${String(response.errors[0]?.extensions?.code)}` : String(response.data!.placeOrder.__typename), ms, at: started };
+  return {
+    type: response.errors ? `error:${String(response.errors[0]?.extensions?.code)}` : String(response.data!.placeOrder.__typename),
+    ms,
+    at: started,
+  };
 }
 
 /** Open-loop load: one order every `1000 / perSecond` ms for `seconds`, whatever the answers take. */
@@ -100,11 +106,15 @@ async function offer(productId: string, perSecond: number, seconds: number): Pro
   return Promise.all(pending);
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
 const report = (label: string, answers: Answer[]) => {
   const ms = answers.map((a) => a.ms);
-  const counts = answers.reduce<Record<string, number>>((acc, a) => ({ ...acc, [a.type]: (acc[a.type] ?? 0) + 1 }), {});
-  console.info(`${label}: ${answers.length} orders ${JSON.stringify(counts)}, p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms`);
+  const counts: Record<string, number> = {};
+  for (const a of answers) counts[a.type] = (counts[a.type] ?? 0) + 1;
+  console.info(
+    `${label}: ${answers.length} orders ${JSON.stringify(counts)}, p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms`,
+  );
 };
 
 /** Watches the breaker and returns when (performance.now()) it was first seen open. */
@@ -133,7 +143,12 @@ describe('inventory hangs while members order', () => {
     report('one replica frozen, 10 orders/s', answers);
     expect(answers.filter((a) => a.type !== 'Order')).toEqual([]);
     // Orders sent to the frozen replica wait for its silence (1 s) and the failed probe (0.5 s).
-    expect(percentile(answers.map((a) => a.ms), 99)).toBeLessThan(2_500);
+    expect(
+      percentile(
+        answers.map((a) => a.ms),
+        99,
+      ),
+    ).toBeLessThan(2_500);
     expect(orders.inventory.breakerState()).toBe('closed');
   });
 
@@ -197,7 +212,12 @@ describe('inventory hangs while members order', () => {
     await inventoryAnswersAgain(productId);
     for (const replica of replicas) replica.freeze();
     const started = performance.now();
-    const response = await graphql(orders.url, PLACE, { input: placeInput([{ productId, quantity: 1 }]) }, { ...user.headers, 'x-bth-deadline': String(Date.now() + 500) });
+    const response = await graphql(
+      orders.url,
+      PLACE,
+      { input: placeInput([{ productId, quantity: 1 }]) },
+      { ...user.headers, 'x-bth-deadline': String(Date.now() + 500) },
+    );
     const ms = performance.now() - started;
     expect(response.data!.placeOrder).toMatchObject({ __typename: 'InventoryUnavailable', retryable: true });
     // Before hang detection (1.5 s) could end it: the deadline did.

@@ -32,7 +32,14 @@ afterAll(async () => {
 describe('inventory overload', () => {
   it('When inventory answers OVERLOADED, then the order fails once with nothing held and the wait it named, never retried and never opening the breaker', async () => {
     // Generous deadlines: the stand-in answers at once, and a loaded machine must not turn that into a timeout.
-    const client = createInventoryClient({ urls: [url], token: async () => 'token', logger: silentLogger, timeoutMs: 10_000, hangMs: 5_000, resetTimeoutMs: 1_000 });
+    const client = createInventoryClient({
+      urls: [url],
+      token: async () => 'token',
+      logger: silentLogger,
+      timeoutMs: 10_000,
+      hangMs: 5_000,
+      resetTimeoutMs: 1_000,
+    });
     try {
       const failures = await Promise.all(
         Array.from({ length: 20 }, () =>

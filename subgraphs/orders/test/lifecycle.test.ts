@@ -114,7 +114,11 @@ describe('cancelOrder', () => {
     const shipping = await paid(user);
     await age(orders, shipping.orderId, DAY + 1);
     await waitFor(async () => (await statusOf(orders, shipping.orderId)) === 'SHIPPING');
-    expect((await cancel(user, shipping.orderId)).data!.cancelOrder).toEqual({ __typename: 'OrderNotCancellable', orderId: shipping.orderId, status: 'SHIPPING' });
+    expect((await cancel(user, shipping.orderId)).data!.cancelOrder).toEqual({
+      __typename: 'OrderNotCancellable',
+      orderId: shipping.orderId,
+      status: 'SHIPPING',
+    });
     expect(await stockOf(products, productId)).toBe(8);
     expect(await refundsOf(orders, orderId)).toEqual([]);
     expect(await refundsOf(orders, shipping.orderId)).toEqual([]);

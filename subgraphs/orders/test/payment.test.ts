@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestDatabases, errorCodes, graphql } from '@bth/testkit';
 import { createProduct, startProducts, stockOf, type Products } from '@bth/fixtures/products';
-import { PAY, age, newUser, paymentsOf, place, recordingProvider, startOrders, statusOf, type Orders, type User } from '@bth/fixtures/orders';
+import {
+  PAY,
+  age,
+  newUser,
+  paymentsOf,
+  place,
+  recordingProvider,
+  startOrders,
+  statusOf,
+  type Orders,
+  type User,
+} from '@bth/fixtures/orders';
 
 // "Never charges twice", through the real service: payOrder over HTTP, MariaDB, and the real
 // products subgraph holding the stock. The provider is the service's simulator with every call
@@ -90,7 +101,9 @@ describe('payOrder', () => {
     const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => pay(user, orderId, 'CARD', `pay-key-race-${i}-0001`)));
     const results = answers.map((a) => a.data!.payOrder);
     expect(results.filter((r) => r.__typename === 'Order')).toHaveLength(1);
-    expect(results.filter((r) => r.__typename === 'OrderNotPayable')).toEqual(Array.from({ length: 5 }, () => ({ __typename: 'OrderNotPayable', orderId, status: 'PAID' })));
+    expect(results.filter((r) => r.__typename === 'OrderNotPayable')).toEqual(
+      Array.from({ length: 5 }, () => ({ __typename: 'OrderNotPayable', orderId, status: 'PAID' })),
+    );
     expect((await paymentsOf(orders, orderId)).map((p) => p.status)).toEqual(['SUCCEEDED']);
     expect(payments.chargedKeys(orderId).size).toBe(1);
   });
@@ -118,7 +131,11 @@ describe('payOrder', () => {
     const user = await newUser();
     const { orderId } = await awaitingPayment(user);
     await age(orders, orderId, 901);
-    expect((await pay(user, orderId, 'CARD', 'pay-key-late-0001')).data!.payOrder).toEqual({ __typename: 'OrderNotPayable', orderId, status: 'EXPIRED' });
+    expect((await pay(user, orderId, 'CARD', 'pay-key-late-0001')).data!.payOrder).toEqual({
+      __typename: 'OrderNotPayable',
+      orderId,
+      status: 'EXPIRED',
+    });
     expect(await paymentsOf(orders, orderId)).toEqual([]);
     expect(payments.chargedKeys(orderId).size).toBe(0);
   });

@@ -58,7 +58,17 @@ describe('what one placeOrder costs in the orders database', () => {
     const b = await createProduct(products, { stock: 10, price: 3_000 });
     const user = await newUser();
     const statements = recordAllStatements(orders.database.pool);
-    const response = await graphql(orders.url, PLACE_SMALL, { input: placeInput([{ productId: a, quantity: 2 }, { productId: b, quantity: 1 }]) }, user.headers);
+    const response = await graphql(
+      orders.url,
+      PLACE_SMALL,
+      {
+        input: placeInput([
+          { productId: a, quantity: 2 },
+          { productId: b, quantity: 1 },
+        ]),
+      },
+      user.headers,
+    );
     const counted = [...statements];
     statements.length = 0;
 
@@ -71,7 +81,11 @@ describe('what one placeOrder costs in the orders database', () => {
 
     // Nothing was lost by writing less: prices, total and history are all stored.
     const stored = await graphql(orders.url, ORDER, { id: placed.id }, user.headers);
-    const order = stored.data!.order as { lines: { unitPrice: number; regularPrice: number }[]; history: { status: string; at: string }[]; totalAmount: number };
+    const order = stored.data!.order as {
+      lines: { unitPrice: number; regularPrice: number }[];
+      history: { status: string; at: string }[];
+      totalAmount: number;
+    };
     expect(order.lines.map((l) => [l.unitPrice, l.regularPrice])).toEqual([
       [12_900, 12_900],
       [3_000, 3_000],

@@ -154,7 +154,9 @@ describe('placeOrder', () => {
     expect((await graphql(orders.url, refusal, { input }, user.headers)).data!.placeOrder).toEqual(expected);
     // A refusal recorded before refusals carried a sentence gets it on the way out.
     await orders.query(`UPDATE orders SET rejection = JSON_REMOVE(rejection, '$.message') WHERE user_id = ?`, [user.identity.userId]);
-    expect(await orders.query(`SELECT rejection FROM orders WHERE user_id = ? AND rejection LIKE '%message%'`, [user.identity.userId])).toHaveLength(0);
+    expect(
+      await orders.query(`SELECT rejection FROM orders WHERE user_id = ? AND rejection LIKE '%message%'`, [user.identity.userId]),
+    ).toHaveLength(0);
     expect((await graphql(orders.url, refusal, { input }, user.headers)).data!.placeOrder).toEqual(expected);
   });
 
@@ -205,8 +207,8 @@ describe('reading orders', () => {
     expect(page1.totalCount).toBe(5);
     expect(page1.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([placed[4], placed[3]]);
     expect(page1.pageInfo.hasNextPage).toBe(true);
-    const rest = (await graphql(orders.url, LIST, { first: 10, after: page1.pageInfo.endCursor, status: 'AWAITING_PAYMENT' }, user.headers)).data!
-      .myOrders;
+    const rest = (await graphql(orders.url, LIST, { first: 10, after: page1.pageInfo.endCursor, status: 'AWAITING_PAYMENT' }, user.headers))
+      .data!.myOrders;
     expect(rest.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([placed[2], placed[1], placed[0]]);
     expect(rest.pageInfo.hasNextPage).toBe(false);
     const all = (await graphql(orders.url, LIST, {}, user.headers)).data!.myOrders;

@@ -85,15 +85,18 @@ async function plainSql() {
   const pool = mysql.createPool({ socketPath: SOCKET, user: 'root', database, connectionLimit: concurrency });
   const conns = await Promise.all(Array.from({ length: concurrency }, () => pool.getConnection()));
   for (const c of conns) await c.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-  const result = await closedLoop(async (worker) => {
-    const c = conns[worker];
-    await c.query('START TRANSACTION');
-    await c.query('SELECT stock FROM hot WHERE id = 1 FOR UPDATE');
-    await c.query('UPDATE hot SET stock = stock - 1 WHERE id = 1');
-    await c.query('COMMIT');
-    return 'TAKEN';
-  }, [process.pid, mariadbPid()]);
-  conns.forEach((c) => c.release());
+  const result = await closedLoop(
+    async (worker) => {
+      const c = conns[worker];
+      await c.query('START TRANSACTION');
+      await c.query('SELECT stock FROM hot WHERE id = 1 FOR UPDATE');
+      await c.query('UPDATE hot SET stock = stock - 1 WHERE id = 1');
+      await c.query('COMMIT');
+      return 'TAKEN';
+    },
+    [process.pid, mariadbPid()],
+  );
+  for (const c of conns) c.release();
   await pool.end();
   await setup.query(`DROP DATABASE ${database}`);
   await setup.end();
@@ -112,19 +115,22 @@ async function skipLocked() {
   const pool = mysql.createPool({ socketPath: SOCKET, user: 'root', database, connectionLimit: concurrency });
   const conns = await Promise.all(Array.from({ length: concurrency }, () => pool.getConnection()));
   for (const c of conns) await c.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-  const result = await closedLoop(async (worker) => {
-    const c = conns[worker];
-    await c.query('START TRANSACTION');
-    const [rows] = await c.query('SELECT id FROM units WHERE product_id = 1 AND order_id IS NULL LIMIT 1 FOR UPDATE SKIP LOCKED');
-    if (rows.length === 0) {
-      await c.query('ROLLBACK');
-      return 'NONE_FREE';
-    }
-    await c.query('UPDATE units SET order_id = ? WHERE id = ?', [randomUUID(), rows[0].id]);
-    await c.query('COMMIT');
-    return 'TAKEN';
-  }, [process.pid, mariadbPid()]);
-  conns.forEach((c) => c.release());
+  const result = await closedLoop(
+    async (worker) => {
+      const c = conns[worker];
+      await c.query('START TRANSACTION');
+      const [rows] = await c.query('SELECT id FROM units WHERE product_id = 1 AND order_id IS NULL LIMIT 1 FOR UPDATE SKIP LOCKED');
+      if (rows.length === 0) {
+        await c.query('ROLLBACK');
+        return 'NONE_FREE';
+      }
+      await c.query('UPDATE units SET order_id = ? WHERE id = ?', [randomUUID(), rows[0].id]);
+      await c.query('COMMIT');
+      return 'TAKEN';
+    },
+    [process.pid, mariadbPid()],
+  );
+  for (const c of conns) c.release();
   await pool.end();
   await setup.query(`DROP DATABASE ${database}`);
   await setup.end();
@@ -146,27 +152,37 @@ async function viaApi() {
   const ports = [await freePort(), await freePort()];
   const children = ports.map((port) =>
     // HOT_PROFILE_DIR=<dir>: a .cpuprofile per replica, for reading where the CPU goes.
-    spawn(process.execPath, [...(process.env.HOT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HOT_PROFILE_DIR}`] : []), 'subgraphs/products/dist/index.js'], {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: url,
-        REDIS_KEY_PREFIX: `bth-bench-hot:${process.pid}:`,
-        AMQP_EXCHANGE: `bth-bench-hot.${process.pid}`,
-        INTERNAL_JWT_SECRET: SECRET,
+    spawn(
+      process.execPath,
+      [
+        ...(process.env.HOT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HOT_PROFILE_DIR}`] : []),
+        'subgraphs/products/dist/index.js',
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATABASE_URL: url,
+          REDIS_KEY_PREFIX: `bth-bench-hot:${process.pid}:`,
+          AMQP_EXCHANGE: `bth-bench-hot.${process.pid}`,
+          INTERNAL_JWT_SECRET: SECRET,
+        },
       },
-    }),
+    ),
   );
   try {
     // The second replica waits for the first's migrations to be ready.
     for (const port of ports) {
       for (let i = 0; ; i++) {
-        const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
+        const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         if (i > 300) throw new Error(`products on ${port} never became ready`);
         await new Promise((r) => setTimeout(r, 100));
@@ -181,28 +197,43 @@ async function viaApi() {
       });
       return response.json();
     };
-    const created = await gql(
-      `mutation($input: CreateProductInput!) { createProduct(input: $input) { ... on Product { id } } }`,
-      { input: { name: `Hot ${randomUUID().slice(0, 8)}`, producer: 'Bench', price: 9900, function: 'IMPROVE_FATIGUE', type: 'CAPSULE', nutritionFacts: 'n/a', stock: initialStock } },
-    );
+    const created = await gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { ... on Product { id } } }`, {
+      input: {
+        name: `Hot ${randomUUID().slice(0, 8)}`,
+        producer: 'Bench',
+        price: 9900,
+        function: 'IMPROVE_FATIGUE',
+        type: 'CAPSULE',
+        nutritionFacts: 'n/a',
+        stock: initialStock,
+      },
+    });
     const productId = created.data.createProduct.id;
     const token = `Bearer ${await signServiceToken(SECRET, 'orders', 'inventory')}`;
-    const result = await closedLoop(async (worker) => {
-      const response = await fetch(`http://127.0.0.1:${ports[worker % 2]}/internal/inventory/reserve`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: token },
-        body: JSON.stringify({ orderId: randomUUID(), userId: randomUUID(), lines: [{ productId, quantity: 1 }] }),
-      });
-      const body = await response.json();
-      return body.outcome ?? body.error?.code ?? String(response.status);
-    }, [process.pid, ...children.map((c) => c.pid), mariadbPid()]);
-    const report = await gql(`query($ids: [ID!]) { inventoryReport(productIds: $ids) { consistent products { stock reserved } } }`, { ids: [productId] });
+    const result = await closedLoop(
+      async (worker) => {
+        const response = await fetch(`http://127.0.0.1:${ports[worker % 2]}/internal/inventory/reserve`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: token },
+          body: JSON.stringify({ orderId: randomUUID(), userId: randomUUID(), lines: [{ productId, quantity: 1 }] }),
+        });
+        const body = await response.json();
+        return body.outcome ?? body.error?.code ?? String(response.status);
+      },
+      [process.pid, ...children.map((c) => c.pid), mariadbPid()],
+    );
+    const report = await gql(`query($ids: [ID!]) { inventoryReport(productIds: $ids) { consistent products { stock reserved } } }`, {
+      ids: [productId],
+    });
     const numbers = report.data.inventoryReport;
     result.check = {
       consistent: numbers.consistent,
       stock: numbers.products[0].stock,
       reserved: numbers.products[0].reserved,
-      oversold: numbers.products[0].stock < 0 || numbers.products[0].reserved !== (result.outcomes.RESERVED ?? 0) || numbers.products[0].stock + numbers.products[0].reserved !== initialStock,
+      oversold:
+        numbers.products[0].stock < 0 ||
+        numbers.products[0].reserved !== (result.outcomes.RESERVED ?? 0) ||
+        numbers.products[0].stock + numbers.products[0].reserved !== initialStock,
     };
     const metrics = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())));
     const sum = (kind) =>
@@ -214,7 +245,9 @@ async function viaApi() {
     return result;
   } finally {
     for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)))));
+    await Promise.all(
+      children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)))),
+    );
     const setup = await mysql.createConnection({ socketPath: SOCKET, user: 'root' });
     await setup.query(`DROP DATABASE IF EXISTS ${database}`);
     await setup.end();

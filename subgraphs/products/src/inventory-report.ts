@@ -62,7 +62,11 @@ export function buildSaleInventory(row: SaleInventoryRow): SaleInventory {
   };
 }
 
-export function buildInventoryReport(rows: readonly InventoryRow[], saleRows: readonly SaleInventoryRow[], checkedAt: Date): InventoryReport {
+export function buildInventoryReport(
+  rows: readonly InventoryRow[],
+  saleRows: readonly SaleInventoryRow[],
+  checkedAt: Date,
+): InventoryReport {
   const products = rows.map((row): ProductInventory => {
     // Ledger deltas are signed: reservations are stored negative.
     const reserved = -row.reserved;

@@ -35,7 +35,10 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>) {
       const batch = queue.splice(0, options.maxBatch);
       let results: Array<Settled<R>>;
       try {
-        results = await options.process(key, batch.map((w) => w.item));
+        results = await options.process(
+          key,
+          batch.map((w) => w.item),
+        );
       } catch (error) {
         results = batch.map(() => ({ ok: false, error }));
       }

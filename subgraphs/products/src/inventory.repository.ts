@@ -63,7 +63,11 @@ function transactionQueries(tx: Transaction) {
 
     /** See drizzle/0003_sold_out_marker.sql; the caller holds the row. */
     async setSoldOutMarked(productIds: readonly string[], marked: boolean): Promise<void> {
-      if (productIds.length) await tx.update(products).set({ soldOutMarked: marked ? 1 : 0 }).where(inArray(products.id, [...productIds]));
+      if (productIds.length)
+        await tx
+          .update(products)
+          .set({ soldOutMarked: marked ? 1 : 0 })
+          .where(inArray(products.id, [...productIds]));
     },
 
     async insertLedger(rows: LedgerRow[]): Promise<void> {
@@ -86,7 +90,9 @@ function transactionQueries(tx: Transaction) {
      */
     async findSales(eventIds: readonly string[], productIds: readonly string[]): Promise<SaleRow[]> {
       const named = eventIds.length ? inArray(sales.eventId, [...eventIds]) : undefined;
-      const live = productIds.length ? and(inArray(sales.productId, [...productIds]), inArray(sales.status, OPEN_SALE_STATUSES)) : undefined;
+      const live = productIds.length
+        ? and(inArray(sales.productId, [...productIds]), inArray(sales.status, OPEN_SALE_STATUSES))
+        : undefined;
       if (!named && !live) return [];
       return tx.select().from(sales).where(or(named, live));
     },
@@ -103,7 +109,10 @@ function transactionQueries(tx: Transaction) {
 
     /** Moves sale units: + when an order takes them, − when it gives them back. */
     async countSaleUnits(eventId: string, userId: string, delta: number, now: Date): Promise<SaleRow | undefined> {
-      await tx.update(sales).set({ sold: sql`${sales.sold} + ${delta}`, updatedAt: now }).where(eq(sales.eventId, eventId));
+      await tx
+        .update(sales)
+        .set({ sold: sql`${sales.sold} + ${delta}`, updatedAt: now })
+        .where(eq(sales.eventId, eventId));
       await tx
         .insert(salePurchases)
         .values({ eventId, userId, units: Math.max(0, delta) })
@@ -115,7 +124,10 @@ function transactionQueries(tx: Transaction) {
     /** Group commit: the rows already written for any of these orders (repeats, tombstones). */
     async findReservations(orderIds: readonly string[]): Promise<ReservationRow[]> {
       if (orderIds.length === 0) return [];
-      return tx.select().from(reservations).where(inArray(reservations.orderId, [...orderIds]));
+      return tx
+        .select()
+        .from(reservations)
+        .where(inArray(reservations.orderId, [...orderIds]));
     },
 
     async findLinesOf(orderIds: readonly string[]): Promise<ReservationLineRow[]> {
@@ -147,7 +159,10 @@ function transactionQueries(tx: Transaction) {
       let total = 0;
       for (const units of perMember.values()) total += units;
       if (total === 0) return;
-      await tx.update(sales).set({ sold: sql`${sales.sold} + ${total}`, updatedAt: now }).where(eq(sales.eventId, eventId));
+      await tx
+        .update(sales)
+        .set({ sold: sql`${sales.sold} + ${total}`, updatedAt: now })
+        .where(eq(sales.eventId, eventId));
       await tx
         .insert(salePurchases)
         .values([...perMember].map(([userId, units]) => ({ eventId, userId, units })))
@@ -203,9 +218,15 @@ export function createInventoryRepository(db: Database) {
      * consistent snapshot of committed rows, READ COMMITTED). A refusal read from it is true of
      * the committed state at that instant, so it never refuses while committed units remain.
      */
-    async snapshot(productId: string, orderIds: readonly string[]): Promise<{ product: ProductRow; sales: SaleRow[]; recorded: number } | null> {
+    async snapshot(
+      productId: string,
+      orderIds: readonly string[],
+    ): Promise<{ product: ProductRow; sales: SaleRow[]; recorded: number } | null> {
       const recorded = orderIds.length
-        ? sql<number>`(SELECT COUNT(*) FROM ${reservations} WHERE ${reservations.orderId} IN (${sql.join(orderIds.map((id) => sql`${id}`), sql`, `)}))`.mapWith(Number)
+        ? sql<number>`(SELECT COUNT(*) FROM ${reservations} WHERE ${reservations.orderId} IN (${sql.join(
+            orderIds.map((id) => sql`${id}`),
+            sql`, `,
+          )}))`.mapWith(Number)
         : sql<number>`0`.mapWith(Number);
       const rows = await db
         .select({ product: products, sale: sales, recorded })
@@ -251,8 +272,18 @@ export function createInventoryRepository(db: Database) {
      * consistent snapshot): sale units held by RESERVED orders, and the most any member holds.
      */
     async saleInventory(productIds: readonly string[] | null): Promise<SaleInventoryRow[]> {
-      const scope = productIds ? sql`AND l.product_id IN (${sql.join(productIds.map((id) => sql`${id}`), sql`, `)})` : sql``;
-      const where = productIds ? sql`WHERE s.product_id IN (${sql.join(productIds.map((id) => sql`${id}`), sql`, `)})` : sql``;
+      const scope = productIds
+        ? sql`AND l.product_id IN (${sql.join(
+            productIds.map((id) => sql`${id}`),
+            sql`, `,
+          )})`
+        : sql``;
+      const where = productIds
+        ? sql`WHERE s.product_id IN (${sql.join(
+            productIds.map((id) => sql`${id}`),
+            sql`, `,
+          )})`
+        : sql``;
       const [rows] = (await db.execute(sql`
         SELECT s.event_id AS eventId, s.product_id AS productId, s.quantity, s.per_user_limit AS perUserLimit, s.sold,
                COALESCE(h.held, 0) AS heldByOrders, COALESCE(h.max_member, 0) AS maxPerMember

@@ -1,4 +1,4 @@
-import { z } from '@bth/platform/env';
+import type { z } from '@bth/platform/env';
 import type { JsonRoute } from '@bth/platform/http';
 import { verifyServiceToken } from '@bth/platform/identity';
 import { internalError, internalRoute, type InternalReply } from '@bth/platform/internal-route';
@@ -70,7 +70,8 @@ export function createInventoryRoutes(deps: { inventory: InventoryService; inter
     route('/internal/inventory/restock', orderBody, async ({ orderId }) => {
       const result = await inventory.restock(orderId);
       if (result.outcome === 'NOT_RESTOCKABLE') {
-        const message = result.reason === 'RELEASED' ? 'This order was released; there is nothing to restock' : 'This order was never reserved';
+        const message =
+          result.reason === 'RELEASED' ? 'This order was released; there is nothing to restock' : 'This order was never reserved';
         return internalError(409, 'CONFLICT', message);
       }
       return { status: 200, body: result };

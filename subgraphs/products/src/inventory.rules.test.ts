@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { isSaleLive, lockOrder, planReservation, type LockedProduct, type ReservationContext, type SaleState } from './inventory.rules.js';
 
 const now = new Date('2026-11-25T14:30:00Z');
-const product = (id: string, stock: number, extra: Partial<LockedProduct> = {}): LockedProduct => ({ id, price: 10_000, stock, deletedAt: null, ...extra });
+const product = (id: string, stock: number, extra: Partial<LockedProduct> = {}): LockedProduct => ({
+  id,
+  price: 10_000,
+  stock,
+  deletedAt: null,
+  ...extra,
+});
 const sale = (extra: Partial<SaleState> = {}): SaleState => ({
   eventId: 'e1',
   productId: 'a',
@@ -56,7 +62,10 @@ describe('planReservation', () => {
       { productId: 'a', quantity: 9 },
       { productId: 'gone', quantity: 1 },
     ];
-    expect(planReservation(lines, ctx([product('a', 1)]))).toEqual({ ok: false, rejection: { outcome: 'PRODUCT_NOT_FOUND', productId: 'gone' } });
+    expect(planReservation(lines, ctx([product('a', 1)]))).toEqual({
+      ok: false,
+      rejection: { outcome: 'PRODUCT_NOT_FOUND', productId: 'gone' },
+    });
     expect(planReservation(lines, ctx([product('a', 1), product('gone', 5, { deletedAt: now })]))).toMatchObject({
       rejection: { outcome: 'PRODUCT_NOT_FOUND', productId: 'gone' },
     });
@@ -103,7 +112,9 @@ describe('planReservation with a sale', () => {
       rejection: { outcome: 'INSUFFICIENT_STOCK', productId: 'a', requested: 15, available: 14 },
     });
     // Once the sale is over, all of the stock sells at the regular price again.
-    expect(planReservation([{ productId: 'a', quantity: 20 }], ctx([product('a', 20)], [sale({ status: 'ENDED' })]))).toMatchObject({ ok: true });
+    expect(planReservation([{ productId: 'a', quantity: 20 }], ctx([product('a', 20)], [sale({ status: 'ENDED' })]))).toMatchObject({
+      ok: true,
+    });
   });
 
   it('refuses a sale line when the shelf holds fewer units than the sale has left', () => {
@@ -131,16 +142,25 @@ describe('a sale products learned of when it was scheduled (no sale.started yet)
   const line = [{ productId: 'a', quantity: 1, saleEventId: 'e1' }];
 
   it('sells at the sale price from startsAt to just before endsAt, by the clock alone', () => {
-    expect(planReservation(line, at(scheduled.startsAt, -1))).toEqual({ ok: false, rejection: { outcome: 'SALE_NOT_LIVE', productId: 'a', saleEventId: 'e1' } });
+    expect(planReservation(line, at(scheduled.startsAt, -1))).toEqual({
+      ok: false,
+      rejection: { outcome: 'SALE_NOT_LIVE', productId: 'a', saleEventId: 'e1' },
+    });
     expect(planReservation(line, at(scheduled.startsAt))).toMatchObject({ ok: true, lines: [{ unitPrice: 4_900, saleEventId: 'e1' }] });
     expect(planReservation(line, at(scheduled.endsAt, -1))).toMatchObject({ ok: true, lines: [{ unitPrice: 4_900 }] });
-    expect(planReservation(line, at(scheduled.endsAt))).toEqual({ ok: false, rejection: { outcome: 'SALE_NOT_LIVE', productId: 'a', saleEventId: 'e1' } });
+    expect(planReservation(line, at(scheduled.endsAt))).toEqual({
+      ok: false,
+      rejection: { outcome: 'SALE_NOT_LIVE', productId: 'a', saleEventId: 'e1' },
+    });
   });
 
   it('holds its unsold units back from regular lines only inside the window', () => {
     const regular = [{ productId: 'a', quantity: 15 }];
     expect(planReservation(regular, at(scheduled.startsAt, -1))).toMatchObject({ ok: true });
-    expect(planReservation(regular, at(scheduled.startsAt))).toMatchObject({ ok: false, rejection: { outcome: 'INSUFFICIENT_STOCK', available: 10 } });
+    expect(planReservation(regular, at(scheduled.startsAt))).toMatchObject({
+      ok: false,
+      rejection: { outcome: 'INSUFFICIENT_STOCK', available: 10 },
+    });
     expect(planReservation(regular, at(scheduled.endsAt))).toMatchObject({ ok: true });
   });
 });

@@ -25,7 +25,10 @@ export interface StockLine {
 }
 
 export type LockedProduct = Pick<ProductRow, 'id' | 'price' | 'stock' | 'deletedAt'>;
-export type SaleState = Pick<SaleRow, 'eventId' | 'productId' | 'salePrice' | 'quantity' | 'perUserLimit' | 'startsAt' | 'endsAt' | 'status' | 'sold'>;
+export type SaleState = Pick<
+  SaleRow,
+  'eventId' | 'productId' | 'salePrice' | 'quantity' | 'perUserLimit' | 'startsAt' | 'endsAt' | 'status' | 'sold'
+>;
 
 /** One line as reserved: what it costs each, and what it would have cost outside a sale. */
 export interface PricedLine {
@@ -63,7 +66,13 @@ export function liveSaleOf(productId: string, sales: ReadonlyMap<string, SaleSta
 const unsold = (sale: SaleState) => Math.max(0, sale.quantity - sale.sold);
 
 function planLine(line: StockLine, product: LockedProduct, ctx: ReservationContext): PricedLine | ReserveRejection {
-  const regular = { productId: line.productId, quantity: line.quantity, unitPrice: product.price, regularPrice: product.price, saleEventId: null };
+  const regular = {
+    productId: line.productId,
+    quantity: line.quantity,
+    unitPrice: product.price,
+    regularPrice: product.price,
+    saleEventId: null,
+  };
   if (!line.saleEventId) {
     const live = liveSaleOf(line.productId, ctx.sales, ctx.now);
     const available = Math.max(0, product.stock - (live ? unsold(live) : 0));
@@ -77,7 +86,13 @@ function planLine(line: StockLine, product: LockedProduct, ctx: ReservationConte
   }
   const already = ctx.purchased.get(saleEventId) ?? 0;
   if (already + line.quantity > sale.perUserLimit) {
-    return { outcome: 'PURCHASE_LIMIT_EXCEEDED', productId: line.productId, saleEventId, limit: sale.perUserLimit, alreadyPurchased: already };
+    return {
+      outcome: 'PURCHASE_LIMIT_EXCEEDED',
+      productId: line.productId,
+      saleEventId,
+      limit: sale.perUserLimit,
+      alreadyPurchased: already,
+    };
   }
   if (unsold(sale) < line.quantity) {
     return { outcome: 'SALE_SOLD_OUT', productId: line.productId, saleEventId, requested: line.quantity, remaining: unsold(sale) };
@@ -97,7 +112,8 @@ function planLine(line: StockLine, product: LockedProduct, ctx: ReservationConte
 export function planReservation(lines: readonly StockLine[], ctx: ReservationContext): ReservationPlan {
   for (const line of lines) {
     const product = ctx.products.get(line.productId);
-    if (!product || product.deletedAt !== null) return { ok: false, rejection: { outcome: 'PRODUCT_NOT_FOUND', productId: line.productId } };
+    if (!product || product.deletedAt !== null)
+      return { ok: false, rejection: { outcome: 'PRODUCT_NOT_FOUND', productId: line.productId } };
   }
   const planned: PricedLine[] = [];
   for (const line of lines) {

@@ -24,10 +24,7 @@ export interface Overloaded {
   retryAfterSeconds: number;
 }
 
-export type ReserveOutcome =
-  | { outcome: 'RESERVED' | 'RELEASED' | 'RESTOCKED'; lines: PricedLine[] }
-  | ReserveRejection
-  | Overloaded;
+export type ReserveOutcome = { outcome: 'RESERVED' | 'RELEASED' | 'RESTOCKED'; lines: PricedLine[] } | ReserveRejection | Overloaded;
 
 export interface HotProductOptions {
   /** Waiting reservations per product and replica before new ones are refused OVERLOADED. */
@@ -49,7 +46,9 @@ const MARK_AGAIN_MS = 60_000;
 /** Refusals the sold-out fast path may answer from committed rows without taking the lock. */
 const FAST_REFUSALS = new Set<ReserveOutcome['outcome']>(['INSUFFICIENT_STOCK', 'SALE_SOLD_OUT']);
 export type ReleaseOutcome = { outcome: 'RELEASED'; lines: PricedLine[] } | { outcome: 'RESTOCKED' };
-export type RestockOutcome = { outcome: 'RESTOCKED'; lines: PricedLine[] } | { outcome: 'NOT_RESTOCKABLE'; reason: 'RELEASED' | 'NEVER_RESERVED' };
+export type RestockOutcome =
+  | { outcome: 'RESTOCKED'; lines: PricedLine[] }
+  | { outcome: 'NOT_RESTOCKABLE'; reason: 'RELEASED' | 'NEVER_RESERVED' };
 
 /** The schema's `AdjustStockResult`: the product as a view, or the refusal with its sentence. */
 export type AdjustStockResult = ResolversUnionTypes<ResolversTypes>['AdjustStockResult'];
@@ -156,7 +155,13 @@ export function createInventoryService(deps: {
    * row. Sale units go back to their sale and to the member's allowance too, so a cancelled or
    * expired order neither burns the sale nor the member's limit.
    */
-  async function giveBack(q: InventoryQueries, reservation: { orderId: string; userId: string | null }, lines: PricedLine[], kind: 'RELEASE' | 'RESTOCK', at: Date) {
+  async function giveBack(
+    q: InventoryQueries,
+    reservation: { orderId: string; userId: string | null },
+    lines: PricedLine[],
+    kind: 'RELEASE' | 'RESTOCK',
+    at: Date,
+  ) {
     const { orderId, userId } = reservation;
     await unmark(q, await q.lockProducts(lockOrder(lines.map((l) => l.productId))));
     for (const line of lines) await q.changeStock(line.productId, line.quantity, at);
@@ -234,7 +239,6 @@ export function createInventoryService(deps: {
     return result;
   }
 
-
   function noteExhausted(product: Pick<ProductRow, 'id' | 'stock'>, sales: ReadonlyMap<string, SaleRow>, at: Date) {
     const live = liveSaleOf(product.id, sales, at);
     if (product.stock <= 0 || (live && live.sold >= live.quantity)) soldOutHint.add(product.id);
@@ -251,7 +255,10 @@ export function createInventoryService(deps: {
    */
   async function fastRefusals(productId: string, requests: readonly ReserveRequest[]): Promise<Array<ReserveOutcome | undefined>> {
     const at = now();
-    const snapshot = await repository.snapshot(productId, requests.map((r) => r.orderId));
+    const snapshot = await repository.snapshot(
+      productId,
+      requests.map((r) => r.orderId),
+    );
     if (!snapshot || snapshot.recorded > 0) return requests.map(() => undefined);
     if (snapshot.product.stock <= 0) markSoldOut(productId);
     const productsById = new Map([[productId, snapshot.product]]);
@@ -355,7 +362,12 @@ export function createInventoryService(deps: {
           answers.set(request.orderId, { outcome: mine.status, lines });
           continue;
         }
-        const plan = planReservation(request.lines, { products: productsById, sales: salesById, purchased: purchased.get(request.userId) ?? new Map(), now: at });
+        const plan = planReservation(request.lines, {
+          products: productsById,
+          sales: salesById,
+          purchased: purchased.get(request.userId) ?? new Map(),
+          now: at,
+        });
         if (!plan.ok) {
           answers.set(request.orderId, plan.rejection);
           continue;
@@ -383,9 +395,19 @@ export function createInventoryService(deps: {
           const sale = salesById.get(eventId);
           if (sale && sale.sold >= sale.quantity && soldBefore.get(eventId)! < sale.quantity) soldOut.push(saleSoldOutMessage(sale, at));
         }
-        await q.insertReservations(accepted.map(({ request }) => ({ orderId: request.orderId, userId: request.userId, status: 'RESERVED' as const, createdAt: at, updatedAt: at })));
+        await q.insertReservations(
+          accepted.map(({ request }) => ({
+            orderId: request.orderId,
+            userId: request.userId,
+            status: 'RESERVED' as const,
+            createdAt: at,
+            updatedAt: at,
+          })),
+        );
         await q.insertLedger(accepted.flatMap(({ request, lines }) => ledgerRows('RESERVATION', request.orderId, lines, -1, at)));
-        await q.insertLines(accepted.flatMap(({ request, lines }) => lines.map((line, lineNo) => ({ orderId: request.orderId, lineNo, ...line }))));
+        await q.insertLines(
+          accepted.flatMap(({ request, lines }) => lines.map((line, lineNo) => ({ orderId: request.orderId, lineNo, ...line }))),
+        );
         await q.enqueue(soldOut, at);
       }
       if (product) noteExhausted(product, salesById, at);
@@ -403,7 +425,9 @@ export function createInventoryService(deps: {
    * gets the answer it would have got alone; a lock wait over the bound is every order's answer.
    */
   async function serveBatch(productId: string, requests: ReserveRequest[]): Promise<Array<Settled<ReserveOutcome>>> {
-    const answers: Array<ReserveOutcome | undefined> = soldOutHint.has(productId) ? await fastRefusals(productId, requests) : requests.map(() => undefined);
+    const answers: Array<ReserveOutcome | undefined> = soldOutHint.has(productId)
+      ? await fastRefusals(productId, requests)
+      : requests.map(() => undefined);
     const open = requests.filter((_, i) => answers[i] === undefined);
     const settled: Array<Settled<ReserveOutcome> | undefined> = answers.map((a) => (a ? { ok: true, value: a } : undefined));
     let served: Array<Settled<ReserveOutcome>> = [];
@@ -436,7 +460,7 @@ export function createInventoryService(deps: {
   });
   deps.metrics.gauge({
     name: 'inventory_hot_queue_depth',
-    help: 'Reservations waiting in this replica\'s hot-product queues (the batch in flight not counted)',
+    help: "Reservations waiting in this replica's hot-product queues (the batch in flight not counted)",
     collect() {
       this.set(group.waiting());
     },
@@ -519,7 +543,9 @@ export function createInventoryService(deps: {
         if (delta > 0) await unmark(q, [row]);
         await q.changeStock(id, delta, at);
         if (delta > 0) soldOutHint.delete(id);
-        await q.insertLedger([{ productId: id, orderId: null, kind: 'ADJUSTMENT', quantityDelta: delta, reason: checked.reason, createdAt: at }]);
+        await q.insertLedger([
+          { productId: id, orderId: null, kind: 'ADJUSTMENT', quantityDelta: delta, reason: checked.reason, createdAt: at },
+        ]);
         const open = (await q.findSales([], [id])).filter((sale) => sale.endsAt > at);
         return { result: { __typename: 'Product', ...toProductView({ ...row, stock, updatedAt: at }, open) }, touched: [id] };
       });

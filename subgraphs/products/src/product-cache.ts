@@ -135,7 +135,8 @@ function keyPart(stable: unknown[]): string {
 /** The count depends on the filter only, not on order or paging. */
 export const countHash = (query: ListingQuery) => keyPart([query.function, query.type, query.onSale]);
 
-export const listingHash = (query: ListingQuery) => keyPart([query.function, query.type, query.onSale, query.orderBy, query.first, query.after]);
+export const listingHash = (query: ListingQuery) =>
+  keyPart([query.function, query.type, query.onSale, query.orderBy, query.first, query.after]);
 
 async function execAll(multi: ReturnType<Redis['multi']>): Promise<void> {
   const results = await multi.exec();
@@ -154,12 +155,18 @@ export interface ProductCacheOptions {
 export function createProductCache(options: ProductCacheOptions) {
   const { redis, logger } = options;
   const hits = options.metrics.counter({ name: 'cache_hits_total', help: 'Cache hits by kind (product, listing)', labelNames: ['kind'] });
-  const misses = options.metrics.counter({ name: 'cache_misses_total', help: 'Cache misses by kind (product, listing)', labelNames: ['kind'] });
+  const misses = options.metrics.counter({
+    name: 'cache_misses_total',
+    help: 'Cache misses by kind (product, listing)',
+    labelNames: ['kind'],
+  });
   let flushPending = false;
   // Sent once and then called by its SHA (EVALSHA, reloaded by ioredis if Redis forgot it): the
   // script's text would otherwise travel with every cached page.
   redis.defineCommand(READ_LISTING_COMMAND, { numberOfKeys: 4, lua: READ_LISTING_WITH_PRODUCTS });
-  const readListing = (redis as unknown as Record<typeof READ_LISTING_COMMAND, (...args: string[]) => Promise<Array<string | null>>>)[READ_LISTING_COMMAND].bind(redis);
+  const readListing = (redis as unknown as Record<typeof READ_LISTING_COMMAND, (...args: string[]) => Promise<Array<string | null>>>)[
+    READ_LISTING_COMMAND
+  ].bind(redis);
 
   /** Retires every entry after an invalidation this instance could not deliver (see above). */
   async function flushIfPending(): Promise<void> {
@@ -229,9 +236,7 @@ export function createProductCache(options: ProductCacheOptions) {
       const products = new Map<string, ProductView>();
       const prefix = redis.options.keyPrefix ?? '';
       const keys = [cacheKeys.listingGeneration, cacheKeys.listing(listingHash(query)), cacheKeys.epoch, cacheKeys.count(countHash(query))];
-      const values = flushPending
-        ? null
-        : await bestEffort(logger, 'listing cache read', () => readListing(...keys, prefix), null);
+      const values = flushPending ? null : await bestEffort(logger, 'listing cache read', () => readListing(...keys, prefix), null);
       if (!values) {
         misses.inc({ kind: 'listing' });
         return { page: null, generation: null, products, totalCount: null };
@@ -266,7 +271,13 @@ export function createProductCache(options: ProductCacheOptions) {
       await bestEffort(
         logger,
         'listing cache write',
-        () => execAll(redis.multi().set(cacheKeys.listing(listingHash(query)), value, 'PX', px).set(cacheKeys.count(countHash(query)), count, 'PX', px)),
+        () =>
+          execAll(
+            redis
+              .multi()
+              .set(cacheKeys.listing(listingHash(query)), value, 'PX', px)
+              .set(cacheKeys.count(countHash(query)), count, 'PX', px),
+          ),
         null,
       );
     },

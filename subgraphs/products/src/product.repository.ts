@@ -20,7 +20,9 @@ const onSaleAt = (db: Database, now: Date) =>
     db
       .select({ one: sql`1` })
       .from(sales)
-      .where(and(eq(sales.productId, products.id), inArray(sales.status, OPEN_SALE_STATUSES), lte(sales.startsAt, now), gt(sales.endsAt, now))),
+      .where(
+        and(eq(sales.productId, products.id), inArray(sales.status, OPEN_SALE_STATUSES), lte(sales.startsAt, now), gt(sales.endsAt, now)),
+      ),
   );
 
 function listingWhere(db: Database, filter: ListingFilter, now: Date): SQL[] {
@@ -58,13 +60,20 @@ const ORDER_BY: Record<ProductOrder, SQL[]> = {
 export function createProductRepository(db: Database) {
   return {
     /** The product and its INITIAL ledger row commit together, so the invariant holds from the first moment. */
-    async insertWithInitialStock(row: NewProductRow & { stock: number; createdAt: Date }): Promise<{ ok: true } | { ok: false; reason: 'DUPLICATE' }> {
+    async insertWithInitialStock(
+      row: NewProductRow & { stock: number; createdAt: Date },
+    ): Promise<{ ok: true } | { ok: false; reason: 'DUPLICATE' }> {
       const inserted = await insertUnlessDuplicate(() =>
         runTransaction(db, async (tx) => {
           await tx.insert(products).values(row);
-          await tx
-            .insert(stockLedger)
-            .values({ productId: row.id, orderId: null, kind: 'INITIAL', quantityDelta: row.stock, reason: 'initial stock', createdAt: row.createdAt });
+          await tx.insert(stockLedger).values({
+            productId: row.id,
+            orderId: null,
+            kind: 'INITIAL',
+            quantityDelta: row.stock,
+            reason: 'initial stock',
+            createdAt: row.createdAt,
+          });
         }),
       );
       return inserted ? { ok: true } : { ok: false, reason: 'DUPLICATE' };

@@ -49,8 +49,16 @@ export function createProductService(deps: { repository: ProductRepository; cach
 
   /** The rows as views, each with its open sales' windows (one SELECT for all of them). */
   async function withSales(rows: ProductRow[]): Promise<ProductView[]> {
-    const windows = await repository.findOpenSales(rows.map((row) => row.id), now());
-    return rows.map((row) => toProductView(row, windows.filter((w) => w.productId === row.id).map(({ productId: _productId, ...window }) => window)));
+    const windows = await repository.findOpenSales(
+      rows.map((row) => row.id),
+      now(),
+    );
+    return rows.map((row) =>
+      toProductView(
+        row,
+        windows.filter((w) => w.productId === row.id).map(({ productId: _productId, ...window }) => window),
+      ),
+    );
   }
 
   async function duplicate(name: string, producer: string): Promise<SaveProductResult> {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { validateCreateProduct, validatePage, validateStockAdjustment, validateUpdateProduct, type CreateProductInput } from './product.validation.js';
+import {
+  validateCreateProduct,
+  validatePage,
+  validateStockAdjustment,
+  validateUpdateProduct,
+  type CreateProductInput,
+} from './product.validation.js';
 import { encodeCursor } from './listing-cursor.js';
 
 const valid: CreateProductInput = {
@@ -21,13 +27,27 @@ describe('validateCreateProduct', () => {
   });
 
   it('accepts the limits exactly', () => {
-    const edge = { ...valid, name: '가'.repeat(50), producer: 'p'.repeat(30), price: 100_000_000, stock: 1_000_000, nutritionFacts: '영'.repeat(250) };
+    const edge = {
+      ...valid,
+      name: '가'.repeat(50),
+      producer: 'p'.repeat(30),
+      price: 100_000_000,
+      stock: 1_000_000,
+      nutritionFacts: '영'.repeat(250),
+    };
     expect(validateCreateProduct(edge).errors.list).toEqual([]);
     expect(validateCreateProduct({ ...valid, price: 0, stock: 0 }).errors.list).toEqual([]);
   });
 
   it('reports every broken rule at once', () => {
-    const result = validateCreateProduct({ ...valid, name: ' ', producer: 'p'.repeat(31), price: -1, stock: 1_000_001, nutritionFacts: 'x'.repeat(251) });
+    const result = validateCreateProduct({
+      ...valid,
+      name: ' ',
+      producer: 'p'.repeat(31),
+      price: -1,
+      stock: 1_000_001,
+      nutritionFacts: 'x'.repeat(251),
+    });
     expect(fields(result.errors)).toEqual(['name', 'nutritionFacts', 'price', 'producer', 'stock']);
   });
 

@@ -47,14 +47,22 @@ function checkName(errors: FieldErrors, name: string) {
 }
 function checkProducer(errors: FieldErrors, producer: string) {
   const length = textLength(producer);
-  errors.check(length >= 1 && length <= LIMITS.producerLength, 'producer', `The producer must be 1 to ${LIMITS.producerLength} characters long`);
+  errors.check(
+    length >= 1 && length <= LIMITS.producerLength,
+    'producer',
+    `The producer must be 1 to ${LIMITS.producerLength} characters long`,
+  );
   errors.check(isPlainText(producer), 'producer', PLAIN_TEXT);
 }
 function checkPrice(errors: FieldErrors, price: number) {
   errors.check(Number.isInteger(price) && price >= 0 && price <= LIMITS.price, 'price', `The price must be 0 to ${LIMITS.price} won`);
 }
 function checkFacts(errors: FieldErrors, facts: string | null) {
-  errors.check(facts === null || textLength(facts) <= LIMITS.nutritionFactsLength, 'nutritionFacts', `Nutrition facts may be at most ${LIMITS.nutritionFactsLength} characters long`);
+  errors.check(
+    facts === null || textLength(facts) <= LIMITS.nutritionFactsLength,
+    'nutritionFacts',
+    `Nutrition facts may be at most ${LIMITS.nutritionFactsLength} characters long`,
+  );
   errors.check(facts === null || isPlainText(facts, { multiline: true }), 'nutritionFacts', PLAIN_TEXT);
 }
 
@@ -72,19 +80,27 @@ export function validateCreateProduct(input: CreateProductInput): { errors: Fiel
   checkProducer(errors, fields.producer);
   checkPrice(errors, fields.price);
   checkFacts(errors, fields.nutritionFacts);
-  errors.check(Number.isInteger(input.stock) && input.stock >= 0 && input.stock <= LIMITS.stock, 'stock', `The stock must be 0 to ${LIMITS.stock} units`);
+  errors.check(
+    Number.isInteger(input.stock) && input.stock >= 0 && input.stock <= LIMITS.stock,
+    'stock',
+    `The stock must be 0 to ${LIMITS.stock} units`,
+  );
   return { errors, fields, stock: input.stock };
 }
 
 export function validateUpdateProduct(input: UpdateProductInput): { errors: FieldErrors; changes: Partial<ProductFields> } {
   const errors = new FieldErrors();
   const changes: Partial<ProductFields> = {};
-  if (input.name != null) checkName(errors, (changes.name = input.name.trim()));
-  if (input.producer != null) checkProducer(errors, (changes.producer = input.producer.trim()));
-  if (input.price != null) checkPrice(errors, (changes.price = input.price));
+  if (input.name != null) changes.name = input.name.trim();
+  if (input.producer != null) changes.producer = input.producer.trim();
+  if (input.price != null) changes.price = input.price;
   if (input.function != null) changes.function = input.function;
   if (input.type != null) changes.type = input.type;
-  if (input.nutritionFacts != null) checkFacts(errors, (changes.nutritionFacts = normaliseFacts(input.nutritionFacts)));
+  if (input.nutritionFacts != null) changes.nutritionFacts = normaliseFacts(input.nutritionFacts);
+  if (changes.name !== undefined) checkName(errors, changes.name);
+  if (changes.producer !== undefined) checkProducer(errors, changes.producer);
+  if (changes.price !== undefined) checkPrice(errors, changes.price);
+  if (changes.nutritionFacts !== undefined) checkFacts(errors, changes.nutritionFacts);
   return { errors, changes };
 }
 
@@ -92,7 +108,11 @@ export function validateUpdateProduct(input: UpdateProductInput): { errors: Fiel
 export function validateStockAdjustment(delta: number, reason: string): { errors: FieldErrors; reason: string } {
   const errors = new FieldErrors();
   const trimmed = reason.trim();
-  errors.check(Number.isInteger(delta) && delta !== 0 && Math.abs(delta) <= LIMITS.stock, 'delta', `The change must be a non-zero number of units, at most ${LIMITS.stock} either way`);
+  errors.check(
+    Number.isInteger(delta) && delta !== 0 && Math.abs(delta) <= LIMITS.stock,
+    'delta',
+    `The change must be a non-zero number of units, at most ${LIMITS.stock} either way`,
+  );
   const length = textLength(trimmed);
   errors.check(length >= 1 && length <= LIMITS.reasonLength, 'reason', `Give a reason of 1 to ${LIMITS.reasonLength} characters`);
   errors.check(isPlainText(trimmed), 'reason', PLAIN_TEXT);
@@ -102,7 +122,11 @@ export function validateStockAdjustment(delta: number, reason: string): { errors
 export function validatePage(order: ProductOrder, first: number | null | undefined, after: string | null | undefined) {
   const errors = new FieldErrors();
   const size = first ?? LIMITS.defaultPageSize;
-  errors.check(Number.isInteger(size) && size >= 1 && size <= LIMITS.pageSize, 'first', `Ask for 1 to ${LIMITS.pageSize} products per page`);
+  errors.check(
+    Number.isInteger(size) && size >= 1 && size <= LIMITS.pageSize,
+    'first',
+    `Ask for 1 to ${LIMITS.pageSize} products per page`,
+  );
   let afterKey: SortKey | null = null;
   if (after != null) {
     afterKey = decodeCursor(order, after);

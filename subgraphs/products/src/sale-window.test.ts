@@ -4,7 +4,14 @@ import { isSaleLive, liveSale, nextSaleEdge, type SaleWindow } from './sale-wind
 const START = new Date('2026-11-25T14:00:00.000Z');
 const END = new Date('2026-11-25T15:00:00.000Z');
 const ms = (date: Date, offset: number) => new Date(date.getTime() + offset);
-const window = (extra: Partial<SaleWindow> = {}): SaleWindow => ({ eventId: 'e1', salePrice: 4_900, startsAt: START, endsAt: END, status: 'SCHEDULED', ...extra });
+const window = (extra: Partial<SaleWindow> = {}): SaleWindow => ({
+  eventId: 'e1',
+  salePrice: 4_900,
+  startsAt: START,
+  endsAt: END,
+  status: 'SCHEDULED',
+  ...extra,
+});
 
 describe('the sale clock rule', () => {
   it('opens at startsAt and closes at endsAt whether or not sale.started has arrived', () => {

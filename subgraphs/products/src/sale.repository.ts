@@ -39,7 +39,10 @@ function saleQueries(tx: Transaction) {
         .select({ until: max(sales.endsAt) })
         .from(sales)
         .where(and(eq(sales.productId, productId), inArray(sales.status, OPEN_SALE_STATUSES)));
-      await tx.update(products).set({ salesUntil: sql`(${until})` }).where(eq(products.id, productId));
+      await tx
+        .update(products)
+        .set({ salesUntil: sql`(${until})` })
+        .where(eq(products.id, productId));
     },
   };
 }
@@ -56,7 +59,10 @@ export function createSaleRepository(db: Database) {
     /** Sale units held by orders, per event id (events this service never heard of are absent). */
     async soldByEvent(eventIds: readonly string[]): Promise<Map<string, number>> {
       if (eventIds.length === 0) return new Map();
-      const rows = await db.select({ eventId: sales.eventId, sold: sales.sold }).from(sales).where(inArray(sales.eventId, [...eventIds]));
+      const rows = await db
+        .select({ eventId: sales.eventId, sold: sales.sold })
+        .from(sales)
+        .where(inArray(sales.eventId, [...eventIds]));
       return new Map(rows.map((row) => [row.eventId, row.sold]));
     },
   };

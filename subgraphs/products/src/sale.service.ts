@@ -25,7 +25,11 @@ export type SaleChange =
  * nothing changes a LIVE sale's terms (events edits only scheduled sales). Whether a SCHEDULED or
  * LIVE sale sells right now is the clock's call (sale-window.ts), not this ladder's.
  */
-export function decideSaleChange(routingKey: string, message: Pick<SaleMessage, 'status' | 'revision' | 'quantity'>, known: Pick<SaleRow, 'status' | 'revision' | 'sold'> | undefined): SaleChange {
+export function decideSaleChange(
+  routingKey: string,
+  message: Pick<SaleMessage, 'status' | 'revision' | 'quantity'>,
+  known: Pick<SaleRow, 'status' | 'revision' | 'sold'> | undefined,
+): SaleChange {
   const closing = routingKey === SALE_ENDED;
   if (!known) return { kind: 'INSERT', status: message.status };
   if (known.status === 'ENDED' || known.status === 'CANCELLED') return { kind: 'NONE', why: `already ${known.status}` };
@@ -97,7 +101,8 @@ export function createSaleService(deps: { repository: SaleRepository; cache: Pro
   return {
     /** The `products.sales` consumer. Throws to have the message redelivered (database trouble). */
     async apply(message: AmqpMessage): Promise<void> {
-      if (!Object.hasOwn(SALE_MESSAGE_STATUSES, message.routingKey)) throw new PoisonMessageError(`unexpected routing key ${message.routingKey}`);
+      if (!Object.hasOwn(SALE_MESSAGE_STATUSES, message.routingKey))
+        throw new PoisonMessageError(`unexpected routing key ${message.routingKey}`);
       const sale = parse(message);
       const change = await applyInTransaction(message.messageId, message.routingKey, sale);
       if (change.kind === 'NONE') {
@@ -106,7 +111,12 @@ export function createSaleService(deps: { repository: SaleRepository; cache: Pro
       }
       // After the commit, as for every catalogue write: the product's windows and onSale listings change.
       await cache.invalidate([sale.productId], { listings: true });
-      logger.info('sale applied', { routingKey: message.routingKey, eventId: sale.eventId, productId: sale.productId, change: change.kind });
+      logger.info('sale applied', {
+        routingKey: message.routingKey,
+        eventId: sale.eventId,
+        productId: sale.productId,
+        change: change.kind,
+      });
     },
 
     /** Per request: every `SaleEvent.remaining` of one response in one SELECT. */

@@ -16,7 +16,6 @@ import { createProductRepository } from './product.repository.js';
 import { createProductService } from './product.service.js';
 import { resolvers } from './resolvers/index.js';
 import { createSoldOutMarker } from './sold-out-marker.js';
-import { SALE_MESSAGE_STATUSES } from './sale.messages.js';
 import { createSaleRepository } from './sale.repository.js';
 import { createSaleService } from './sale.service.js';
 import { consumers } from './topology.js';
@@ -71,7 +70,11 @@ export function createServer(deps: ProductsDeps) {
     hotProduct: config.hotProduct,
     soldOutMarker: createSoldOutMarker(redis),
   });
-  const sales = createSaleService({ repository: createSaleRepository(deps.database.db), cache, logger: logger.child({ component: 'sales' }) });
+  const sales = createSaleService({
+    repository: createSaleRepository(deps.database.db),
+    cache,
+    logger: logger.child({ component: 'sales' }),
+  });
 
   const subgraph = createSubgraph<ProductsContext>({
     name: 'products',
@@ -86,7 +89,12 @@ export function createServer(deps: ProductsDeps) {
     // reports "not ready" while Redis is down would take the catalogue and the inventory with it.
     readiness: { mariadb: () => deps.database.ping() },
     routes: createInventoryRoutes({ inventory, internalSecret: config.internalSecret, logger }),
-    extendContext: (base) => ({ ...base, products, inventory, loaders: { product: products.createLoader(), saleSold: sales.createSoldLoader() } }),
+    extendContext: (base) => ({
+      ...base,
+      products,
+      inventory,
+      loaders: { product: products.createLoader(), saleSold: sales.createSoldLoader() },
+    }),
   });
 
   return {

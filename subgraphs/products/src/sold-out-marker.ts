@@ -102,7 +102,15 @@ export function createSoldOutMarker(redis: Redis) {
     /** Sets the marker if no stock went back since `generation` was read; true if set. */
     async markIfUnchanged(productId: string, generation: string, value: string): Promise<boolean> {
       const set = await withDeadline(
-        redis.eval(MARK_IF_UNCHANGED, 2, soldOutKeys.generation(productId), soldOutKeys.marker(productId), generation, value, MARKER_TTL_SECONDS),
+        redis.eval(
+          MARK_IF_UNCHANGED,
+          2,
+          soldOutKeys.generation(productId),
+          soldOutKeys.marker(productId),
+          generation,
+          value,
+          MARKER_TTL_SECONDS,
+        ),
         'sold-out mark',
       );
       return set === 1;
@@ -111,7 +119,10 @@ export function createSoldOutMarker(redis: Redis) {
     /** Deletes the markers (and retires any pending write); throws if Redis did not confirm it. */
     async clear(productIds: readonly string[]): Promise<void> {
       if (productIds.length === 0) return;
-      await withDeadline(redis.eval(CLEAR, productIds.length * 2, ...productIds.map(soldOutKeys.generation), ...productIds.map(soldOutKeys.marker)), 'sold-out clear');
+      await withDeadline(
+        redis.eval(CLEAR, productIds.length * 2, ...productIds.map(soldOutKeys.generation), ...productIds.map(soldOutKeys.marker)),
+        'sold-out clear',
+      );
     },
   };
 }

@@ -142,7 +142,13 @@ describe('product cache', () => {
   });
 
   it('When a reader that read before a write tries to write its old row back after the invalidation, then nothing is written', async () => {
-    const cache = createProductCache({ redis: products.redis, logger: silentLogger, metrics: testMetrics('race'), productTtlSeconds: 60, listingTtlSeconds: 10 });
+    const cache = createProductCache({
+      redis: products.redis,
+      logger: silentLogger,
+      metrics: testMetrics('race'),
+      productTtlSeconds: 60,
+      listingTtlSeconds: 10,
+    });
     const stale = (id: string): ProductView => ({
       id,
       name: 'stale copy',
@@ -196,7 +202,9 @@ describe('product cache', () => {
     expect(await stockOf(products, id)).toBe(130);
     const finals = await Promise.all([
       ...Array.from({ length: 5 }, () => graphql(products.url, PRODUCT, { id }).then((r) => r.data!.product)),
-      ...Array.from({ length: 5 }, () => graphql(products.url, ENTITIES, { r: [{ __typename: 'Product', id }] }).then((r) => r.data!._entities[0])),
+      ...Array.from({ length: 5 }, () =>
+        graphql(products.url, ENTITIES, { r: [{ __typename: 'Product', id }] }).then((r) => r.data!._entities[0]),
+      ),
     ]);
     for (const product of finals) expect(product).toMatchObject({ price: 1_030, stock: 130 });
   });
@@ -216,7 +224,11 @@ describe('product cache', () => {
       expect(entities.data!._entities[0].id).toBe(id);
       const updated = await graphql(offline.url, UPDATE, { id, input: { price: 777 } }, await asAdmin());
       expect(updated.data!.updateProduct).toEqual({ __typename: 'Product', price: 777 });
-      const reserved = await inventory(offline, 'reserve', { orderId: randomUUID(), userId: USER.userId, lines: [{ productId: id, quantity: 1 }] });
+      const reserved = await inventory(offline, 'reserve', {
+        orderId: randomUUID(),
+        userId: USER.userId,
+        lines: [{ productId: id, quantity: 1 }],
+      });
       expect(reserved.body.outcome).toBe('RESERVED');
       expect((await graphql(offline.url, PRODUCT, { id })).data!.product).toMatchObject({ price: 777, stock: 9 });
       expect(await offline.metric('cache_misses_total', { kind: 'product' })).toBeGreaterThan(0);

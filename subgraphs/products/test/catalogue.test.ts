@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKET, dropTestDatabases, errorCodes, graphql, type GraphQLResponse } from '@bth/testkit';
-import { CREATE, PRODUCT_FIELDS, asAdmin, asUser, createProduct, productInput, startProducts, stockOf, type Products } from '@bth/fixtures/products';
+import {
+  CREATE,
+  PRODUCT_FIELDS,
+  asAdmin,
+  asUser,
+  createProduct,
+  productInput,
+  startProducts,
+  stockOf,
+  type Products,
+} from '@bth/fixtures/products';
 
 let products: Products;
 
@@ -52,7 +62,14 @@ describe('catalogue: admin writes', () => {
     const created = await graphql(products.url, CREATE, { input }, await asAdmin());
     expect(created.errors).toBeUndefined();
     const product = created.data!.createProduct;
-    expect(product).toMatchObject({ __typename: 'Product', name: 'Omega-3 Gold', producer: input.producer, price: input.price, stock: 25, salePrice: null });
+    expect(product).toMatchObject({
+      __typename: 'Product',
+      name: 'Omega-3 Gold',
+      producer: input.producer,
+      price: input.price,
+      stock: 25,
+      salePrice: null,
+    });
     expect(new Date(product.createdAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect((await graphql(products.url, PRODUCT, { id: product.id })).data!.product).toEqual({ ...product, __typename: undefined });
     const [rows] = await products.database.pool.execute('SELECT kind, quantity_delta FROM stock_ledger WHERE product_id = ?', [product.id]);
@@ -72,7 +89,9 @@ describe('catalogue: admin writes', () => {
       expect(errorCodes(await graphql(products.url, query, variables, await asUser()))).toEqual(['FORBIDDEN']);
       expect(errorCodes(await graphql(products.url, query, variables))).toEqual(['UNAUTHENTICATED']);
       // A forged header is no identity at all.
-      expect(errorCodes(await graphql(products.url, query, variables, { 'x-bth-identity': 'forged', 'x-user-role': 'ADMIN' }))).toEqual(['UNAUTHENTICATED']);
+      expect(errorCodes(await graphql(products.url, query, variables, { 'x-bth-identity': 'forged', 'x-user-role': 'ADMIN' }))).toEqual([
+        'UNAUTHENTICATED',
+      ]);
     }
     expect(await rowCounts()).toEqual(before);
     expect((await graphql(products.url, PRODUCT, { id })).data!.product).toMatchObject({ price: 12_900, stock: 5 });
@@ -85,7 +104,12 @@ describe('catalogue: admin writes', () => {
     expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
     const fields = (response.errors![0]!.extensions!.fieldErrors as { field: string }[]).map((f) => f.field);
     expect(new Set(fields)).toEqual(new Set(['name', 'producer', 'price', 'stock', 'nutritionFacts']));
-    const tooDear = await graphql(products.url, CREATE, { input: productInput({ name: 'n'.repeat(51), price: 100_000_001 }) }, await asAdmin());
+    const tooDear = await graphql(
+      products.url,
+      CREATE,
+      { input: productInput({ name: 'n'.repeat(51), price: 100_000_001 }) },
+      await asAdmin(),
+    );
     expect((tooDear.errors![0]!.extensions!.fieldErrors as { field: string }[]).map((f) => f.field).sort()).toEqual(['name', 'price']);
     const wrongEnum = await graphql(products.url, CREATE, { input: productInput({ function: 'MAGIC' }) }, await asAdmin());
     expect(errorCodes(wrongEnum)).toEqual(['BAD_USER_INPUT']);
@@ -95,9 +119,18 @@ describe('catalogue: admin writes', () => {
   it('When an update or adjustment is invalid, then a coded error names the fields and nothing changes', async () => {
     const id = await createProduct(products, { stock: 5 });
     const headers = await asAdmin();
-    const badUpdate = await graphql(products.url, UPDATE, { id, input: { name: '', price: 100_000_001, nutritionFacts: 'x'.repeat(251) } }, headers);
+    const badUpdate = await graphql(
+      products.url,
+      UPDATE,
+      { id, input: { name: '', price: 100_000_001, nutritionFacts: 'x'.repeat(251) } },
+      headers,
+    );
     expect(errorCodes(badUpdate)).toEqual(['BAD_USER_INPUT']);
-    expect((badUpdate.errors![0]!.extensions!.fieldErrors as { field: string }[]).map((f) => f.field).sort()).toEqual(['name', 'nutritionFacts', 'price']);
+    expect((badUpdate.errors![0]!.extensions!.fieldErrors as { field: string }[]).map((f) => f.field).sort()).toEqual([
+      'name',
+      'nutritionFacts',
+      'price',
+    ]);
     const badAdjust = await graphql(products.url, ADJUST, { id, delta: 0, reason: ' ' }, headers);
     expect((badAdjust.errors![0]!.extensions!.fieldErrors as { field: string }[]).map((f) => f.field).sort()).toEqual(['delta', 'reason']);
     const overLimit = await graphql(products.url, ADJUST, { id, delta: 1_000_000, reason: 'delivery' }, headers);
@@ -107,16 +140,37 @@ describe('catalogue: admin writes', () => {
       expect(errorCodes(await graphql(products.url, ADJUST, { id: missing, delta: 1, reason: 'x' }, headers))).toEqual(['NOT_FOUND']);
       expect(errorCodes(await graphql(products.url, DELETE, { id: missing }, headers))).toEqual(['NOT_FOUND']);
     }
-    expect((await graphql(products.url, PRODUCT, { id })).data!.product).toMatchObject({ price: 12_900, stock: 5, nutritionFacts: 'Vitamin C 1000 mg' });
+    expect((await graphql(products.url, PRODUCT, { id })).data!.product).toMatchObject({
+      price: 12_900,
+      stock: 5,
+      nutritionFacts: 'Vitamin C 1000 mg',
+    });
   });
 
   it('When an admin updates a product, then the fields change, stock does not, and an empty nutritionFacts clears it', async () => {
     const id = await createProduct(products, { stock: 7 });
     const before = (await graphql(products.url, PRODUCT, { id })).data!.product;
-    const response = await graphql(products.url, UPDATE, { id, input: { price: 15_000, type: 'POWDER', nutritionFacts: '' } }, await asAdmin());
-    expect(response.data!.updateProduct).toMatchObject({ __typename: 'Product', id, name: before.name, price: 15_000, type: 'POWDER', nutritionFacts: null, stock: 7 });
+    const response = await graphql(
+      products.url,
+      UPDATE,
+      { id, input: { price: 15_000, type: 'POWDER', nutritionFacts: '' } },
+      await asAdmin(),
+    );
+    expect(response.data!.updateProduct).toMatchObject({
+      __typename: 'Product',
+      id,
+      name: before.name,
+      price: 15_000,
+      type: 'POWDER',
+      nutritionFacts: null,
+      stock: 7,
+    });
     expect(new Date(response.data!.updateProduct.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(before.updatedAt).getTime());
-    expect((await graphql(products.url, PRODUCT, { id })).data!.product).toMatchObject({ price: 15_000, type: 'POWDER', nutritionFacts: null });
+    expect((await graphql(products.url, PRODUCT, { id })).data!.product).toMatchObject({
+      price: 15_000,
+      type: 'POWDER',
+      nutritionFacts: null,
+    });
   });
 
   it('When a product row stays locked past the bound, then the update answers the retryable LOCK_TIMEOUT, not an internal error', async () => {
@@ -141,8 +195,19 @@ describe('catalogue: admin writes', () => {
   it('When a name is taken by the same producer, then a DuplicateProduct result; once deleted, the name is free again', async () => {
     const name = `Probiotic ${randomUUID().slice(0, 6)}`;
     const original = await createProduct(products, { name, producer: 'Gut Co' });
-    const again = await graphql(products.url, CREATE, { input: productInput({ name: name.toUpperCase(), producer: 'gut co' }) }, await asAdmin());
-    expect(again.data!.createProduct).toEqual({ __typename: 'DuplicateProduct', message: expect.any(String), name: name.toUpperCase(), producer: 'gut co', existingProductId: original });
+    const again = await graphql(
+      products.url,
+      CREATE,
+      { input: productInput({ name: name.toUpperCase(), producer: 'gut co' }) },
+      await asAdmin(),
+    );
+    expect(again.data!.createProduct).toEqual({
+      __typename: 'DuplicateProduct',
+      message: expect.any(String),
+      name: name.toUpperCase(),
+      producer: 'gut co',
+      existingProductId: original,
+    });
     expect(await createProduct(products, { name, producer: 'Other Co' })).toBeTruthy();
     const other = await createProduct(products, { producer: 'Gut Co' });
     const clash = await graphql(products.url, UPDATE, { id: other, input: { name } }, await asAdmin());
@@ -158,9 +223,18 @@ describe('catalogue: admin writes', () => {
     const added = await graphql(products.url, ADJUST, { id, delta: 4, reason: 'delivery' }, headers);
     expect(added.data!.adjustStock).toEqual({ __typename: 'Product', id, stock: 7 });
     const refused = await graphql(products.url, ADJUST, { id, delta: -8, reason: 'damaged' }, headers);
-    expect(refused.data!.adjustStock).toEqual({ __typename: 'StockBelowZero', message: expect.any(String), productId: id, stock: 7, delta: -8 });
+    expect(refused.data!.adjustStock).toEqual({
+      __typename: 'StockBelowZero',
+      message: expect.any(String),
+      productId: id,
+      stock: 7,
+      delta: -8,
+    });
     expect(await stockOf(products, id)).toBe(7);
-    const [rows] = await products.database.pool.execute('SELECT kind, quantity_delta, reason FROM stock_ledger WHERE product_id = ? ORDER BY id', [id]);
+    const [rows] = await products.database.pool.execute(
+      'SELECT kind, quantity_delta, reason FROM stock_ledger WHERE product_id = ? ORDER BY id',
+      [id],
+    );
     expect(rows).toEqual([
       { kind: 'INITIAL', quantity_delta: 3, reason: 'initial stock' },
       { kind: 'ADJUSTMENT', quantity_delta: 4, reason: 'delivery' },
@@ -206,7 +280,12 @@ describe('catalogue: listing', () => {
     expect(newest.map((p) => p.id)).toEqual([...newest].sort(newestFirst).map((p) => p.id));
     expect(new Set(newest.map((p) => p.id))).toEqual(new Set(listed.map((p) => p.id)));
     expect((await walk('PRICE_ASC', 3)).map((p) => p.id)).toEqual([...listed].sort(byPriceThenId).map((p) => p.id));
-    expect((await walk('PRICE_DESC', 2)).map((p) => p.id)).toEqual([...listed].sort(byPriceThenId).reverse().map((p) => p.id));
+    expect((await walk('PRICE_DESC', 2)).map((p) => p.id)).toEqual(
+      [...listed]
+        .sort(byPriceThenId)
+        .reverse()
+        .map((p) => p.id),
+    );
     expect((await walk('NAME_ASC', 4)).map((p) => p.name)).toEqual(listed.map((p) => p.name).sort());
     expect((await walk('NEWEST', 100)).length).toBe(prices.length);
   });

@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 type Line = { productId: string; quantity: number; saleEventId?: string };
-const reserve = (target: Products, orderId: string, lines: Line[], userId = randomUUID()) => inventory(target, 'reserve', { orderId, userId, lines });
+const reserve = (target: Products, orderId: string, lines: Line[], userId = randomUUID()) =>
+  inventory(target, 'reserve', { orderId, userId, lines });
 
 const hot = (target: Products, kind: string) => target.metric('inventory_hot_path_total', { kind });
 
@@ -84,7 +85,9 @@ async function startSale(productId: string, quantity: number, perUserLimit: numb
   };
   await events.publish('sale.started', payload, { messageId: randomUUID() });
   await waitFor(async () => {
-    const [rows] = (await products.database.pool.query('SELECT status FROM sales WHERE event_id = ?', [eventId])) as unknown as [{ status: string }[]];
+    const [rows] = (await products.database.pool.query('SELECT status FROM sales WHERE event_id = ?', [eventId])) as unknown as [
+      { status: string }[],
+    ];
     return rows[0]?.status === 'LIVE';
   });
   return eventId;
@@ -157,15 +160,32 @@ describe('hot product: group commit', () => {
     ]);
     await holder.release();
     const outcomes = (await Promise.all(pending)).map((r) => r.body.outcome);
-    expect(outcomes).toEqual(['RESERVED', 'RESERVED', 'PURCHASE_LIMIT_EXCEEDED', 'PURCHASE_LIMIT_EXCEEDED', 'RESERVED', 'RESERVED', 'SALE_SOLD_OUT', 'RESERVED']);
+    expect(outcomes).toEqual([
+      'RESERVED',
+      'RESERVED',
+      'PURCHASE_LIMIT_EXCEEDED',
+      'PURCHASE_LIMIT_EXCEEDED',
+      'RESERVED',
+      'RESERVED',
+      'SALE_SOLD_OUT',
+      'RESERVED',
+    ]);
     expect(await stockOf(products, id)).toBe(0);
-    expect(await report([id])).toMatchObject({ consistent: true, sales: [{ sold: 3, heldByOrders: 3, maxPerMember: 1, consistent: true }] });
+    expect(await report([id])).toMatchObject({
+      consistent: true,
+      sales: [{ sold: 3, heldByOrders: 3, maxPerMember: 1, consistent: true }],
+    });
   });
 });
 
 describe('hot product: overload', () => {
   it('When the queue of one product is at its high-water mark, then further orders are refused at once with a retryable OVERLOADED and the queued ones still succeed', async () => {
-    const replica = await startProducts({ name: 'hot', keyPrefix: products.keyPrefix, messaging: false, hotProduct: { queueHighWater: 3 } });
+    const replica = await startProducts({
+      name: 'hot',
+      keyPrefix: products.keyPrefix,
+      messaging: false,
+      hotProduct: { queueHighWater: 3 },
+    });
     try {
       const id = await createProduct(products, { stock: 20 });
       const holder = await holdRow(id);
@@ -183,7 +203,10 @@ describe('hot product: overload', () => {
         await holder.release();
       }
       for (const reply of refused) {
-        expect(reply).toEqual({ status: 503, body: { error: { code: 'OVERLOADED', message: expect.any(String), retryable: true, retryAfterSeconds: 1 } } });
+        expect(reply).toEqual({
+          status: 503,
+          body: { error: { code: 'OVERLOADED', message: expect.any(String), retryable: true, retryAfterSeconds: 1 } },
+        });
       }
       expect((await Promise.all(queued)).map((r) => r.body.outcome)).toEqual(['RESERVED', 'RESERVED', 'RESERVED', 'RESERVED']);
       expect(await stockOf(products, id)).toBe(16);
@@ -199,7 +222,12 @@ describe('hot product: sold-out fast path', () => {
     const replica = await startProducts({ name: 'hot', keyPrefix: products.keyPrefix, messaging: false });
     try {
       const id = await createProduct(products, { stock: 20 });
-      const held = await Promise.all(Array.from({ length: 20 }, () => randomUUID()).map(async (orderId) => ({ orderId, reply: await reserve(products, orderId, [{ productId: id, quantity: 1 }]) })));
+      const held = await Promise.all(
+        Array.from({ length: 20 }, () => randomUUID()).map(async (orderId) => ({
+          orderId,
+          reply: await reserve(products, orderId, [{ productId: id, quantity: 1 }]),
+        })),
+      );
       expect(held.every((h) => h.reply.body.outcome === 'RESERVED')).toBe(true);
       // The replica learns it is sold out the ordinary way, under the lock.
       expect((await reserve(replica, randomUUID(), [{ productId: id, quantity: 1 }])).body.outcome).toBe('INSUFFICIENT_STOCK');

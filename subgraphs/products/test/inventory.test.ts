@@ -36,12 +36,18 @@ async function report(ids: string[]) {
 }
 
 async function ledgerRows(orderId: string): Promise<Array<{ product_id: string; kind: string; quantity_delta: number }>> {
-  const [rows] = await products.database.pool.execute('SELECT product_id, kind, quantity_delta FROM stock_ledger WHERE order_id = ? ORDER BY id', [orderId]);
+  const [rows] = await products.database.pool.execute(
+    'SELECT product_id, kind, quantity_delta FROM stock_ledger WHERE order_id = ? ORDER BY id',
+    [orderId],
+  );
   return rows as Array<{ product_id: string; kind: string; quantity_delta: number }>;
 }
 
-const tally = (replies: Array<{ body: Record<string, any> }>) =>
-  replies.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.body.outcome]: (acc[r.body.outcome] ?? 0) + 1 }), {});
+function tally(replies: Array<{ body: Record<string, any> }>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of replies) counts[r.body.outcome] = (counts[r.body.outcome] ?? 0) + 1;
+  return counts;
+}
 
 describe('inventory: reservations under concurrency', () => {
   it('When 200 buyers reserve one unit each of a product with stock 50 at once, then exactly 50 get it and the invariant holds', async () => {
@@ -118,7 +124,10 @@ describe('inventory: reservations under concurrency', () => {
     expect(await stockOf(products, plenty)).toBe(10);
     expect(await ledgerRows(orderId)).toEqual([]);
     const unknown = randomUUID();
-    expect((await reserve(orderId, [{ productId: unknown, quantity: 1 }])).body).toEqual({ outcome: 'PRODUCT_NOT_FOUND', productId: unknown });
+    expect((await reserve(orderId, [{ productId: unknown, quantity: 1 }])).body).toEqual({
+      outcome: 'PRODUCT_NOT_FOUND',
+      productId: unknown,
+    });
     const accepted = await reserve(orderId, [{ productId: plenty, quantity: 3 }]);
     expect(accepted.body.outcome).toBe('RESERVED');
     expect(await stockOf(products, plenty)).toBe(7);

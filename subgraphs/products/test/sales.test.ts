@@ -59,15 +59,19 @@ function saleMessage(spec: SaleSpec & { revision?: number }, status: 'SCHEDULED'
   };
 }
 
-const publish = (routingKey: string, payload: unknown, messageId = randomUUID()) => events.publish(routingKey, payload, { messageId }).then(() => messageId);
+const publish = (routingKey: string, payload: unknown, messageId = randomUUID()) =>
+  events.publish(routingKey, payload, { messageId }).then(() => messageId);
 
 async function saleStatus(eventId: string): Promise<string | undefined> {
-  const [rows] = (await products.database.pool.query('SELECT status FROM sales WHERE event_id = ?', [eventId])) as unknown as [{ status: string }[]];
+  const [rows] = (await products.database.pool.query('SELECT status FROM sales WHERE event_id = ?', [eventId])) as unknown as [
+    { status: string }[],
+  ];
   return rows[0]?.status;
 }
 
 const PRODUCT = `query($id: ID!) { product(id: $id) { id price salePrice saleEndsAt } }`;
-const productView = async (id: string) => (await graphql(products.url, PRODUCT, { id })).data!.product as { salePrice: number | null; saleEndsAt: string | null };
+const productView = async (id: string) =>
+  (await graphql(products.url, PRODUCT, { id })).data!.product as { salePrice: number | null; saleEndsAt: string | null };
 
 /** Starts a sale and waits until inventory applied it. */
 async function startSale(spec: SaleSpec) {
@@ -115,7 +119,9 @@ describe('sale messages', () => {
     const marker = randomUUID();
     await publish('sale.ended', saleMessage({ eventId: marker, productId }, 'CANCELLED'));
     await waitFor(async () => (await saleStatus(marker)) === 'CANCELLED');
-    const [rows] = (await products.database.pool.query('SELECT COUNT(*) AS n FROM inbox WHERE message_id = ?', [messageId])) as unknown as [{ n: number }[]];
+    const [rows] = (await products.database.pool.query('SELECT COUNT(*) AS n FROM inbox WHERE message_id = ?', [messageId])) as unknown as [
+      { n: number }[],
+    ];
     expect(Number(rows[0]!.n)).toBe(1);
   });
 
@@ -136,7 +142,10 @@ describe('sale messages', () => {
     const messageId = await publish('sale.started', { v: 1, eventId: 'not-a-uuid', salePrice: -1 });
     const channel = await admin.createChannel();
     try {
-      const dead = await waitFor(async () => channel.get(deadLetterQueueName(products.exchange, 'products.sales'), { noAck: true }), 10_000);
+      const dead = await waitFor(
+        async () => channel.get(deadLetterQueueName(products.exchange, 'products.sales'), { noAck: true }),
+        10_000,
+      );
       expect(dead.properties.messageId).toBe(messageId);
     } finally {
       await channel.close();
@@ -217,7 +226,10 @@ describe('buying in a sale', () => {
     expect(early.body).toEqual({ outcome: 'SALE_NOT_LIVE', productId, saleEventId: eventId });
     await startSale({ eventId, productId, salePrice: 7_900 });
     const bought = await reserve(buyer, [{ productId, quantity: 2, saleEventId: eventId }]);
-    expect(bought.body).toEqual({ outcome: 'RESERVED', lines: [{ productId, quantity: 2, unitPrice: 7_900, regularPrice: 12_900, saleEventId: eventId }] });
+    expect(bought.body).toEqual({
+      outcome: 'RESERVED',
+      lines: [{ productId, quantity: 2, unitPrice: 7_900, regularPrice: 12_900, saleEventId: eventId }],
+    });
     const regular = await reserve(buyer, [{ productId, quantity: 1 }]);
     expect(regular.body.lines[0]).toMatchObject({ unitPrice: 12_900, saleEventId: null });
     expect(await stockOf(products, productId)).toBe(17);
@@ -240,7 +252,13 @@ describe('buying in a sale', () => {
     expect(replies.filter((r) => r.body.outcome === 'RESERVED')).toHaveLength(1);
     const refused = replies.filter((r) => r.body.outcome !== 'RESERVED').map((r) => r.body);
     expect(refused).toEqual(
-      Array.from({ length: 4 }, () => ({ outcome: 'PURCHASE_LIMIT_EXCEEDED', productId, saleEventId: eventId, limit: 1, alreadyPurchased: 1 })),
+      Array.from({ length: 4 }, () => ({
+        outcome: 'PURCHASE_LIMIT_EXCEEDED',
+        productId,
+        saleEventId: eventId,
+        limit: 1,
+        alreadyPurchased: 1,
+      })),
     );
   });
 

@@ -20,10 +20,13 @@ afterAll(async () => {
 });
 
 const ADJUST = `mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta, reason: "delivery") { __typename ... on Product { stock } } }`;
-const reserve = (productId: string, orderId = randomUUID()) => inventory(products, 'reserve', { orderId, userId: randomUUID(), lines: [{ productId, quantity: 1 }] });
+const reserve = (productId: string, orderId = randomUUID()) =>
+  inventory(products, 'reserve', { orderId, userId: randomUUID(), lines: [{ productId, quantity: 1 }] });
 const markerOf = (productId: string) => products.redis.get(soldOutKeys.marker(productId));
 const flagOf = async (productId: string) => {
-  const [rows] = (await products.database.pool.query('SELECT sold_out_marked AS f FROM products WHERE id = ?', [productId])) as unknown as [{ f: number }[]];
+  const [rows] = (await products.database.pool.query('SELECT sold_out_marked AS f FROM products WHERE id = ?', [productId])) as unknown as [
+    { f: number }[],
+  ];
   return rows[0]!.f;
 };
 

@@ -21,7 +21,10 @@ runMain(async () => {
   await requireDependency('redis', env.REDIS_URL, () => waitForRedis(redis, 8_000));
 
   // readEnv refuses production without SMTP_URL or with DEV_MAILBOX, so production always gets SMTP.
-  const mailer = env.SMTP_URL && env.DEV_MAILBOX !== true ? createSmtpMailer(env.SMTP_URL, env.MAIL_FROM, env.SMTP_TIMEOUT_MS) : createDevMailbox(redis, logger);
+  const mailer =
+    env.SMTP_URL && env.DEV_MAILBOX !== true
+      ? createSmtpMailer(env.SMTP_URL, env.MAIL_FROM, env.SMTP_TIMEOUT_MS)
+      : createDevMailbox(redis, logger);
   const server = createServer({
     config: {
       internalSecret: env.INTERNAL_JWT_SECRET,

@@ -132,7 +132,12 @@ export function createRevocationCache(deps: RevocationCacheDeps) {
       const onReady = () => void reseed();
       redis.on('ready', onReady);
       if (redis.status === 'ready') void reseed();
-      const markerCheck = createPeriodicTask({ name: 'revocation marker check', intervalMs: MARKER_CHECK_INTERVAL_MS, logger, run: checkMarker });
+      const markerCheck = createPeriodicTask({
+        name: 'revocation marker check',
+        intervalMs: MARKER_CHECK_INTERVAL_MS,
+        logger,
+        run: checkMarker,
+      });
       markerCheck.start();
       return () => {
         void markerCheck.stop();

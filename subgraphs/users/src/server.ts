@@ -51,7 +51,15 @@ export function createServer(deps: UsersDeps) {
     isRegistered: users.isRegistered,
   });
   const revocations = createRevocationCache({ repository, redis, logger, accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS });
-  const auth = createAuthService({ repository, verification, cipher, redis, logger, revocations, accessTokenSecret: config.accessTokenSecret });
+  const auth = createAuthService({
+    repository,
+    verification,
+    cipher,
+    redis,
+    logger,
+    revocations,
+    accessTokenSecret: config.accessTokenSecret,
+  });
 
   // The dev mailbox is reachable only when the mailer is one (never in production, see env.ts).
   const lastCode = mailer.lastCode?.bind(mailer);
@@ -63,7 +71,9 @@ export function createServer(deps: UsersDeps) {
           handler: async ({ query }) => {
             const email = (query.get('email') ?? '').trim().toLowerCase();
             const code = email ? await lastCode(email) : null;
-            return code ? { status: 200, body: { email, code } } : { status: 404, body: { error: { code: 'NOT_FOUND', message: 'No code for that address' } } };
+            return code
+              ? { status: 200, body: { email, code } }
+              : { status: 404, body: { error: { code: 'NOT_FOUND', message: 'No code for that address' } } };
           },
         },
       ]

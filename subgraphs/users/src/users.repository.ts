@@ -6,7 +6,11 @@ import { refreshTokens, sessions, users, type UserRow } from './db/schema.js';
 export function createUsersRepository(db: Database) {
   // `me` and most entity lookups ask for one user: that statement is built once, not per request
   // (drizzle's query building was ~6 % of a `me`).
-  const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare();
+  const byId = db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder('id')))
+    .prepare();
   return {
     async insertUser(row: UserRow): Promise<{ ok: true } | { ok: false; reason: 'EMAIL_TAKEN' }> {
       const inserted = await insertUnlessDuplicate(() => db.insert(users).values(row));
@@ -31,11 +35,17 @@ export function createUsersRepository(db: Database) {
     async findByIds(ids: readonly string[]): Promise<UserRow[]> {
       if (ids.length === 0) return [];
       if (ids.length === 1) return byId.execute({ id: ids[0] });
-      return db.select().from(users).where(inArray(users.id, [...ids]));
+      return db
+        .select()
+        .from(users)
+        .where(inArray(users.id, [...ids]));
     },
 
     async updateProfile(id: string, fields: Partial<Pick<UserRow, 'phoneEnc' | 'postalCodeEnc' | 'addressEnc'>>, now: Date) {
-      await db.update(users).set({ ...fields, updatedAt: now }).where(eq(users.id, id));
+      await db
+        .update(users)
+        .set({ ...fields, updatedAt: now })
+        .where(eq(users.id, id));
     },
 
     /** Changes the password and revokes every session of the user in one transaction; returns their ids. */
@@ -98,11 +108,17 @@ export function createUsersRepository(db: Database) {
 
     async findSessionRevocations(ids: readonly string[]): Promise<Array<{ id: string; revokedAt: Date | null }>> {
       if (ids.length === 0) return [];
-      return db.select({ id: sessions.id, revokedAt: sessions.revokedAt }).from(sessions).where(inArray(sessions.id, [...ids]));
+      return db
+        .select({ id: sessions.id, revokedAt: sessions.revokedAt })
+        .from(sessions)
+        .where(inArray(sessions.id, [...ids]));
     },
 
     async revokeSession(id: string, now: Date) {
-      await db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)));
+      await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.id, id), isNull(sessions.revokedAt)));
     },
   };
 }

@@ -52,6 +52,10 @@ describe('validateSignUp', () => {
 
 describe('text others read', () => {
   it('When the nickname, address or e-mail holds control or direction characters, then each is a field error', () => {
-    expect(fields({ nickname: 'hy\u0000ensu', address: 'Teheran-ro \u202E321', email: 'kim\u0007@example.com' }).sort()).toEqual(['address', 'email', 'nickname']);
+    expect(fields({ nickname: 'hy\u0000ensu', address: 'Teheran-ro \u202E321', email: 'kim\u0007@example.com' }).sort()).toEqual([
+      'address',
+      'email',
+      'nickname',
+    ]);
   });
 });

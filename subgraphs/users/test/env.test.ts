@@ -35,7 +35,10 @@ const DEV_KEYS = {
 async function launch(env: Record<string, string | undefined>): Promise<{ started: boolean; code: number | null; stderr: string }> {
   const port = new URL(await deadUrl()).port;
   const settings = Object.entries({ ...PRODUCTION, PORT: port, ...env }).filter((e): e is [string, string] => e[1] !== undefined);
-  const child = spawn(process.execPath, [ENTRY], { env: { PATH: process.env.PATH ?? '', ...Object.fromEntries(settings) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [ENTRY], {
+    env: { PATH: process.env.PATH ?? '', ...Object.fromEntries(settings) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let exited: number | null | undefined;
@@ -45,7 +48,11 @@ async function launch(env: Record<string, string | undefined>): Promise<{ starte
       resolve();
     }),
   );
-  const live = async () => fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false);
+  const live = async () =>
+    fetch(`http://127.0.0.1:${port}/health/live`).then(
+      (r) => r.ok,
+      () => false,
+    );
   await waitFor(async () => exited !== undefined || (await live()), 30_000, 100);
   const started = exited === undefined;
   if (started) child.kill('SIGTERM');

@@ -22,10 +22,14 @@ const PASSWORD = 'Secr3t!pass';
 async function loggedIn(): Promise<{ accessToken: string; sessionId: string; userId: string }> {
   const email = `sess-${randomUUID().slice(0, 8)}@example.com`;
   await graphql(users.url, `mutation($e: String!) { requestEmailVerification(email: $e) { email } }`, { e: email });
-  const verified = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
-    e: email,
-    c: await users.lastCode(email),
-  });
+  const verified = await graphql(
+    users.url,
+    `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`,
+    {
+      e: email,
+      c: await users.lastCode(email),
+    },
+  );
   const input = {
     verificationToken: verified.data!.verifyEmail.verificationToken,
     email,
@@ -37,14 +41,22 @@ async function loggedIn(): Promise<{ accessToken: string; sessionId: string; use
     address: 'Teheran-ro 123',
   };
   expect((await graphql(users.url, `mutation($input: SignUpInput!) { signUp(input: $input) { id } }`, { input })).errors).toBeUndefined();
-  const login = await graphql(users.url, `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`, { e: email, p: PASSWORD });
+  const login = await graphql(
+    users.url,
+    `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`,
+    { e: email, p: PASSWORD },
+  );
   const accessToken = login.data!.login.accessToken as string;
   const { sid } = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as { sid: string };
   return { accessToken, sessionId: sid, userId: login.data!.login.user.id };
 }
 
 async function askStatus(sessionIds: unknown, headers: Record<string, string>): Promise<{ status: number; body: Record<string, any> }> {
-  const response = await fetch(statusUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ sessionIds }) });
+  const response = await fetch(statusUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ sessionIds }),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
@@ -73,7 +85,12 @@ describe('session status API and the revocation cache', () => {
       status: 200,
       body: { sessions: { [member.sessionId]: 'LIVE', [stranger]: 'UNKNOWN' } },
     });
-    const logout = await graphql(users.url, `mutation { logout }`, {}, await identityHeaders({ userId: member.userId, role: 'USER', sessionId: member.sessionId }));
+    const logout = await graphql(
+      users.url,
+      `mutation { logout }`,
+      {},
+      await identityHeaders({ userId: member.userId, role: 'USER', sessionId: member.sessionId }),
+    );
     expect(logout.data).toEqual({ logout: true });
     expect((await askStatus([member.sessionId], await asRouter())).body.sessions).toEqual({ [member.sessionId]: 'REVOKED' });
 
@@ -86,7 +103,12 @@ describe('session status API and the revocation cache', () => {
 
   it('When Redis loses the revocations and the marker (a flush, no reconnect), then users rebuilds both from MariaDB within seconds', async () => {
     const member = await loggedIn();
-    await graphql(users.url, `mutation { logout }`, {}, await identityHeaders({ userId: member.userId, role: 'USER', sessionId: member.sessionId }));
+    await graphql(
+      users.url,
+      `mutation { logout }`,
+      {},
+      await identityHeaders({ userId: member.userId, role: 'USER', sessionId: member.sessionId }),
+    );
     expect(await users.redis.exists(revokedSessionKey(member.sessionId))).toBe(1);
     expect(await users.redis.exists(REVOCATIONS_COMPLETE_KEY)).toBe(1);
 

@@ -24,10 +24,14 @@ async function verifiedToken(email: string): Promise<string> {
   const requested = await graphql(users.url, REQUEST_CODE, { e: email });
   expect(requested.errors).toBeUndefined();
   const code = await users.lastCode(email);
-  const verified = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
-    e: email,
-    c: code,
-  });
+  const verified = await graphql(
+    users.url,
+    `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`,
+    {
+      e: email,
+      c: code,
+    },
+  );
   expect(verified.errors).toBeUndefined();
   return verified.data!.verifyEmail.verificationToken;
 }
@@ -62,7 +66,8 @@ async function redisContents(): Promise<Array<{ key: string; value: string }>> {
   const entries: Array<{ key: string; value: string }> = [];
   for (const full of await users.redis.keys('*')) {
     const key = full.slice(prefix.length);
-    const value = (await users.redis.type(key)) === 'hash' ? JSON.stringify(await users.redis.hgetall(key)) : String(await users.redis.get(key));
+    const value =
+      (await users.redis.type(key)) === 'hash' ? JSON.stringify(await users.redis.hgetall(key)) : String(await users.redis.get(key));
     entries.push({ key, value });
   }
   return entries;
@@ -84,10 +89,16 @@ describe('users subgraph', () => {
     const code = await users.lastCode(email);
     const wrong = code === '000000' ? '111111' : '000000';
     for (let i = 0; i < 5; i++) {
-      const r = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, { e: email, c: wrong });
+      const r = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
+        e: email,
+        c: wrong,
+      });
       expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
     }
-    const last = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, { e: email, c: code });
+    const last = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
+      e: email,
+      c: code,
+    });
     expect(errorCodes(last)).toEqual(['BAD_USER_INPUT']);
   });
 
@@ -104,7 +115,14 @@ describe('users subgraph', () => {
     const token = await verifiedToken(email);
     const [[before]] = (await users.database.pool.query('SELECT COUNT(*) AS n FROM users')) as unknown as [[{ n: number }]];
     const response = await graphql(users.url, SIGN_UP, {
-      input: signUpInput('not-an-email', token, { password: 'short', name: '1', nickname: 'x', phone: '0212345678', postalCode: '12', address: ' ' }),
+      input: signUpInput('not-an-email', token, {
+        password: 'short',
+        name: '1',
+        nickname: 'x',
+        phone: '0212345678',
+        postalCode: '12',
+        address: ' ',
+      }),
     });
     expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
     const fields = (response.errors![0]!.extensions!.fieldErrors as { field: string }[]).map((f) => f.field);
@@ -187,7 +205,9 @@ describe('users subgraph', () => {
     const { email, id } = await signUp();
     const login = await graphql(users.url, LOGIN, { e: email, p: PASSWORD });
     const pool = users.database.pool;
-    const [[session]] = (await pool.query('SELECT id, expires_at FROM sessions WHERE user_id = ?', [id])) as unknown as [[{ id: string; expires_at: Date }]];
+    const [[session]] = (await pool.query('SELECT id, expires_at FROM sessions WHERE user_id = ?', [id])) as unknown as [
+      [{ id: string; expires_at: Date }],
+    ];
     expect(session.expires_at.toISOString()).toBe(login.data!.login.refreshTokenExpiresAt);
     // As if the login were 14 days ago less a minute: without sliding, the session ends in a minute.
     await pool.query('UPDATE sessions SET expires_at = ? WHERE id = ?', [new Date(Date.now() + 60_000), session.id]);
@@ -195,7 +215,9 @@ describe('users subgraph', () => {
     expect(refreshed.errors).toBeUndefined();
     const promised = new Date(refreshed.data!.refreshSession.refreshTokenExpiresAt as string);
     expect(promised.getTime() - Date.now()).toBeGreaterThan(14 * 24 * 3600_000 - 60_000);
-    const [[after]] = (await pool.query('SELECT expires_at FROM sessions WHERE id = ?', [session.id])) as unknown as [[{ expires_at: Date }]];
+    const [[after]] = (await pool.query('SELECT expires_at FROM sessions WHERE id = ?', [session.id])) as unknown as [
+      [{ expires_at: Date }],
+    ];
     expect(after.expires_at.getTime()).toBe(promised.getTime());
     // The token's own `exp` (whole seconds) names the same moment.
     const token = refreshed.data!.refreshSession.refreshToken as string;
@@ -207,14 +229,19 @@ describe('users subgraph', () => {
   it('When an address asks for a code and verifies it, then Redis names it only by its blind index', async () => {
     const email = newEmail();
     const index = users.emailIndex(email);
-    const mentions = async () => (await redisContents()).filter(({ key, value }) => !key.startsWith('users:dev-mailbox:') && `${key} ${value}`.includes(email));
+    const mentions = async () =>
+      (await redisContents()).filter(({ key, value }) => !key.startsWith('users:dev-mailbox:') && `${key} ${value}`.includes(email));
     expect((await graphql(users.url, REQUEST_CODE, { e: email })).errors).toBeUndefined();
     expect(await users.redis.exists(`users:verify:code:${index}`, `users:verify:throttle:${index}`)).toBe(2);
     expect(await mentions()).toEqual([]);
-    const verified = await graphql(users.url, `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`, {
-      e: email,
-      c: await users.lastCode(email),
-    });
+    const verified = await graphql(
+      users.url,
+      `mutation($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { verificationToken } }`,
+      {
+        e: email,
+        c: await users.lastCode(email),
+      },
+    );
     const proof = verified.data!.verifyEmail.verificationToken as string;
     expect(await users.redis.get(`users:verify:proof:${proof}`)).toBe(index);
     expect(await mentions()).toEqual([]);
@@ -227,10 +254,17 @@ describe('users subgraph', () => {
     const a = await graphql(users.url, LOGIN, { e: email, p: PASSWORD });
     const b = await graphql(users.url, LOGIN, { e: email, p: PASSWORD });
     const headers = await identityHeaders({ userId: id, role: 'USER', sessionId: randomUUID() });
-    const changed = await graphql(users.url, `mutation { changePassword(oldPassword: "${PASSWORD}", newPassword: "N3w!passw") }`, {}, headers);
+    const changed = await graphql(
+      users.url,
+      `mutation { changePassword(oldPassword: "${PASSWORD}", newPassword: "N3w!passw") }`,
+      {},
+      headers,
+    );
     expect(changed.data).toEqual({ changePassword: true });
     for (const login of [a, b]) {
-      const r = await graphql(users.url, `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, { t: login.data!.login.refreshToken });
+      const r = await graphql(users.url, `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+        t: login.data!.login.refreshToken,
+      });
       expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
     }
     expect((await graphql(users.url, LOGIN, { e: email, p: 'N3w!passw' })).errors).toBeUndefined();
@@ -267,15 +301,30 @@ describe('users subgraph', () => {
     const headers = await identityHeaders({ userId: id, role: 'USER', sessionId: randomUUID() });
     const bad = await graphql(users.url, `mutation { updateProfile(input: { phone: "123", postalCode: "1" }) { id } }`, {}, headers);
     expect(errorCodes(bad)).toEqual(['BAD_USER_INPUT']);
-    const ok = await graphql(users.url, `mutation { updateProfile(input: { phone: "01099998888" }) { phone address { postalCode } } }`, {}, headers);
+    const ok = await graphql(
+      users.url,
+      `mutation { updateProfile(input: { phone: "01099998888" }) { phone address { postalCode } } }`,
+      {},
+      headers,
+    );
     expect(ok.data).toEqual({ updateProfile: { phone: '01099998888', address: { postalCode: '06236' } } });
   });
 
   it('When a user asks for another member by id, then FORBIDDEN; an admin may', async () => {
     const { id } = await signUp();
-    const asUser = await graphql(users.url, `query($id: ID!) { user(id: $id) { id } }`, { id }, await identityHeaders({ userId: randomUUID(), role: 'USER', sessionId: 's' }));
+    const asUser = await graphql(
+      users.url,
+      `query($id: ID!) { user(id: $id) { id } }`,
+      { id },
+      await identityHeaders({ userId: randomUUID(), role: 'USER', sessionId: 's' }),
+    );
     expect(errorCodes(asUser)).toEqual(['FORBIDDEN']);
-    const asAdmin = await graphql(users.url, `query($id: ID!) { user(id: $id) { id email } }`, { id }, await identityHeaders({ userId: randomUUID(), role: 'ADMIN', sessionId: 's' }));
+    const asAdmin = await graphql(
+      users.url,
+      `query($id: ID!) { user(id: $id) { id email } }`,
+      { id },
+      await identityHeaders({ userId: randomUUID(), role: 'ADMIN', sessionId: 's' }),
+    );
     expect(asAdmin.data!.user.id).toBe(id);
     expect(asAdmin.data!.user.email).toMatch(/@example.com$/);
   });
@@ -284,7 +333,9 @@ describe('users subgraph', () => {
 describe('users subgraph when Redis or the mail server fails', () => {
   it('When the mail cannot be sent, then UPSTREAM_UNAVAILABLE, nothing is left behind and the address may ask again at once', async () => {
     const { port } = new URL(await deadUrl());
-    const replica = await users.startReplica({ mailer: () => createSmtpMailer(`smtp://127.0.0.1:${port}`, 'BooTakHae <no-reply@example.com>', 5_000) });
+    const replica = await users.startReplica({
+      mailer: () => createSmtpMailer(`smtp://127.0.0.1:${port}`, 'BooTakHae <no-reply@example.com>', 5_000),
+    });
     try {
       const email = newEmail();
       const index = users.emailIndex(email);
@@ -304,7 +355,9 @@ describe('users subgraph when Redis or the mail server fails', () => {
     const relay = createNetServer((socket) => held.add(socket));
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     const { port } = relay.address() as AddressInfo;
-    const replica = await users.startReplica({ mailer: () => createSmtpMailer(`smtp://127.0.0.1:${port}`, 'BooTakHae <no-reply@example.com>', 1_000) });
+    const replica = await users.startReplica({
+      mailer: () => createSmtpMailer(`smtp://127.0.0.1:${port}`, 'BooTakHae <no-reply@example.com>', 1_000),
+    });
     try {
       const email = newEmail();
       const started = Date.now();

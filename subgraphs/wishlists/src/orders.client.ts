@@ -22,7 +22,7 @@ export interface PlaceOrderRequest {
 
 /** Orders' PlaceOrderResult, reduced to what wishlists acts on. */
 export type PlaceOrderOutcome =
-  | { placed: true; orderId: string; /** The lines orders recorded, when it returned them. */ lines: OrderLine[] | null }
+  | { placed: true; orderId: string /** The lines orders recorded, when it returned them. */; lines: OrderLine[] | null }
   | { placed: false; reason: string; productId: string | null; message: string | null };
 
 export interface OrdersClient {
@@ -58,7 +58,11 @@ export function readPlaceOrderResult(result: unknown): PlaceOrderOutcome | Order
   const message = typeof result.message === 'string' ? result.message : null;
   // A retryable result (InventoryUnavailable) is not a refusal of this order: it is "not now".
   if (result.retryable === true) {
-    return { unavailable: true, message, retryAfterSeconds: typeof result.retryAfterSeconds === 'number' ? result.retryAfterSeconds : null };
+    return {
+      unavailable: true,
+      message,
+      retryAfterSeconds: typeof result.retryAfterSeconds === 'number' ? result.retryAfterSeconds : null,
+    };
   }
   return { placed: false, reason: result.__typename, productId: typeof result.productId === 'string' ? result.productId : null, message };
 }
@@ -119,7 +123,8 @@ export function createOrdersClient(options: {
       }
       if (code === 'CONFLICT') throw errors.conflict(message ?? 'This idempotency key was already used for a different order');
       if (code === 'LOCK_TIMEOUT') throw errors.lockTimeout();
-      if (code === 'UPSTREAM_UNAVAILABLE') throw new AppError('UPSTREAM_UNAVAILABLE', message ?? 'Ordering is unavailable right now; try again shortly');
+      if (code === 'UPSTREAM_UNAVAILABLE')
+        throw new AppError('UPSTREAM_UNAVAILABLE', message ?? 'Ordering is unavailable right now; try again shortly');
       if (response.status === 401 || response.status === 403) {
         // Our token was refused: a configuration error (secrets differ), not something a client can fix.
         logger.error('orders refused the service token; check INTERNAL_JWT_SECRET', { url, status: response.status });

@@ -17,12 +17,17 @@ describe('wishlist validation', () => {
 
   it('When the address holds control or direction characters, then it is a field error', () => {
     for (const address of ['Teheran\u0000ro 123', 'Teheran-ro \u202E321', 'x\uD800y']) {
-      expect(fields(validateOrder({ postalCode: '06236', address, phone: '01012345678' }, 'key-12345')), JSON.stringify(address)).toEqual(['shipping.address']);
+      expect(fields(validateOrder({ postalCode: '06236', address, phone: '01012345678' }, 'key-12345')), JSON.stringify(address)).toEqual([
+        'shipping.address',
+      ]);
     }
   });
 
   it('When the order input is well-formed, then nothing is reported', () => {
-    const errors = validateOrder({ postalCode: '06236', address: 'Teheran-ro 123', phone: '01012345678' }, '3f1c2a9e-5a7b-4c1d-9e2f-0a1b2c3d4e5f');
+    const errors = validateOrder(
+      { postalCode: '06236', address: 'Teheran-ro 123', phone: '01012345678' },
+      '3f1c2a9e-5a7b-4c1d-9e2f-0a1b2c3d4e5f',
+    );
     expect(errors.list).toEqual([]);
   });
 });

@@ -8,7 +8,11 @@ type Executor = Database | Transaction;
 const listOrder = [desc(wishlistItems.addedAt), asc(wishlistItems.productId)] as const;
 
 function itemsOf(db: Executor, userId: string): Promise<WishlistItemRow[]> {
-  return db.select().from(wishlistItems).where(eq(wishlistItems.userId, userId)).orderBy(...listOrder);
+  return db
+    .select()
+    .from(wishlistItems)
+    .where(eq(wishlistItems.userId, userId))
+    .orderBy(...listOrder);
 }
 
 function findOrder(db: Executor, userId: string, idempotencyKey: string): Promise<Pick<WishlistOrderRow, 'orderId'> | undefined> {

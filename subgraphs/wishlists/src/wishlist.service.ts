@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { FieldErrors, errors } from '@bth/platform/errors';
+import { FieldErrors } from '@bth/platform/errors';
 import type { Identity } from '@bth/platform/identity';
 import type { Logger } from '@bth/platform/logger';
 import { isUuid } from '@bth/platform/validation';
@@ -73,7 +73,8 @@ export function createWishlistService(deps: {
   const now = deps.now ?? (() => new Date());
 
   /** A member's wishlist changes rarely concurrently; when its lock cannot be had, the repository answers LOCK_TIMEOUT. */
-  const locked = <T>(userId: string, work: (wishlist: LockedWishlist) => Promise<T>): Promise<T> => repository.withLockedWishlist(userId, now(), work);
+  const locked = <T>(userId: string, work: (wishlist: LockedWishlist) => Promise<T>): Promise<T> =>
+    repository.withLockedWishlist(userId, now(), work);
 
   return {
     /** Per-request loader: `myWishlist` and `User.wishlist` in one request share one SELECT. */
@@ -116,7 +117,11 @@ export function createWishlistService(deps: {
         } else {
           if (items.length >= WISHLIST_LIMITS.maxItems) {
             const limit = WISHLIST_LIMITS.maxItems;
-            return { __typename: 'WishlistFull', message: `The wishlist already holds ${limit} different products, the most one order can take`, limit };
+            return {
+              __typename: 'WishlistFull',
+              message: `The wishlist already holds ${limit} different products, the most one order can take`,
+              limit,
+            };
           }
           await wishlist.insertItem(productId, quantity);
         }
@@ -159,7 +164,12 @@ export function createWishlistService(deps: {
       const userId = identity.userId;
 
       const earlier = await repository.findOrder(userId, idempotencyKey);
-      if (earlier) return { __typename: 'WishlistOrderPlaced', orderId: earlier.orderId, wishlist: toWishlistView(await repository.findItems(userId)) };
+      if (earlier)
+        return {
+          __typename: 'WishlistOrderPlaced',
+          orderId: earlier.orderId,
+          wishlist: toWishlistView(await repository.findItems(userId)),
+        };
 
       const items = await repository.findItems(userId);
       if (items.length === 0) return { __typename: 'WishlistEmpty', message: 'The wishlist is empty; there is nothing to order.' };
@@ -167,7 +177,12 @@ export function createWishlistService(deps: {
 
       const outcome = await orders.place({ userId, lines: sent, shipping: input, idempotencyKey });
       if (!outcome.placed) {
-        return { __typename: 'WishlistOrderRejected', reason: outcome.reason, productId: outcome.productId, message: rejectionMessage(outcome) };
+        return {
+          __typename: 'WishlistOrderRejected',
+          reason: outcome.reason,
+          productId: outcome.productId,
+          message: rejectionMessage(outcome),
+        };
       }
 
       // What orders recorded wins over what we sent: on a retry after a crash the wishlist may

@@ -52,9 +52,10 @@ async function ordersOf(userId: string): Promise<Array<{ id: string; status: str
 }
 
 async function linesOf(orderId: string): Promise<Array<{ productId: string; quantity: number }>> {
-  const [rows] = (await orders.database.pool.query('SELECT product_id AS productId, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id', [
-    orderId,
-  ])) as unknown as [Array<{ productId: string; quantity: number }>];
+  const [rows] = (await orders.database.pool.query(
+    'SELECT product_id AS productId, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id',
+    [orderId],
+  )) as unknown as [Array<{ productId: string; quantity: number }>];
   return rows;
 }
 
@@ -62,7 +63,11 @@ describe('wishlists with the real products and orders', () => {
   it('When a real product is added, then it is in the wishlist; an unknown id gives ProductNotFound', async () => {
     const member = await newMember();
     const id = await createProduct(products, { stock: 5 });
-    expect((await add(member, id, 2)).data!.addToWishlist).toEqual({ __typename: 'Wishlist', items: [{ productId: id, quantity: 2 }], totalQuantity: 2 });
+    expect((await add(member, id, 2)).data!.addToWishlist).toEqual({
+      __typename: 'Wishlist',
+      items: [{ productId: id, quantity: 2 }],
+      totalQuantity: 2,
+    });
     const unknown = randomUUID();
     expect((await add(member, unknown)).data!.addToWishlist).toEqual({ __typename: 'ProductNotFound', productId: unknown });
   });
@@ -135,7 +140,11 @@ describe('wishlists with the real products and orders', () => {
     });
     const firstOrderId = ((await direct.json()) as { result: { id: string } }).result.id;
     const retry = await order(member, key);
-    expect(retry.data!.orderWishlist).toMatchObject({ __typename: 'WishlistOrderPlaced', order: { id: firstOrderId }, wishlist: { items: [] } });
+    expect(retry.data!.orderWishlist).toMatchObject({
+      __typename: 'WishlistOrderPlaced',
+      order: { id: firstOrderId },
+      wishlist: { items: [] },
+    });
     expect(await ordersOf(member.userId)).toHaveLength(1);
     expect(await stockOf(products, id)).toBe(8);
   });
@@ -148,7 +157,12 @@ describe('wishlists with the real products and orders', () => {
     await add(member, scarce, 2);
     const before = await mine(member);
     const refused = await order(member, randomUUID());
-    expect(refused.data!.orderWishlist).toEqual({ __typename: 'WishlistOrderRejected', reason: 'InsufficientStock', productId: scarce, message: expect.any(String) });
+    expect(refused.data!.orderWishlist).toEqual({
+      __typename: 'WishlistOrderRejected',
+      reason: 'InsufficientStock',
+      productId: scarce,
+      message: expect.any(String),
+    });
     expect(await mine(member)).toEqual(before);
     expect(await stockOf(products, plenty)).toBe(10);
     expect(await stockOf(products, scarce)).toBe(1);

@@ -108,10 +108,17 @@ describe('wishlists subgraph', () => {
   it('When the product does not exist, then ProductNotFound and nothing is written', async () => {
     const member = await newMember();
     // An unknown UUID is products answering `product: null`; a non-UUID cannot exist and is not asked about.
-    for (const [unknown, asked] of [[randomUUID(), 1], ['not-a-uuid', 0]] as const) {
+    for (const [unknown, asked] of [
+      [randomUUID(), 1],
+      ['not-a-uuid', 0],
+    ] as const) {
       const askedBefore = await productsAsked();
       const response = await add(member, unknown);
-      expect(response.data!.addToWishlist).toEqual({ __typename: 'ProductNotFound', message: `Product ${unknown} does not exist`, productId: unknown });
+      expect(response.data!.addToWishlist).toEqual({
+        __typename: 'ProductNotFound',
+        message: `Product ${unknown} does not exist`,
+        productId: unknown,
+      });
       expect(await productsAsked()).toBe(askedBefore + asked);
     }
     expect(await itemRows(member.userId)).toBe(0);
@@ -125,7 +132,11 @@ describe('wishlists subgraph', () => {
     expect(changed.data!.changeWishlistQuantity).toMatchObject({ __typename: 'Wishlist', totalQuantity: 2 });
     const missing = randomUUID();
     const notThere = await graphql(wishlists.url, CHANGE, { p: missing, q: 2 }, member.headers);
-    expect(notThere.data!.changeWishlistQuantity).toEqual({ __typename: 'NotInWishlist', message: `Product ${missing} is not in the wishlist`, productId: missing });
+    expect(notThere.data!.changeWishlistQuantity).toEqual({
+      __typename: 'NotInWishlist',
+      message: `Product ${missing} is not in the wishlist`,
+      productId: missing,
+    });
     const bad = await graphql(wishlists.url, CHANGE, { p: id, q: 101 }, member.headers);
     expect(errorCodes(bad)).toEqual(['BAD_USER_INPUT']);
     expect((await mine(member)).totalQuantity).toBe(2);
@@ -148,7 +159,11 @@ describe('wishlists subgraph', () => {
     const member = await newMember();
     const ids = await Promise.all(Array.from({ length: 50 }, () => product()));
     for (const id of ids) expect((await add(member, id)).data!.addToWishlist.__typename).toBe('Wishlist');
-    expect((await add(member, await product())).data!.addToWishlist).toEqual({ __typename: 'WishlistFull', message: expect.stringContaining('50 different products'), limit: 50 });
+    expect((await add(member, await product())).data!.addToWishlist).toEqual({
+      __typename: 'WishlistFull',
+      message: expect.stringContaining('50 different products'),
+      limit: 50,
+    });
     expect((await add(member, ids[0]!, 5)).data!.addToWishlist.__typename).toBe('Wishlist');
     expect(await itemRows(member.userId)).toBe(50);
   });
@@ -211,7 +226,10 @@ describe('wishlists subgraph', () => {
   });
 
   it('When no products replica answers, then UPSTREAM_UNAVAILABLE (retryable) and nothing is written', async () => {
-    const down = await wishlists.withUpstreams({ productsUrls: [await deadUrl('/graphql'), await deadUrl('/graphql')], ordersInternalUrl: await deadUrl() });
+    const down = await wishlists.withUpstreams({
+      productsUrls: [await deadUrl('/graphql'), await deadUrl('/graphql')],
+      ordersInternalUrl: await deadUrl(),
+    });
     try {
       const member = await newMember();
       const response = await graphql(down.url, ADD, { p: await product(), q: 1 }, member.headers);
@@ -226,7 +244,12 @@ describe('wishlists subgraph', () => {
   it('When every order field is broken, then each is reported and orders is never called', async () => {
     const member = await newMember();
     await add(member, await product());
-    const response = await graphql(wishlists.url, ORDER, { s: { postalCode: '1', address: ' ', phone: '123' }, k: 'short' }, member.headers);
+    const response = await graphql(
+      wishlists.url,
+      ORDER,
+      { s: { postalCode: '1', address: ' ', phone: '123' }, k: 'short' },
+      member.headers,
+    );
     expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
     const fields = (response.errors![0]!.extensions!.fieldErrors as { field: string }[]).map((f) => f.field);
     expect(fields).toEqual(['shipping.postalCode', 'shipping.address', 'shipping.phone', 'idempotencyKey']);

@@ -46,7 +46,13 @@ export interface ScenarioResult {
   faultWindowOutcomes: Record<string, number>;
   afterFaultOutcomes: Record<string, number>;
   allOutcomes: Record<string, number>;
-  orderLatencyMs: { baselineP50: number | null; baselineP99: number | null; faultP50: number | null; faultP99: number | null; faultMax: number | null };
+  orderLatencyMs: {
+    baselineP50: number | null;
+    baselineP99: number | null;
+    faultP50: number | null;
+    faultP99: number | null;
+    faultMax: number | null;
+  };
   slowestInFaultMs: number;
   recoveryMs: number | null;
   internalTextLeaks: number;
@@ -76,5 +82,12 @@ export declare function startFaultStack(options?: {
 export declare function runScenario(
   h: FaultStack,
   scenario: Scenario,
-  options?: { vus?: number; warmupMs?: number; afterMs?: number; recoveryCapMs?: number; pendingTimeoutMs?: number; log?: (message: string) => void },
+  options?: {
+    vus?: number;
+    warmupMs?: number;
+    afterMs?: number;
+    recoveryCapMs?: number;
+    pendingTimeoutMs?: number;
+    log?: (message: string) => void;
+  },
 ): Promise<ScenarioResult>;

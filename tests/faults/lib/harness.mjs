@@ -76,7 +76,13 @@ function labelOf(answer, field) {
  * RabbitMQ are private when asked for, otherwise the shared ones under a key prefix / exchange of
  * this run.
  */
-export async function startFaultStack({ privateRedis = true, privateRabbitmq = true, productsReplicas = 2, envFor = {}, log = () => undefined } = {}) {
+export async function startFaultStack({
+  privateRedis = true,
+  privateRabbitmq = true,
+  productsReplicas = 2,
+  envFor = {},
+  log = () => undefined,
+} = {}) {
   const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const redisPrefix = `bth-faults:${runId}:`;
   const exchange = `bth-faults.${runId}`;
@@ -153,13 +159,26 @@ export async function startFaultStack({ privateRedis = true, privateRabbitmq = t
       async createProducts(stocks, price = 19_900) {
         const ids = [];
         for (const stock of stocks) {
-          const created = await must(url, CREATE_PRODUCT, { input: productInput(`Fault ${randomUUID().slice(0, 8)}`, stock, price) }, adminToken);
+          const created = await must(
+            url,
+            CREATE_PRODUCT,
+            { input: productInput(`Fault ${randomUUID().slice(0, 8)}`, stock, price) },
+            adminToken,
+          );
           ids.push(created.createProduct.id);
         }
         return ids;
       },
       async createSale(productId, startsAt, endsAt) {
-        const input = { name: 'Fault-run sale', productId, salePrice: 9_900, quantity: 50_000, perUserLimit: 50_000, startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString() };
+        const input = {
+          name: 'Fault-run sale',
+          productId,
+          salePrice: 9_900,
+          quantity: 50_000,
+          perUserLimit: 50_000,
+          startsAt: startsAt.toISOString(),
+          endsAt: endsAt.toISOString(),
+        };
         return (await must(url, CREATE_SALE, { input }, adminToken)).createSaleEvent.id;
       },
       /** The invariants every fault must leave intact; see checkInvariants. */
@@ -215,13 +234,21 @@ export function startLoad({ url, members, productIds, saleEventId, saleProductId
       }
       const sale = saleEventId && vu % 2 === 0;
       const productId = sale ? saleProductId : productIds[(vu + i) % productIds.length];
-      const { record, answer } = await one(sale ? 'sale order' : 'order', PLACE_ORDER, { input: orderInput(productId, randomUUID(), sale ? saleEventId : undefined) }, member.token, 'placeOrder');
+      const { record, answer } = await one(
+        sale ? 'sale order' : 'order',
+        PLACE_ORDER,
+        { input: orderInput(productId, randomUUID(), sale ? saleEventId : undefined) },
+        member.token,
+        'placeOrder',
+      );
       const orderId = answer.body?.data?.placeOrder?.id;
       if (record.label === 'Order' && orderId) {
         record.orderId = orderId;
         placed += 1;
         if (placed % 5 === 0) {
-          await Promise.all([randomUUID(), randomUUID()].map((key) => one('payment', PAY_ORDER, { id: orderId, key }, member.token, 'payOrder')));
+          await Promise.all(
+            [randomUUID(), randomUUID()].map((key) => one('payment', PAY_ORDER, { id: orderId, key }, member.token, 'payOrder')),
+          );
         }
       }
     }
@@ -263,7 +290,10 @@ async function checkInvariants({ url, adminToken, ordersDb }, productIds, record
 
   let report;
   for (let attempt = 0; attempt < 20 && !report; attempt++) {
-    report = await must(url, INVENTORY_REPORT, { ids }, adminToken).then((d) => d.inventoryReport, () => undefined);
+    report = await must(url, INVENTORY_REPORT, { ids }, adminToken).then(
+      (d) => d.inventoryReport,
+      () => undefined,
+    );
     if (!report) await delay(500);
   }
   const [standingRows] = await ordersDb.query(
@@ -319,7 +349,11 @@ export function summarise(records, { loadStart, loadEnd, faultStart, faultEnd, r
   // fault began is as much a casualty as one sent during it.
   const inFault = records.filter((r) => r.start < faultEnd && r.end > faultStart);
   const before = records.filter((r) => r.end <= faultStart);
-  const orderLatencies = (list) => list.filter((r) => r.kind.endsWith('order')).map((r) => r.ms).sort((a, b) => a - b);
+  const orderLatencies = (list) =>
+    list
+      .filter((r) => r.kind.endsWith('order'))
+      .map((r) => r.ms)
+      .sort((a, b) => a - b);
   const faultLat = orderLatencies(inFault);
   const baseLat = orderLatencies(before);
   const firstSuccess = records
@@ -359,13 +393,22 @@ export function summarise(records, { loadStart, loadEnd, faultStart, faultEnd, r
  * broken part is back), load for `afterMs` more (longer, up to `recoveryCapMs`, until an order
  * succeeds again), then the invariants.
  */
-export async function runScenario(h, scenario, { vus = 16, warmupMs = 3_000, afterMs = 6_000, recoveryCapMs = 30_000, pendingTimeoutMs = 60_000, log = () => undefined } = {}) {
+export async function runScenario(
+  h,
+  scenario,
+  { vus = 16, warmupMs = 3_000, afterMs = 6_000, recoveryCapMs = 30_000, pendingTimeoutMs = 60_000, log = () => undefined } = {},
+) {
   const productIds = await h.createProducts([1_000_000, 1_000_000, 120]);
   const members = await h.members(vus);
   const context = { productIds, log };
   const setup = scenario.setup ? await scenario.setup(h, context) : {};
   const loadStart = Date.now();
-  const load = startLoad({ url: h.url, members, productIds: [...productIds, ...(setup.saleProductId ? [setup.saleProductId] : [])], ...setup });
+  const load = startLoad({
+    url: h.url,
+    members,
+    productIds: [...productIds, ...(setup.saleProductId ? [setup.saleProductId] : [])],
+    ...setup,
+  });
   const errorLinesBefore = h.errorLines.length;
   await delay(warmupMs);
   let faultStart = Date.now();
@@ -380,14 +423,18 @@ export async function runScenario(h, scenario, { vus = 16, warmupMs = 3_000, aft
   // Recovery is judged on the requests the fault is about (sale orders for a sale's start).
   const recoveryKind = scenario.recoveryKind;
   const recovered = () =>
-    load.records.some((r) => (recoveryKind ? r.kind === recoveryKind : r.kind.endsWith('order')) && r.label === 'Order' && r.start >= faultEnd);
+    load.records.some(
+      (r) => (recoveryKind ? r.kind === recoveryKind : r.kind.endsWith('order')) && r.label === 'Order' && r.start >= faultEnd,
+    );
   await delay(afterMs);
   const cap = Date.now() + recoveryCapMs;
   while (!recovered() && Date.now() < cap) await delay(100);
   const records = await load.stop();
   const loadEnd = Date.now();
   const summary = summarise(records, { loadStart, loadEnd, faultStart, faultEnd, recoveryKind });
-  const invariants = await h.checkInvariants([...productIds, ...(setup.saleProductId ? [setup.saleProductId] : [])], records, { pendingTimeoutMs });
+  const invariants = await h.checkInvariants([...productIds, ...(setup.saleProductId ? [setup.saleProductId] : [])], records, {
+    pendingTimeoutMs,
+  });
   const extra = scenario.extra ? scenario.extra(records, { ...setup, faultStart, faultEnd }) : undefined;
   return {
     name: scenario.name,

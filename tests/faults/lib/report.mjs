@@ -7,7 +7,8 @@ function byKind(outcomes) {
   const grouped = {};
   for (const [key, count] of Object.entries(outcomes)) {
     const [kind, label] = [key.slice(0, key.indexOf(': ')), key.slice(key.indexOf(': ') + 2)];
-    (grouped[kind] ??= {})[label] = count;
+    grouped[kind] ??= {};
+    grouped[kind][label] = count;
   }
   return grouped;
 }
@@ -48,8 +49,12 @@ function sawLine(s) {
   const listing = grouped.listing ?? {};
   const listingTotal = Object.values(listing).reduce((a, b) => a + b, 0);
   const sentences = [
-    `${placed} of ${total} orders in flight during the fault were placed` + (refusals.length ? `; the rest answered ${parts(Object.fromEntries(refusals))}` : ''),
-    `the listing answered ${listing.ok ?? 0} of ${listingTotal}` + (Object.keys(listing).some((l) => l !== 'ok') ? ` (${parts(Object.fromEntries(Object.entries(listing).filter(([l]) => l !== 'ok')))})` : ''),
+    `${placed} of ${total} orders in flight during the fault were placed` +
+      (refusals.length ? `; the rest answered ${parts(Object.fromEntries(refusals))}` : ''),
+    `the listing answered ${listing.ok ?? 0} of ${listingTotal}` +
+      (Object.keys(listing).some((l) => l !== 'ok')
+        ? ` (${parts(Object.fromEntries(Object.entries(listing).filter(([l]) => l !== 'ok')))})`
+        : ''),
     `the slowest order took ${ms(s.orderLatencyMs.faultMax)} (p50 ${ms(s.orderLatencyMs.baselineP50)} before the fault)`,
     s.recoveryMs === null
       ? `no ${s.recoveryKind ?? 'order'} succeeded after the fault ended`
@@ -57,7 +62,11 @@ function sawLine(s) {
   ];
   const after = byKind(s.afterFaultOutcomes ?? {});
   const refusedAfter = Object.fromEntries(
-    KINDS.flatMap((kind) => Object.entries(after[kind] ?? {}).filter(([label]) => !['Order', 'ok', 'InsufficientStock', 'OrderNotPayable'].includes(label)).map(([label, n]) => [`${kind} ${label}`, n])),
+    KINDS.flatMap((kind) =>
+      Object.entries(after[kind] ?? {})
+        .filter(([label]) => !['Order', 'ok', 'InsufficientStock', 'OrderNotPayable'].includes(label))
+        .map(([label, n]) => [`${kind} ${label}`, n]),
+    ),
   );
   if (Object.keys(refusedAfter).length) sentences.push(`after the fault ended still ${parts(refusedAfter)}`);
   if (s.internalTextLeaks) sentences.push(`**${s.internalTextLeaks} answers carried internal text** (e.g. ${s.leakSample})`);

@@ -28,7 +28,19 @@ import {
   PRODUCT_ORDERS,
   PRODUCT_TYPES,
 } from '../lib/operations.js';
-import { adminToken, baseThresholds, catalogue, envNumber, givenMemberCount, gql, mustAll, pick, signInMembers, summaryTo, think } from './lib/common.js';
+import {
+  adminToken,
+  baseThresholds,
+  catalogue,
+  envNumber,
+  givenMemberCount,
+  gql,
+  mustAll,
+  pick,
+  signInMembers,
+  summaryTo,
+  think,
+} from './lib/common.js';
 
 const pageSize = envNumber('PAGE_SIZE', 20);
 const pages = envNumber('PAGES', 3);
@@ -49,7 +61,8 @@ export function setup() {
   const items = Math.min(envNumber('WISHLIST_ITEMS', 5), products.length);
   for (let t = 0; t < tokens.length; t++) {
     const calls = [];
-    for (let i = 0; i < items; i++) calls.push(['addToWishlist', ADD_TO_WISHLIST, { productId: products[(t + i) % products.length].id, quantity: 1 }, tokens[t]]);
+    for (let i = 0; i < items; i++)
+      calls.push(['addToWishlist', ADD_TO_WISHLIST, { productId: products[(t + i) % products.length].id, quantity: 1 }, tokens[t]]);
     mustAll(calls);
   }
   return { tokens, productIds: products.map((p) => p.id) };
@@ -91,7 +104,10 @@ export default function (data) {
       const token = data.tokens[(exec.vu.idInTest - 1) % data.tokens.length];
       const body = gql('myWishlist', MY_WISHLIST, {}, token);
       const wishlist = body && body.data ? body.data.myWishlist : null;
-      check(wishlist, { 'the wishlist with product names': (w) => Boolean(w && w.items.every((item) => item.product === null || typeof item.product.name === 'string')) });
+      check(wishlist, {
+        'the wishlist with product names': (w) =>
+          Boolean(w && w.items.every((item) => item.product === null || typeof item.product.name === 'string')),
+      });
       think();
     });
   }

@@ -36,7 +36,18 @@ import {
   productInput,
   saleEventInput,
 } from '../lib/operations.js';
-import { baseThresholds, envNumber, givenMemberCount, gql, must, requireAdmin, signInMembers, summaryTo, uuid, waitForLiveSale } from './lib/common.js';
+import {
+  baseThresholds,
+  envNumber,
+  givenMemberCount,
+  gql,
+  must,
+  requireAdmin,
+  signInMembers,
+  summaryTo,
+  uuid,
+  waitForLiveSale,
+} from './lib/common.js';
 
 const members = envNumber('MEMBERS', givenMemberCount() || 200);
 const attempts = envNumber('ATTEMPTS', 1);
@@ -80,7 +91,12 @@ export function setup() {
   }
   const productId =
     __ENV.PRODUCT_ID ||
-    must('createProduct', CREATE_PRODUCT, { input: productInput(`k6 flash ${uuid().slice(0, 8)}`, stock, envNumber('PRICE', 19900)) }, adminToken).createProduct.id;
+    must(
+      'createProduct',
+      CREATE_PRODUCT,
+      { input: productInput(`k6 flash ${uuid().slice(0, 8)}`, stock, envNumber('PRICE', 19900)) },
+      adminToken,
+    ).createProduct.id;
   const input = saleEventInput(productId, {
     name: `k6 flash sale ${uuid().slice(0, 8)}`,
     salePrice: envNumber('SALE_PRICE', 9900),

@@ -39,7 +39,20 @@ import {
   inventoryViolations,
   orderInput,
 } from '../lib/operations.js';
-import { adminToken, baseThresholds, catalogue, envNumber, givenMemberCount, gql, must, pick, signInMembers, summaryTo, think, uuid } from './lib/common.js';
+import {
+  adminToken,
+  baseThresholds,
+  catalogue,
+  envNumber,
+  givenMemberCount,
+  gql,
+  must,
+  pick,
+  signInMembers,
+  summaryTo,
+  think,
+  uuid,
+} from './lib/common.js';
 
 const vus = envNumber('VUS', 20);
 const members = envNumber('MEMBERS', givenMemberCount() || vus);
@@ -87,7 +100,8 @@ function outcome(body, field, expected) {
 function browse(data) {
   group('browse', () => {
     const r = Math.random();
-    const filter = r < 0.3 ? { function: pick(PRODUCT_FUNCTIONS) } : r < 0.5 ? { type: pick(PRODUCT_TYPES) } : r < 0.6 ? { onSale: true } : null;
+    const filter =
+      r < 0.3 ? { function: pick(PRODUCT_FUNCTIONS) } : r < 0.5 ? { type: pick(PRODUCT_TYPES) } : r < 0.6 ? { onSale: true } : null;
     const variables = { first: 20, filter, orderBy: pick(PRODUCT_ORDERS) };
     const body = gql('listing', PRODUCTS_PAGE, variables);
     const products = body && body.data ? body.data.products : null;
@@ -112,10 +126,17 @@ function wishlist(data, token) {
       const held = items.map((i) => i.productId);
       const candidates = data.productIds.filter((id) => held.indexOf(id) < 0);
       const productId = pick(candidates.length ? candidates : data.productIds);
-      outcome(gql('addToWishlist', ADD_TO_WISHLIST, { productId, quantity: 1 }, token), 'addToWishlist', ['Wishlist', 'WishlistFull', 'ProductNotFound']);
+      outcome(gql('addToWishlist', ADD_TO_WISHLIST, { productId, quantity: 1 }, token), 'addToWishlist', [
+        'Wishlist',
+        'WishlistFull',
+        'ProductNotFound',
+      ]);
     } else if (r < 0.8) {
       const variables = { productId: pick(items).productId, quantity: 1 + Math.floor(Math.random() * 3) };
-      outcome(gql('changeWishlistQuantity', CHANGE_WISHLIST_QUANTITY, variables, token), 'changeWishlistQuantity', ['Wishlist', 'NotInWishlist']);
+      outcome(gql('changeWishlistQuantity', CHANGE_WISHLIST_QUANTITY, variables, token), 'changeWishlistQuantity', [
+        'Wishlist',
+        'NotInWishlist',
+      ]);
     } else {
       const answer = gql('removeFromWishlist', REMOVE_FROM_WISHLIST, { productId: pick(items).productId }, token);
       check(answer, { 'removeFromWishlist: the wishlist': (b) => Boolean(b && b.data && b.data.removeFromWishlist) });
@@ -126,14 +147,22 @@ function wishlist(data, token) {
 function orderAndPay(data, token) {
   group('order and pay', () => {
     const productId = pick(data.productIds);
-    const order = outcome(gql('placeOrder', PLACE_ORDER, { input: orderInput(productId, uuid()) }, token), 'placeOrder', ['Order', 'InsufficientStock', 'InventoryUnavailable']);
+    const order = outcome(gql('placeOrder', PLACE_ORDER, { input: orderInput(productId, uuid()) }, token), 'placeOrder', [
+      'Order',
+      'InsufficientStock',
+      'InventoryUnavailable',
+    ]);
     if (!order || order.__typename !== 'Order') {
       if (order) refused.add(1, { result: order.__typename });
       return;
     }
     placed.add(1);
     think();
-    const payment = outcome(gql('payOrder', PAY_ORDER, { orderId: order.id, method: payMethod, idempotencyKey: uuid() }, token), 'payOrder', ['Order', 'PaymentDeclined']);
+    const payment = outcome(
+      gql('payOrder', PAY_ORDER, { orderId: order.id, method: payMethod, idempotencyKey: uuid() }, token),
+      'payOrder',
+      ['Order', 'PaymentDeclined'],
+    );
     if (payment && payment.__typename === 'Order') paid.add(1);
     if (payment && payment.__typename === 'PaymentDeclined') declined.add(1);
   });

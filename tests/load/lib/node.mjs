@@ -24,24 +24,29 @@ export function httpClient({ maxSockets = 256 } = {}) {
   const post = (url, payload, headers = {}) =>
     new Promise((resolve, reject) => {
       const body = Buffer.from(JSON.stringify(payload));
-      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers } }, (res) => {
-        const chunks = [];
-        res.on('data', (chunk) => chunks.push(chunk));
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode, ...JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-          } catch {
-            resolve({ status: res.statusCode, errors: [{ extensions: { code: `HTTP_${res.statusCode}` } }] });
-          }
-        });
-        res.on('error', reject);
-      });
+      const req = request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers } },
+        (res) => {
+          const chunks = [];
+          res.on('data', (chunk) => chunks.push(chunk));
+          res.on('end', () => {
+            try {
+              resolve({ status: res.statusCode, ...JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+            } catch {
+              resolve({ status: res.statusCode, errors: [{ extensions: { code: `HTTP_${res.statusCode}` } }] });
+            }
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   return {
     post,
-    gql: (url, query, variables = {}, token, headers = {}) => post(url, { query, variables }, token ? { authorization: `Bearer ${token}`, ...headers } : headers),
+    gql: (url, query, variables = {}, token, headers = {}) =>
+      post(url, { query, variables }, token ? { authorization: `Bearer ${token}`, ...headers } : headers),
     close: () => agent.destroy(),
   };
 }

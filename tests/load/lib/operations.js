@@ -190,7 +190,8 @@ export function inventoryViolations(report, sale) {
     if (!s.consistent) broken.push(`sale ${s.eventId} is not consistent`);
     if (s.sold > sale.quantity) broken.push(`sale ${s.eventId} oversold: ${s.sold} of ${sale.quantity} units`);
     if (s.heldByOrders !== s.sold) broken.push(`sale ${s.eventId} counts ${s.sold} sold but orders hold ${s.heldByOrders}`);
-    if (s.maxPerMember > sale.perUserLimit) broken.push(`a member holds ${s.maxPerMember} units of sale ${s.eventId}, over the limit of ${sale.perUserLimit}`);
+    if (s.maxPerMember > sale.perUserLimit)
+      broken.push(`a member holds ${s.maxPerMember} units of sale ${s.eventId}, over the limit of ${sale.perUserLimit}`);
   });
   return broken;
 }

@@ -12,9 +12,15 @@ export async function installPeer(dir, log) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, '.gitignore'), '*\n');
   if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{ "name": "bench-peer", "private": true }\n');
-  if (existsSync(join(dir, 'node_modules', '@graphql-hive', 'router-runtime')) && existsSync(join(dir, 'node_modules', '@graphql-hive', 'gateway-runtime'))) return;
+  if (
+    existsSync(join(dir, 'node_modules', '@graphql-hive', 'router-runtime')) &&
+    existsSync(join(dir, 'node_modules', '@graphql-hive', 'gateway-runtime'))
+  )
+    return;
   log(`installing the peer (${PEER_PACKAGES.join(', ')}) into ${dir}…`);
-  await promisify(execFile)('npm', ['install', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel=error', ...PEER_PACKAGES], { maxBuffer: 16 * 2 ** 20 });
+  await promisify(execFile)('npm', ['install', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel=error', ...PEER_PACKAGES], {
+    maxBuffer: 16 * 2 ** 20,
+  });
 }
 
 /** The supergraph with every subgraph's routing URL replaced by `urls[name]`. */

@@ -16,7 +16,9 @@ function selfTimes(file) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const rows = [];
   for (const [id, micros] of self) {
     const { callFrame } = byId.get(id);
@@ -34,7 +36,8 @@ export function summariseProfiles(dir, top = 10) {
   if (!existsSync(dir)) return {};
   for (const service of readdirSync(dir)) {
     for (const file of readdirSync(join(dir, service)).filter((f) => f.endsWith('.cpuprofile'))) {
-      (byService[service] ??= []).push(...selfTimes(join(dir, service, file)));
+      byService[service] ??= [];
+      byService[service].push(...selfTimes(join(dir, service, file)));
     }
   }
   const out = {};
@@ -49,8 +52,13 @@ export function summariseProfiles(dir, top = 10) {
     };
     out[service] = {
       busyMs: Math.round(busy / 1000),
-      packages: sum((r) => (r.fn === '(garbage collector)' || r.fn === '(program)' ? r.fn : packageOf(r.url))).map(([name, us]) => ({ name, share: Math.round((us / busy) * 1000) / 10 })),
-      functions: sum((r) => `${r.fn} ${r.url.startsWith('node:') ? r.url : packageOf(r.url)}${r.url ? `:${r.line}` : ''}`).map(([name, us]) => ({ name, share: Math.round((us / busy) * 1000) / 10 })),
+      packages: sum((r) => (r.fn === '(garbage collector)' || r.fn === '(program)' ? r.fn : packageOf(r.url))).map(([name, us]) => ({
+        name,
+        share: Math.round((us / busy) * 1000) / 10,
+      })),
+      functions: sum((r) => `${r.fn} ${r.url.startsWith('node:') ? r.url : packageOf(r.url)}${r.url ? `:${r.line}` : ''}`).map(
+        ([name, us]) => ({ name, share: Math.round((us / busy) * 1000) / 10 }),
+      ),
     };
   }
   return out;

@@ -31,7 +31,8 @@ const SCENARIO_TITLES = {
 const CROWDS = ['overload', 'storm', 'read-storm'];
 const SERVICE_ORDER = ['router', 'peer', 'users', 'products', 'wishlists', 'orders', 'events', 'mariadb', 'redis'];
 
-const n = (v, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? '—' : Number(v).toLocaleString('en-US', { maximumFractionDigits: digits }));
+const n = (v, digits = 2) =>
+  v === null || v === undefined || Number.isNaN(v) ? '—' : Number(v).toLocaleString('en-US', { maximumFractionDigits: digits });
 const ratio = (a, b) => (a && b ? a / b : null);
 
 /** Every target of issue 10 as { target, goal, measured, pass (true/false/null = not measured) }. */
@@ -41,25 +42,67 @@ export function evaluateTargets(results) {
   const add = (target, goal, measured, pass) => rows.push({ target, goal, measured, pass: measured === null ? null : pass });
   const cpu = (name) => s[name]?.cpuPerOpMs;
 
-  add('1. CPU per cached listing (services)', '≤ 1.2 ms', cpu('listing') ? `${n(cpu('listing').services, 3)} ms` : null, cpu('listing')?.services <= 1.2);
-  add('1. CPU per authenticated `me` (services)', '≤ 1.0 ms', cpu('me') ? `${n(cpu('me').services, 3)} ms` : null, cpu('me')?.services <= 1.0);
-  add('1. CPU per hot `placeOrder` (services)', '≤ 4 ms', cpu('order-hot') ? `${n(cpu('order-hot').services, 3)} ms` : null, cpu('order-hot')?.services <= 4);
-  add('1. MariaDB CPU per hot `placeOrder`', '≤ 1.5 ms', cpu('order-hot')?.mariadb !== undefined ? `${n(cpu('order-hot').mariadb, 3)} ms` : null, cpu('order-hot')?.mariadb <= 1.5);
+  add(
+    '1. CPU per cached listing (services)',
+    '≤ 1.2 ms',
+    cpu('listing') ? `${n(cpu('listing').services, 3)} ms` : null,
+    cpu('listing')?.services <= 1.2,
+  );
+  add(
+    '1. CPU per authenticated `me` (services)',
+    '≤ 1.0 ms',
+    cpu('me') ? `${n(cpu('me').services, 3)} ms` : null,
+    cpu('me')?.services <= 1.0,
+  );
+  add(
+    '1. CPU per hot `placeOrder` (services)',
+    '≤ 4 ms',
+    cpu('order-hot') ? `${n(cpu('order-hot').services, 3)} ms` : null,
+    cpu('order-hot')?.services <= 4,
+  );
+  add(
+    '1. MariaDB CPU per hot `placeOrder`',
+    '≤ 1.5 ms',
+    cpu('order-hot')?.mariadb !== undefined ? `${n(cpu('order-hot').mariadb, 3)} ms` : null,
+    cpu('order-hot')?.mariadb <= 1.5,
+  );
   add(
     '1. Statements / commits per order',
     'reported',
-    s['order-hot']?.statementsPerOrder !== undefined ? `${n(s['order-hot'].statementsPerOrder, 1)} / ${n(s['order-hot'].commitsPerOrder)}` : null,
+    s['order-hot']?.statementsPerOrder !== undefined
+      ? `${n(s['order-hot'].statementsPerOrder, 1)} / ${n(s['order-hot'].commitsPerOrder)}`
+      : null,
     true,
   );
   const rate = (name) => s[name]?.throughputPerSecond;
   const peerListing = ratio(rate('peer-listing-router'), rate('peer-listing-hive'));
-  add('2. Listing: router ÷ Hive Gateway throughput', '≥ 1.0×', peerListing ? `${n(peerListing)}× (${n(rate('peer-listing-router'), 0)} vs ${n(rate('peer-listing-hive'), 0)}/s)` : null, peerListing >= 1);
+  add(
+    '2. Listing: router ÷ Hive Gateway throughput',
+    '≥ 1.0×',
+    peerListing ? `${n(peerListing)}× (${n(rate('peer-listing-router'), 0)} vs ${n(rate('peer-listing-hive'), 0)}/s)` : null,
+    peerListing >= 1,
+  );
   const peerWishlist = ratio(rate('peer-wishlist-router'), rate('peer-wishlist-hive'));
-  add('2. Wishlist: router ÷ Hive Gateway throughput', '≥ 1.0×', peerWishlist ? `${n(peerWishlist)}× (${n(rate('peer-wishlist-router'), 0)} vs ${n(rate('peer-wishlist-hive'), 0)}/s)` : null, peerWishlist >= 1);
+  add(
+    '2. Wishlist: router ÷ Hive Gateway throughput',
+    '≥ 1.0×',
+    peerWishlist ? `${n(peerWishlist)}× (${n(rate('peer-wishlist-router'), 0)} vs ${n(rate('peer-wishlist-hive'), 0)}/s)` : null,
+    peerWishlist >= 1,
+  );
   const straight = ratio(rate('peer-listing-router'), rate('peer-listing-subgraph'));
-  add('2. Listing: router ÷ straight to the subgraph', '≥ 0.6×', straight ? `${n(straight)}× (${n(rate('peer-listing-subgraph'), 0)}/s direct)` : null, straight >= 0.6);
+  add(
+    '2. Listing: router ÷ straight to the subgraph',
+    '≥ 0.6×',
+    straight ? `${n(straight)}× (${n(rate('peer-listing-subgraph'), 0)}/s direct)` : null,
+    straight >= 0.6,
+  );
   const hotSpread = ratio(s['order-hot']?.ordersPerSecond, s['order-spread']?.ordersPerSecond);
-  add('3. Hot ÷ spread orders/s', '≥ 0.8×', hotSpread ? `${n(hotSpread)}× (${n(s['order-hot'].ordersPerSecond, 0)} vs ${n(s['order-spread'].ordersPerSecond, 0)}/s)` : null, hotSpread >= 0.8);
+  add(
+    '3. Hot ÷ spread orders/s',
+    '≥ 0.8×',
+    hotSpread ? `${n(hotSpread)}× (${n(s['order-hot'].ordersPerSecond, 0)} vs ${n(s['order-spread'].ordersPerSecond, 0)}/s)` : null,
+    hotSpread >= 0.8,
+  );
   const inv = ratio(s['inventory-api']?.reservationsPerSecond, s['mariadb-baseline']?.transactionsPerSecond);
   add(
     '3. Inventory API hot reservations ÷ MariaDB lock-then-update rate',
@@ -68,11 +111,25 @@ export function evaluateTargets(results) {
     inv >= 2,
   );
   const checked = Object.values(s).filter((r) => r.inventoryConsistent !== undefined);
-  add('3. Zero oversell, inventory report consistent after every run', 'every run', checked.length ? `${checked.filter((r) => r.inventoryConsistent).length} of ${checked.length} runs` : null, checked.every((r) => r.inventoryConsistent));
+  add(
+    '3. Zero oversell, inventory report consistent after every run',
+    'every run',
+    checked.length ? `${checked.filter((r) => r.inventoryConsistent).length} of ${checked.length} runs` : null,
+    checked.every((r) => r.inventoryConsistent),
+  );
   const o = s.overload;
   if (o) {
     const p99Ratio = ratio(o.accepted?.p99Ms, o.sustainableP99Ms);
-    add('4. Overload: accepted p99 ÷ p99 at the sustainable rate', '≤ 2×', p99Ratio ? `${n(p99Ratio)}× (${n(o.accepted.p99Ms, 0)} vs ${n(o.sustainableP99Ms, 0)} ms)` : o.accepted?.requests === 0 ? 'no order accepted' : null, p99Ratio !== null && p99Ratio <= 2);
+    add(
+      '4. Overload: accepted p99 ÷ p99 at the sustainable rate',
+      '≤ 2×',
+      p99Ratio
+        ? `${n(p99Ratio)}× (${n(o.accepted.p99Ms, 0)} vs ${n(o.sustainableP99Ms, 0)} ms)`
+        : o.accepted?.requests === 0
+          ? 'no order accepted'
+          : null,
+      p99Ratio !== null && p99Ratio <= 2,
+    );
     add(
       '4. Overload: excess answered with a coded retryable error in ms',
       'OVERLOADED/RATE_LIMITED with retryAfterSeconds, p99 ≤ 50 ms, nothing else',
@@ -81,15 +138,22 @@ export function evaluateTargets(results) {
     );
   } else add('4. Overload', 'see above', null, null);
   const c = (name) => s[name]?.p50Ms;
-  const atSubgraph = c('cache-cached-subgraph') && c('cache-uncached-subgraph') ? 1 - c('cache-cached-subgraph') / c('cache-uncached-subgraph') : null;
-  const viaRouter = c('cache-cached-router') && c('cache-uncached-router') ? 1 - c('cache-cached-router') / c('cache-uncached-router') : null;
+  const atSubgraph =
+    c('cache-cached-subgraph') && c('cache-uncached-subgraph') ? 1 - c('cache-cached-subgraph') / c('cache-uncached-subgraph') : null;
+  const viaRouter =
+    c('cache-cached-router') && c('cache-uncached-router') ? 1 - c('cache-cached-router') / c('cache-uncached-router') : null;
   add(
     `5. Cache on a ${n(results.catalogueSize ?? 100000, 0)}-product catalogue: p50 cut at products`,
     '≥ 85 % lower',
     atSubgraph === null ? null : `${n(atSubgraph * 100, 1)} % (${n(c('cache-cached-subgraph'))} vs ${n(c('cache-uncached-subgraph'))} ms)`,
     atSubgraph >= 0.85,
   );
-  add('5. The same through the router', 'stated', viaRouter === null ? null : `${n(viaRouter * 100, 1)} % (${n(c('cache-cached-router'))} vs ${n(c('cache-uncached-router'))} ms)`, true);
+  add(
+    '5. The same through the router',
+    'stated',
+    viaRouter === null ? null : `${n(viaRouter * 100, 1)} % (${n(c('cache-cached-router'))} vs ${n(c('cache-uncached-router'))} ms)`,
+    true,
+  );
   const st = s.storm;
   if (st) {
     add(
@@ -99,17 +163,37 @@ export function evaluateTargets(results) {
       st.saleSold === st.units && st.orders === st.units && st.inventoryConsistent,
     );
     const unexpected = Object.entries(st.unexpected ?? {});
-    add('6. Storm: every other buyer refused SaleSoldOut/InsufficientStock', 'no timeout, no error', unexpected.length ? unexpected.map(([k, v]) => `${v}× ${k}`).join(', ') : 'all', unexpected.length === 0);
+    add(
+      '6. Storm: every other buyer refused SaleSoldOut/InsufficientStock',
+      'no timeout, no error',
+      unexpected.length ? unexpected.map(([k, v]) => `${v}× ${k}`).join(', ') : 'all',
+      unexpected.length === 0,
+    );
     add('6. Storm: last buyer answered', '≤ 12 s', `${n(st.lastAnsweredS)} s`, st.lastAnsweredS <= 12);
   } else add('6. Sold-out storm', 'see above', null, null);
   const so = s['sold-out'];
-  add('6. CPU per refusal once sold out, behind the router', '≤ 0.5 ms', so ? `${n(so.behindRouterCpuPerRefusalMs, 3)} ms` : null, so?.behindRouterCpuPerRefusalMs <= 0.5);
+  add(
+    '6. CPU per refusal once sold out, behind the router',
+    '≤ 0.5 ms',
+    so ? `${n(so.behindRouterCpuPerRefusalMs, 3)} ms` : null,
+    so?.behindRouterCpuPerRefusalMs <= 0.5,
+  );
   const rs = s['read-storm'];
-  add(`7. Read storm: ${n(rs?.ops ?? 1000, 0)} identical queries reaching products`, '≤ 50', rs ? `${rs.reachedProducts}` : null, rs?.reachedProducts <= 50);
+  add(
+    `7. Read storm: ${n(rs?.ops ?? 1000, 0)} identical queries reaching products`,
+    '≤ 50',
+    rs ? `${rs.reachedProducts}` : null,
+    rs?.reachedProducts <= 50,
+  );
   // The peer is not one of our services.
   const rss = Object.entries(results.peakRssMb).filter(([label]) => label !== 'peer');
   const worst = rss.sort((a, b) => b[1] - a[1])[0];
-  add('8. Peak RSS of every service', '≤ 150 MB', worst ? `max ${worst[1]} MB (${worst[0]})` : null, rss.every(([, mb]) => mb <= 150));
+  add(
+    '8. Peak RSS of every service',
+    '≤ 150 MB',
+    worst ? `max ${worst[1]} MB (${worst[0]})` : null,
+    rss.every(([, mb]) => mb <= 150),
+  );
   return rows;
 }
 
@@ -130,7 +214,9 @@ function charts(results, resultsDir) {
       unit: 'ms',
       series: ['p50', 'p95', 'p99'],
       // The crowd scenarios (answers in seconds to minutes) would flatten every other bar: their latencies are in the text.
-      rows: entries.filter(([name]) => !CROWDS.includes(name)).map(([name, r]) => ({ label: titled(name), values: [r.p50Ms ?? 0, r.p95Ms ?? 0, r.p99Ms ?? 0] })),
+      rows: entries
+        .filter(([name]) => !CROWDS.includes(name))
+        .map(([name, r]) => ({ label: titled(name), values: [r.p50Ms ?? 0, r.p95Ms ?? 0, r.p99Ms ?? 0] })),
     }),
     cpu: (() => {
       const services = SERVICE_ORDER.filter((svc) => entries.some(([, r]) => r.cpuPerOpMs?.[svc]));
@@ -166,7 +252,9 @@ export function writeReport({ results, outDir, resultsDir, jsonFile, previous })
     '',
     '| Target | Goal | Measured | Result |',
     '|---|---|---|---|',
-    ...targets.map((t) => `| ${t.target} | ${t.goal} | ${t.measured ?? 'not measured'} | ${t.pass === null ? '—' : t.pass ? 'pass' : '**miss**'} |`),
+    ...targets.map(
+      (t) => `| ${t.target} | ${t.goal} | ${t.measured ?? 'not measured'} | ${t.pass === null ? '—' : t.pass ? 'pass' : '**miss**'} |`,
+    ),
     '',
     '## Scenarios',
     '',
@@ -174,7 +262,9 @@ export function writeReport({ results, outDir, resultsDir, jsonFile, previous })
     '|---|---|---|---|---|---|---|---|---|',
     ...Object.entries(s).map(
       ([name, r]) =>
-        `| ${SCENARIO_TITLES[name] ?? name} | ${r.vus ?? '—'} | ${n(r.ops, 0)} | ${n(r.throughputPerSecond, 1)} | ${n(r.p50Ms)} | ${n(r.p95Ms)} | ${n(r.p99Ms)} | ${Object.entries(r.outcomes ?? {})
+        `| ${SCENARIO_TITLES[name] ?? name} | ${r.vus ?? '—'} | ${n(r.ops, 0)} | ${n(r.throughputPerSecond, 1)} | ${n(r.p50Ms)} | ${n(r.p95Ms)} | ${n(r.p99Ms)} | ${Object.entries(
+          r.outcomes ?? {},
+        )
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')} | ${n(r.otherCores)}${r.disturbed ? ' (disturbed)' : ''}${r.attempt > 1 ? ' (repeated)' : ''} |`,
     ),
@@ -186,13 +276,20 @@ export function writeReport({ results, outDir, resultsDir, jsonFile, previous })
   lines.push(
     `| Scenario | ${services.join(' | ')} | services total | load generator |`,
     `|---|${services.map(() => '---').join('|')}|---|---|`,
-    ...Object.entries(s).map(([name, r]) => `| ${SCENARIO_TITLES[name] ?? name} | ${services.map((svc) => n(r.cpuPerOpMs?.[svc], 3)).join(' | ')} | ${n(r.cpuPerOpMs?.services, 3)} | ${n(r.loadGeneratorCpuPerOpMs, 3)} |`),
+    ...Object.entries(s).map(
+      ([name, r]) =>
+        `| ${SCENARIO_TITLES[name] ?? name} | ${services.map((svc) => n(r.cpuPerOpMs?.[svc], 3)).join(' | ')} | ${n(r.cpuPerOpMs?.services, 3)} | ${n(r.loadGeneratorCpuPerOpMs, 3)} |`,
+    ),
     '',
     '"services total" sums our processes (router or peer and every subgraph replica), not MariaDB or Redis.',
     '',
   );
   const hot = s['order-hot'];
-  if (hot?.statementsPerOrder !== undefined) lines.push(`A hot \`placeOrder\`: ${n(hot.statementsPerOrder, 1)} statements and ${n(hot.commitsPerOrder)} commits per order (MariaDB global status deltas).`, '');
+  if (hot?.statementsPerOrder !== undefined)
+    lines.push(
+      `A hot \`placeOrder\`: ${n(hot.statementsPerOrder, 1)} statements and ${n(hot.commitsPerOrder)} commits per order (MariaDB global status deltas).`,
+      '',
+    );
   if (s.overload) {
     const o = s.overload;
     lines.push(
@@ -200,12 +297,22 @@ export function writeReport({ results, outDir, resultsDir, jsonFile, previous })
       '',
     );
   }
-  if (s.storm) lines.push(`Sold-out storm: ${n(s.storm.saleSold, 0)} units sold, ${s.storm.orders} answered \`Order\` to ${n(s.storm.buyers, 0)} buyers; answers: ${Object.entries(s.storm.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}; last answered after ${n(s.storm.lastAnsweredS)} s.`, '');
+  if (s.storm)
+    lines.push(
+      `Sold-out storm: ${n(s.storm.saleSold, 0)} units sold, ${s.storm.orders} answered \`Order\` to ${n(s.storm.buyers, 0)} buyers; answers: ${Object.entries(
+        s.storm.outcomes,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}; last answered after ${n(s.storm.lastAnsweredS)} s.`,
+      '',
+    );
   lines.push(
     '## Peak memory (RSS, MB)',
     '',
     `| ${Object.keys(results.peakRssMb).join(' | ')} |`,
-    `|${Object.keys(results.peakRssMb).map(() => '---').join('|')}|`,
+    `|${Object.keys(results.peakRssMb)
+      .map(() => '---')
+      .join('|')}|`,
     `| ${Object.values(results.peakRssMb).join(' | ')} |`,
     '',
     '## Charts',
@@ -235,6 +342,7 @@ export function writeReport({ results, outDir, resultsDir, jsonFile, previous })
   const keptAt = [previous.indexOf(MARKER), previous.indexOf(KEPT_HEADING)].filter((i) => i >= 0);
   let kept = keptAt.length ? previous.slice(Math.min(...keptAt)) : '';
   if (kept.startsWith(MARKER)) kept = kept.slice(MARKER.length).replace(/^\n+/, '');
-  if (!kept.includes(KEPT_HEADING)) kept = `${KEPT_HEADING}\n\n| Change | Before → after | How measured |\n|---|---|---|\n${kept ? `\n${kept}` : ''}`;
+  if (!kept.includes(KEPT_HEADING))
+    kept = `${KEPT_HEADING}\n\n| Change | Before → after | How measured |\n|---|---|---|\n${kept ? `\n${kept}` : ''}`;
   return { targets, markdown: `${lines.join('\n')}\n${kept}`.replace(/\n*$/, '\n') };
 }

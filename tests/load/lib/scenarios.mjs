@@ -27,7 +27,8 @@ export async function listingScenario({ url, vus, durationMs, first = 20 }) {
  */
 export async function flashSaleScenario({ url, adminToken, members, stock, durationMs, saleEventId, productId: existing }) {
   const productId =
-    existing ?? (await must(url, CREATE_PRODUCT, { input: productInput(`Hot ${randomUUID().slice(0, 8)}`, stock) }, adminToken)).createProduct.id;
+    existing ??
+    (await must(url, CREATE_PRODUCT, { input: productInput(`Hot ${randomUUID().slice(0, 8)}`, stock) }, adminToken)).createProduct.id;
   const run = await runLoad({
     vus: members.length,
     durationMs,

@@ -1,7 +1,7 @@
 // Horizontal bar charts as plain SVG text, written by the bench next to BENCHMARKS.md (no chart
 // library: the output must be reproducible on a fresh clone with no extra install).
 const COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
-const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (v) => (v >= 100 ? Math.round(v).toString() : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /**
@@ -26,25 +26,30 @@ export function barChart({ title, unit, series, rows, stacked = false }) {
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 90}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
   ];
   rows.forEach((row, i) => {
     const y = top + i * perRow;
-    out.push(`<text x="${labelWidth - 6}" y="${y + barHeight - 3}" text-anchor="end">${escape(row.label)}</text>`);
+    out.push(`<text x="${labelWidth - 6}" y="${y + barHeight - 3}" text-anchor="end">${escapeXml(row.label)}</text>`);
     if (stacked) {
       let x = labelWidth;
       row.values.forEach((v, s) => {
         const w = scale(v);
-        if (w > 0) out.push(`<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${COLOURS[s % COLOURS.length]}"><title>${escape(series[s])}: ${fmt(v)} ${escape(unit)}</title></rect>`);
+        if (w > 0)
+          out.push(
+            `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${COLOURS[s % COLOURS.length]}"><title>${escapeXml(series[s])}: ${fmt(v)} ${escapeXml(unit)}</title></rect>`,
+          );
         x += w;
       });
-      out.push(`<text x="${(x + 4).toFixed(1)}" y="${y + barHeight - 3}">${fmt(totals[i])} ${escape(unit)}</text>`);
+      out.push(`<text x="${(x + 4).toFixed(1)}" y="${y + barHeight - 3}">${fmt(totals[i])} ${escapeXml(unit)}</text>`);
     } else {
       row.values.forEach((v, s) => {
         const yy = series.length === 1 ? y : y + s * barHeight;
         const w = scale(v);
-        out.push(`<rect x="${labelWidth}" y="${yy}" width="${w.toFixed(1)}" height="${barHeight - 2}" fill="${COLOURS[s % COLOURS.length]}"/>`);
-        out.push(`<text x="${(labelWidth + w + 4).toFixed(1)}" y="${yy + barHeight - 4}">${fmt(v || 0)} ${escape(unit)}</text>`);
+        out.push(
+          `<rect x="${labelWidth}" y="${yy}" width="${w.toFixed(1)}" height="${barHeight - 2}" fill="${COLOURS[s % COLOURS.length]}"/>`,
+        );
+        out.push(`<text x="${(labelWidth + w + 4).toFixed(1)}" y="${yy + barHeight - 4}">${fmt(v || 0)} ${escapeXml(unit)}</text>`);
       });
     }
   });
@@ -53,7 +58,7 @@ export function barChart({ title, unit, series, rows, stacked = false }) {
     const y = top + rows.length * perRow + 8;
     series.forEach((name, s) => {
       out.push(`<rect x="${x}" y="${y}" width="10" height="10" fill="${COLOURS[s % COLOURS.length]}"/>`);
-      out.push(`<text x="${x + 14}" y="${y + 9}">${escape(name)}</text>`);
+      out.push(`<text x="${x + 14}" y="${y + 9}">${escapeXml(name)}</text>`);
       x += 24 + name.length * 6.5;
     });
   }

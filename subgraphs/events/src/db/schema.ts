@@ -8,7 +8,6 @@ import { char, index, int, mysqlEnum, mysqlTable, varchar } from 'drizzle-orm/my
 export const SALE_EVENT_STATUSES = ['SCHEDULED', 'LIVE', 'ENDED', 'CANCELLED'] as const;
 export type SaleEventStatus = (typeof SALE_EVENT_STATUSES)[number];
 
-
 export const saleEvents = mysqlTable(
   'sale_events',
   {

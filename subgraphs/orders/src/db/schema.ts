@@ -3,7 +3,6 @@ import { sql } from 'drizzle-orm';
 import { bigint, char, index, int, mysqlEnum, mysqlTable, primaryKey, smallint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 import { ORDER_STATUSES } from '../order-status.js';
 
-
 export const PAYMENT_METHODS = ['CARD', 'VIRTUAL_ACCOUNT', 'TRANSFER', 'MOBILE'] as const;
 export const RETURN_REASONS = ['JUST_CANCEL', 'UNLIKE', 'SIDE_EFFECT', 'MISS_ORDER', 'SHIPPING_DELAY'] as const;
 

@@ -1,6 +1,18 @@
 import { timestampColumn } from '@bth/platform/db';
 import { sql } from 'drizzle-orm';
-import { bigint, char, index, int, mysqlEnum, mysqlTable, primaryKey, smallint, tinyint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import {
+  bigint,
+  char,
+  index,
+  int,
+  mysqlEnum,
+  mysqlTable,
+  primaryKey,
+  smallint,
+  tinyint,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/mysql-core';
 
 /** Kept in sync by hand with `drizzle/0000_init.sql` (the migration is the source of truth). */
 export const PRODUCT_FUNCTIONS = [
@@ -25,7 +37,6 @@ export type ProductType = (typeof PRODUCT_TYPES)[number];
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 export type SaleStatus = (typeof SALE_STATUSES)[number];
-
 
 export const products = mysqlTable(
   'products',
@@ -68,7 +79,10 @@ export const stockLedger = mysqlTable(
     reason: varchar('reason', { length: 200 }),
     createdAt: timestampColumn('created_at').notNull(),
   },
-  (t) => [uniqueIndex('stock_ledger_order_product_kind').on(t.orderId, t.productId, t.kind), index('stock_ledger_product_idx').on(t.productId)],
+  (t) => [
+    uniqueIndex('stock_ledger_order_product_kind').on(t.orderId, t.productId, t.kind),
+    index('stock_ledger_product_idx').on(t.productId),
+  ],
 );
 
 export const reservations = mysqlTable(

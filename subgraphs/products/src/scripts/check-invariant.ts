@@ -21,7 +21,11 @@ export async function checkInvariant(database: DatabaseClient): Promise<{ report
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runMain(async () => {
     const env = readEnv();
-    const database = createDatabase({ url: env.DATABASE_URL, poolSize: 1, logger: createLogger({ service: 'products-invariant' }, 'warn') });
+    const database = createDatabase({
+      url: env.DATABASE_URL,
+      poolSize: 1,
+      logger: createLogger({ service: 'products-invariant' }, 'warn'),
+    });
     try {
       const { report, lines } = await checkInvariant(database);
       process.stdout.write(`${lines.join('\n')}\n`);

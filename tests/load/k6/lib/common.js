@@ -58,7 +58,7 @@ function request(query, variables, token, tags) {
 function bodyOf(response) {
   try {
     return response.json();
-  } catch (error) {
+  } catch (_error) {
     return null;
   }
 }
@@ -145,7 +145,9 @@ function inBatches(total, each) {
  */
 export function signInMembers(count) {
   if (__ENV.MEMBER_EMAILS) {
-    const emails = __ENV.MEMBER_EMAILS.split(',').map((e) => e.trim()).filter((e) => e);
+    const emails = __ENV.MEMBER_EMAILS.split(',')
+      .map((e) => e.trim())
+      .filter((e) => e);
     const password = __ENV.MEMBER_PASSWORD || PASSWORD;
     let next = 0;
     return inBatches(emails.length, (n) => {
@@ -158,9 +160,12 @@ export function signInMembers(count) {
     const emails = [];
     for (let i = 0; i < n; i++) emails.push(`k6-${uuid().slice(0, 13)}@example.com`);
     mustAll(emails.map((e) => ['requestEmailVerification', REQUEST_CODE, { e }]));
-    const mailbox = http.batch(emails.map((e) => ['GET', `${USERS_URL}/dev/mailbox?email=${encodeURIComponent(e)}`, null, { tags: { phase: 'setup' } }]));
+    const mailbox = http.batch(
+      emails.map((e) => ['GET', `${USERS_URL}/dev/mailbox?email=${encodeURIComponent(e)}`, null, { tags: { phase: 'setup' } }]),
+    );
     const codes = mailbox.map((r) => {
-      if (r.status !== 200) fail(`no development mailbox at ${USERS_URL} (HTTP ${r.status}): set USERS_URL, or MEMBER_EMAILS and MEMBER_PASSWORD`);
+      if (r.status !== 200)
+        fail(`no development mailbox at ${USERS_URL} (HTTP ${r.status}): set USERS_URL, or MEMBER_EMAILS and MEMBER_PASSWORD`);
       return r.json('code');
     });
     const proofs = mustAll(emails.map((e, i) => ['verifyEmail', VERIFY, { e, c: codes[i] }])).map((d) => d.verifyEmail.verificationToken);
