@@ -29,7 +29,9 @@ describe('flash sale through the router', () => {
     expect(new Set(buyers.map((b) => b.userId)).size).toBe(BUYERS);
     const product = await stack.createProduct(admin, { stock: STOCK, price: 19_900 });
 
-    const responses = await Promise.all(buyers.map((buyer) => stack.placeOrder(buyer, [{ productId: product, quantity: 1 }])));
+    // Buyers behave as the API asks: one shed by admission control (InventoryUnavailable with
+    // retryAfterSeconds) comes back with the same key, so what counts is each buyer's final answer.
+    const responses = await Promise.all(buyers.map((buyer) => stack.buy(buyer, [{ productId: product, quantity: 1 }])));
 
     // Every buyer got an answer, none of them an error.
     expect(responses.flatMap((r) => r.errors ?? [])).toEqual([]);
@@ -64,10 +66,12 @@ describe('flash sale through the router', () => {
       'SELECT o.status, COUNT(*) AS n FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE l.product_id = ? GROUP BY o.status ORDER BY o.status',
       [product],
     );
-    expect(byStatus.map((r) => [r.status, Number(r.n)])).toEqual([
-      ['AWAITING_PAYMENT', STOCK],
-      ['REJECTED', BUYERS - STOCK],
-    ]);
+    // Refusals that reached inventory are stored REJECTED (a replay answers the same); once the
+    // product is marked sold out, orders refuses before writing anything, so fewer rows than losers.
+    const counts = Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)]));
+    expect(Object.keys(counts).filter((status) => status !== 'AWAITING_PAYMENT' && status !== 'REJECTED')).toEqual([]);
+    expect(counts.AWAITING_PAYMENT).toBe(STOCK);
+    expect(counts.REJECTED ?? 0).toBeLessThanOrEqual(BUYERS - STOCK);
     // …and inventory holds a reservation for exactly those orders, one ledger row each.
     const reserved = await stack.query<{ order_id: string }>(
       'products',

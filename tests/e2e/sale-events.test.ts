@@ -123,7 +123,7 @@ describe('sale events through the router', () => {
     const answers = await Promise.all(
       requests.map(async (buyer) => ({
         buyer: buyer.userId,
-        response: await stack.placeOrder(buyer, [{ productId, quantity: 1, saleEventId: sale.id }]),
+        response: await stack.buy(buyer, [{ productId, quantity: 1, saleEventId: sale.id }]),
       })),
     );
     expect(answers.flatMap((a) => a.response.errors ?? [])).toEqual([]);

@@ -445,6 +445,29 @@ export async function startStack(options: StackOptions = {}) {
     );
   }
 
+  /**
+   * `placeOrder` as a well-behaved buyer: a retryable `InventoryUnavailable` (orders' admission
+   * control, a breaker) or the router's `RATE_LIMITED` is tried again after the `retryAfterSeconds`
+   * it names (with jitter, so a crowd does not come back in one wave) and the same idempotency key.
+   * A rush test then counts what every buyer finally got, not the shedding on the way there.
+   */
+  async function buy(member: Pick<Member, 'accessToken'>, lines: OrderLineInput[], options: { idempotencyKey?: string } = {}) {
+    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      const answer = await placeOrder(member, lines, { idempotencyKey });
+      const result = answer.data?.placeOrder as { __typename?: string; retryable?: boolean; retryAfterSeconds?: number } | undefined;
+      const limited = answer.errors?.find((e) => e.extensions?.code === 'RATE_LIMITED');
+      const retryAfter =
+        result?.__typename === 'InventoryUnavailable' && result.retryable
+          ? (result.retryAfterSeconds ?? 1)
+          : limited
+            ? Number(limited.extensions?.retryAfterSeconds ?? 1)
+            : null;
+      if (retryAfter === null || attempt === 10) return answer;
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 * (0.5 + Math.random())));
+    }
+  }
+
   /** The product's stock as any client sees it through the router. */
   async function stockOf(productId: string): Promise<number> {
     const product = expectData(await gql(`query($id: ID!) { product(id: $id) { stock } }`, { id: productId }), 'product').product;
@@ -500,6 +523,7 @@ export async function startStack(options: StackOptions = {}) {
     lastCode,
     createProduct,
     placeOrder,
+    buy,
     order,
     waitForStatus,
     stockOf,

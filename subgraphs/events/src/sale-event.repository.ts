@@ -157,7 +157,11 @@ export function createSaleEventRepository(db: Database) {
      * within the session's bound (or a deadlock victim) becomes the coded, retryable LOCK_TIMEOUT.
      */
     transaction<T>(work: (tx: SaleEventWrites) => Promise<T>): Promise<T> {
-      return runTransaction(db, (tx) => work(writes(tx)));
+      // Two admins scheduling sales of one product at once lock its row and insert beside each
+      // other's gap locks, so one may be chosen as a deadlock victim within milliseconds. Its work
+      // was rolled back whole and touches only this database, so running it again is safe and
+      // what the caller would do anyway; a lock that is really held still ends in LOCK_TIMEOUT.
+      return runTransaction(db, (tx) => work(writes(tx)), { deadlockRetries: 2 });
     },
   };
 }
