@@ -81,11 +81,12 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
 };
 
 /**
- * After an early answer (413, 404, …) the rest of the body is read and dropped so the next
- * request on the socket can be parsed; past this many bytes the socket is closed instead. 1 MiB
- * lets an oversized form or upload finish on a usable connection; more would be wasted reading.
+ * After an early answer (413, 404, …) the rest of the body is read and dropped so the client can
+ * finish sending, read the answer and send its next request on the socket; past this many bytes
+ * the socket is closed instead. 8 MiB is read and dropped in milliseconds here and covers any
+ * mistaken upload a real client sends; past it a sender is not worth reading.
  */
-const MAX_DRAIN_BYTES = 1024 * 1024;
+const MAX_DRAIN_BYTES = 8 * 1024 * 1024;
 
 /** Connections the kernel queues until Node accepts them; see `listen` below. */
 const LISTEN_BACKLOG = 4096;
@@ -154,12 +155,32 @@ function drainOrClose(req: IncomingMessage, drainMs: number): void {
 }
 
 /**
- * A chunked body that was too large has no stated end: draining it might cut the socket halfway
- * (past MAX_DRAIN_BYTES) while the answer promised keep-alive, and the client's next request on it
- * would then fail. Saying `connection: close` up front tells the client to open a new one.
+ * Before a body refused as too large is answered, the rest of it is read and dropped (up to
+ * MAX_DRAIN_BYTES, within `drainMs`). A client still writing when the socket closes gets
+ * EPIPE/ECONNRESET instead of the 413 (HTTP clients, Node's included, stop at the write error),
+ * and a connection cut halfway cannot carry the next request. When the body did not end in that
+ * bound, the answer says `connection: close` and the socket goes with it.
  */
-function closeIfUnbounded(req: IncomingMessage, res: ServerResponse): void {
-  if (req.headers['content-length'] === undefined) res.setHeader('connection', 'close');
+function discardRestBeforeAnswer(req: IncomingMessage, res: ServerResponse, drainMs: number): Promise<void> {
+  if (req.complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    let drained = 0;
+    const done = (ended: boolean) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('close', onClose);
+      if (!ended) res.setHeader('connection', 'close');
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > MAX_DRAIN_BYTES) done(false);
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), drainMs);
+    req.on('data', onData).on('end', onEnd).on('close', onClose);
+    req.resume();
+  });
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -252,7 +273,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       } catch (error) {
         if (error instanceof ClientGone) return 'aborted';
         if (error instanceof BodyTimeout) res.setHeader('connection', 'close');
-        if (error instanceof BodyTooLarge) closeIfUnbounded(req, res);
+        if (error instanceof BodyTooLarge) await discardRestBeforeAnswer(req, res, timeouts.drainMs);
         const [status, message] =
           error instanceof BodyTooLarge
             ? [413, 'The body is too large']
@@ -283,7 +304,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         raw = await readBody(req, maxBody, timeouts.bodyMs);
       } catch (error) {
         if (error instanceof BodyTooLarge) {
-          closeIfUnbounded(req, res);
+          await discardRestBeforeAnswer(req, res, timeouts.drainMs);
           sendGraphQLError(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBody} bytes`);
           return 'graphql';
         }

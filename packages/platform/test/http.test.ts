@@ -112,9 +112,20 @@ describe('HTTP hygiene', () => {
     fresh.destroy();
   });
 
-  it('When a chunked body is too large, then 413 says connection: close (its end is unknown) and a new connection works', async () => {
+  it('When a chunked body is too large but ends, then the rest is read before the 413 and the same socket answers the next request', async () => {
     const client = await RawClient.open();
-    client.write(chunkedHead + chunkedBody(128 * 1024));
+    client.write(chunkedHead + chunkedBody(128 * 1024) + helloRequest);
+    await client.until(() => client.responses() === 2);
+    expect(client.received.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 413', 'HTTP/1.1 200']);
+    expect(client.received).not.toMatch(/connection: close/i);
+    expect(client.closedAt).toBeNull();
+    client.destroy();
+  });
+
+  it('When a chunked body is too large and does not end within the drain time, then 413 says connection: close and a new connection works', async () => {
+    const client = await RawClient.open();
+    // No terminating chunk: the body's end never comes.
+    client.write(chunkedHead + chunkedBody(128 * 1024).replace(/0\r\n\r\n$/, ''));
     await client.until(() => client.received.includes('PAYLOAD_TOO_LARGE'));
     expect(client.received).toMatch(/^HTTP\/1\.1 413 [\s\S]*connection: close/i);
     client.destroy();
