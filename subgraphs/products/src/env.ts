@@ -1,4 +1,5 @@
 import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform/env';
+import { telemetryEnv } from '@bth/platform/telemetry';
 
 /**
  * Every variable the products service reads, with its default. Exported (not read at import) so the
@@ -6,6 +7,7 @@ import { assertProductionSecrets, envFragments, loadEnv, z } from '@bth/platform
  */
 export const envSchema = {
   ...envFragments.base,
+  ...telemetryEnv,
   ...envFragments.port(4002),
   ...envFragments.mysql('bth_products'),
   ...envFragments.redis,

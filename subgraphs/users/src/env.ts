@@ -1,4 +1,5 @@
 import { assertProductionSecrets, devDefault, envBool, envFragments, loadEnv, refuseEnvironment, z } from '@bth/platform/env';
+import { telemetryEnv } from '@bth/platform/telemetry';
 
 /**
  * Every variable the users service reads, with its default. Exported (not read at import) so the
@@ -6,6 +7,7 @@ import { assertProductionSecrets, devDefault, envBool, envFragments, loadEnv, re
  */
 export const envSchema = {
   ...envFragments.base,
+  ...telemetryEnv,
   ...envFragments.port(4001),
   ...envFragments.mysql('bth_users'),
   ...envFragments.redis,
