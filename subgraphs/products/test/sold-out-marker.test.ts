@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropTestDatabases, graphql, waitFor } from '@bth/testkit';
+import { Redis } from 'ioredis';
+import { dropTestDatabases, graphql, startPrivateRedis, waitFor } from '@bth/testkit';
 import { createSoldOutMarker, soldOutKeys } from '../src/sold-out-marker.js';
 import { asAdmin, createProduct, inventory, startProducts, stockOf, type Products } from '@bth/fixtures/products';
 
@@ -83,5 +84,23 @@ describe('sold-out marker', () => {
     const adjusted = await graphql(products.url, ADJUST, { id: productId, delta: 3 }, await asAdmin());
     expect(adjusted.data?.adjustStock).toEqual({ __typename: 'Product', stock: 3 });
     expect(await markerOf(productId)).toBeNull();
+  });
+
+  it('When Redis hangs (SIGSTOP), then a clear under the row lock gives up within its deadline instead of holding the lock', async () => {
+    const hung = await startPrivateRedis();
+    const client = new Redis(hung.url, { maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+    try {
+      await client.ping();
+      hung.pause();
+      const started = Date.now();
+      await expect(createSoldOutMarker(client).clear([randomUUID()])).rejects.toThrow(/did not answer within 500 ms/);
+      // 500 ms deadline plus one event-loop turn; far below the 5 s lock wait it protects.
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      hung.resume();
+      client.disconnect();
+      await hung.dispose();
+    }
   });
 });
