@@ -88,9 +88,14 @@ export function createLifecycleService(deps: {
     return (await tx.transition([order.id], 'CANCELLING', 'CANCELLED', now())).length === 1;
   }
 
+  /**
+   * The request's own finish. It waits for a scheduler tick that took the order between our two
+   * transactions (skipping it would answer CANCELLING while the tick is about to commit
+   * CANCELLED); the wait is bounded by the lock wait timeout, one inventory deadline + 3 s.
+   */
   async function completeCancellation(orderId: string): Promise<boolean> {
     return repository.transaction(async (tx) => {
-      const order = await tx.lockIfDue(orderId, 'CANCELLING', 'statusChangedAt', now());
+      const order = await tx.lockIfDue(orderId, 'CANCELLING', 'statusChangedAt', now(), { wait: true });
       return order ? finishCancelling(tx, order) : false;
     });
   }

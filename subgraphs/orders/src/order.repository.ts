@@ -60,16 +60,18 @@ function queries(db: Executor) {
     },
 
     /**
-     * Locks the order if it is still in `status` and due, skipping it when another instance holds
-     * it: several schedulers can run at once and each due order is handled by exactly one.
+     * Locks the order if it is still in `status` and due. By default it skips an order another
+     * transaction holds: several schedulers can run at once and each due order is handled by
+     * exactly one. `wait: true` waits for the holder instead and then judges the committed row —
+     * for a request that must answer with the outcome, not with "someone else is on it".
      */
-    async lockIfDue(id: string, status: OrderStatus, clock: DueClock, before: Date): Promise<OrderRow | undefined> {
-      const [row] = await db
+    async lockIfDue(id: string, status: OrderStatus, clock: DueClock, before: Date, { wait = false } = {}): Promise<OrderRow | undefined> {
+      const due = db
         .select()
         .from(orders)
         .where(and(eq(orders.id, id), eq(orders.status, status), lte(orders[clock], before)))
-        .limit(1)
-        .for('update', { skipLocked: true });
+        .limit(1);
+      const [row] = await (wait ? due.for('update') : due.for('update', { skipLocked: true }));
       return row;
     },
 
