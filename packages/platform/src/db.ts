@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import { datetime } from 'drizzle-orm/mysql-core';
 import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
-import type { Logger } from './logger.js';
+import { createLogger, type Logger, type LogLevel } from './logger.js';
+import { requireDependency, runMain } from './service.js';
 import { findInCauses } from './causes.js';
 import { LockConflictError, type LockConflict } from './errors.js';
 
@@ -262,3 +263,29 @@ export const insertUnlessDuplicate = (insert: () => Promise<unknown>): Promise<b
     await insert();
     return true;
   }, false);
+
+/**
+ * The whole of each subgraph's `scripts/migrate.ts` (`node subgraphs/<name>/dist/scripts/migrate.js`):
+ * brings that service's database up to date and exits, without serving. The Kubernetes migration
+ * Job and every pod's init container run it (deploy/k8s); idempotent, and the named lock in
+ * `migrate` makes a second runner wait for the first. `readEnv` runs inside, so a bad variable
+ * ends the process with its message like a service start does.
+ */
+export function runMigrationScript(
+  service: string,
+  readEnv: () => { DATABASE_URL: string; LOG_LEVEL: LogLevel },
+  migrateService: (database: DatabaseClient, logger: Logger) => Promise<string[]>,
+): void {
+  runMain(async () => {
+    const env = readEnv();
+    const logger = createLogger({ service: `${service}-migrate` }, env.LOG_LEVEL);
+    await requireDependency('mariadb', env.DATABASE_URL, () => ensureDatabase(env.DATABASE_URL));
+    const database = createDatabase({ url: env.DATABASE_URL, poolSize: 1, logger });
+    try {
+      const applied = await migrateService(database, logger);
+      logger.info('database up to date', { applied: applied.length });
+    } finally {
+      await database.close();
+    }
+  });
+}
