@@ -3,7 +3,6 @@ import { DEFAULT_ADMISSION } from './admission.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { DEFAULT_DEADLINES } from './replicas.js';
 import { assertProductionSecrets, envBool, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform/env';
-import { telemetryEnv } from '@bth/platform/telemetry';
 
 /**
  * Every variable the router service reads, with its default. Exported (not read at import) so the
@@ -11,7 +10,6 @@ import { telemetryEnv } from '@bth/platform/telemetry';
  */
 export const envSchema = {
   ...envFragments.base,
-  ...telemetryEnv,
   ...envFragments.port(4000),
   ...envFragments.redis,
   ...envFragments.internalAuth,

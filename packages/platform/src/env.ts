@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { telemetryEnv } from './telemetry.js';
 
 /**
  * Environment parsing. This is the only file in the repo that reads `process.env`.
@@ -67,6 +68,8 @@ export const envFragments = {
     // Development only (refused in production by `exposeInternalErrors`): answer unexpected errors
     // with their original message instead of "Internal server error". Never a stack trace.
     EXPOSE_INTERNAL_ERRORS: bool.optional(),
+    // Read by the tracing preload before the service starts; listed here so every service checks them.
+    ...telemetryEnv,
   },
   port: (fallback: number) => ({ PORT: z.coerce.number().int().min(0).max(65535).default(fallback) }),
   mysql: (database: string) => ({

@@ -9,7 +9,7 @@
  *
  * This and `tracing.ts` are the only code outside a service's `env.ts` that read `process.env`:
  * they run before any service code exists. Each service's env schema lists the same variables
- * (platform `envFragments.telemetry`) so a wrong value is still refused at start-up.
+ * (platform `envFragments.base`, from `telemetryEnv`) so a wrong value is still refused at start-up.
  */
 if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()) {
   await import('./tracing.js');

@@ -1,5 +1,4 @@
 import { assertProductionSecrets, devDefault, envFragments, envList, envUrlList, loadEnv, z } from '@bth/platform/env';
-import { telemetryEnv } from '@bth/platform/telemetry';
 
 const PAYMENT_METHODS = ['CARD', 'VIRTUAL_ACCOUNT', 'TRANSFER', 'MOBILE'] as const;
 
@@ -11,7 +10,6 @@ const seconds = (fallback: number) => z.coerce.number().int().min(0).max(31_536_
  */
 export const envSchema = {
   ...envFragments.base,
-  ...telemetryEnv,
   ...envFragments.port(4004),
   ...envFragments.mysql('bth_orders'),
   ...envFragments.internalAuth,

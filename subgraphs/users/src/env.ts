@@ -1,5 +1,4 @@
 import { assertProductionSecrets, devDefault, envBool, envFragments, loadEnv, refuseEnvironment, z } from '@bth/platform/env';
-import { telemetryEnv } from '@bth/platform/telemetry';
 
 /**
  * Every variable the users service reads, with its default. Exported (not read at import) so the
@@ -7,7 +6,6 @@ import { telemetryEnv } from '@bth/platform/telemetry';
  */
 export const envSchema = {
   ...envFragments.base,
-  ...telemetryEnv,
   ...envFragments.port(4001),
   ...envFragments.mysql('bth_users'),
   ...envFragments.redis,

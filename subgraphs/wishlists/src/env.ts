@@ -1,5 +1,4 @@
 import { assertProductionSecrets, envFragments, envUrlList, loadEnv, z } from '@bth/platform/env';
-import { telemetryEnv } from '@bth/platform/telemetry';
 
 /**
  * Every variable the wishlists service reads, with its default. Exported (not read at import) so the
@@ -7,7 +6,6 @@ import { telemetryEnv } from '@bth/platform/telemetry';
  */
 export const envSchema = {
   ...envFragments.base,
-  ...telemetryEnv,
   ...envFragments.port(4003),
   ...envFragments.mysql('bth_wishlists'),
   ...envFragments.internalAuth,
