@@ -1,3 +1,4 @@
+import { lagTolerantTimeout } from '@bth/platform/deadline';
 import type { Logger } from '@bth/platform/logger';
 import type { Redis } from '@bth/platform/redis';
 import type { ReserveOutcome } from './inventory.client.js';
@@ -35,19 +36,15 @@ export function createSoldOutCheck(deps: { redis?: Redis; logger: Logger }) {
   const hinted = new Set<string>();
 
   async function readMarker(productId: string): Promise<string | null | undefined> {
-    let timer: NodeJS.Timeout | undefined;
+    // Lag-tolerant, so a burst that lags the event loop does not discard an answer already read.
+    const deadline = lagTolerantTimeout(MARKER_READ_TIMEOUT_MS);
     try {
-      return await Promise.race([
-        redis!.get(soldOutMarkerKey(productId)),
-        new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), MARKER_READ_TIMEOUT_MS);
-        }),
-      ]);
+      return await Promise.race([redis!.get(soldOutMarkerKey(productId)), deadline.expired]);
     } catch (error) {
-      logger.debug('sold-out marker unreadable; asking inventory', { error: (error as Error).message });
+      logger.debug('sold-out marker unreadable or late; asking inventory', { error: (error as Error).message });
       return undefined;
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
   }
 
@@ -60,7 +57,7 @@ export function createSoldOutCheck(deps: { redis?: Redis; logger: Logger }) {
         (outcome.outcome === 'SALE_SOLD_OUT' && outcome.remaining === 0);
       if (!empty) return;
       if (hinted.size >= MAX_HINTS) hinted.clear();
-      hinted.add(outcome.productId.toLowerCase());
+      hinted.add(outcome.productId);
     },
 
     /**
@@ -70,7 +67,7 @@ export function createSoldOutCheck(deps: { redis?: Redis; logger: Logger }) {
     async refusal(lines: readonly OrderLineInput[]): Promise<Rejection | undefined> {
       if (!redis || lines.length !== 1) return undefined;
       const line = lines[0]!;
-      const productId = line.productId.toLowerCase();
+      const { productId } = line;
       if (!hinted.has(productId)) return undefined;
       const marker = await readMarker(productId);
       if (marker === undefined) return undefined;
@@ -78,7 +75,7 @@ export function createSoldOutCheck(deps: { redis?: Redis; logger: Logger }) {
         hinted.delete(productId);
         return undefined;
       }
-      if (line.saleEventId && marker === line.saleEventId.toLowerCase()) {
+      if (line.saleEventId && marker === line.saleEventId) {
         return withMessage({
           __typename: 'SaleSoldOut',
           productId: line.productId,

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { lagTolerantTimeout } from '@bth/platform/deadline';
 import type { Redis } from '@bth/platform/redis';
 
 /**
@@ -80,14 +81,15 @@ const REDIS_DEADLINE_MS = 500;
 // shortcut, and a replica that finds the product still sold out sets it again.
 export const MARKER_TTL_SECONDS = 3_600;
 
-function withDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${REDIS_DEADLINE_MS} ms`)), REDIS_DEADLINE_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
+async function withDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
+  // Lag-tolerant: under a flash-sale burst the event loop lags, and a plain timer would fail a
+  // clear whose answer is already in the socket (rolling back a restock for nothing).
+  const deadline = lagTolerantTimeout(REDIS_DEADLINE_MS, `${what}: Redis did not answer within ${REDIS_DEADLINE_MS} ms`);
+  try {
+    return await Promise.race([promise, deadline.expired]);
+  } finally {
+    deadline.clear();
+  }
 }
 
 export function createSoldOutMarker(redis: Redis) {
