@@ -1,4 +1,5 @@
-import { connect, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import { connect, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import { lagTolerantTimeout } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -51,7 +52,11 @@ export interface ConsumerSpec {
 
 export interface AmqpClient {
   readonly exchange: string;
-  /** Resolves once the broker confirmed the message; rejects when disconnected or nacked. */
+  /**
+   * Resolves once the broker confirmed the message; rejects when disconnected, nacked, or not
+   * confirmed within the confirm deadline (the message may still arrive: callers resend, and
+   * consumers drop repeats by message id).
+   */
   publish(routingKey: string, payload: unknown, options: { messageId: string; timestamp?: Date }): Promise<void>;
   consume(spec: ConsumerSpec): Promise<void>;
   isConnected(): boolean;
@@ -66,6 +71,45 @@ export interface AmqpOptions {
   logger: Logger;
   /** When given: `amqp_dead_letter_messages{queue}`, the depth of each consumer's dead-letter queue at scrape time. */
   metrics?: Metrics;
+  /** How long a publish waits for the broker's confirm; `CONFIRM_TIMEOUT_MS` unless a test shortens it. */
+  confirmTimeoutMs?: number;
+}
+
+/**
+ * A healthy broker confirms a persistent message in milliseconds (tens when it is busy writing to
+ * disk). 5 s is far past that, and well inside the ~20 s the heartbeat below takes to declare a
+ * hung broker dead: a broker that stops answering costs the outbox relay one 5 s pass holding its
+ * lease, not 20 s, and a dead-lettering consumer hands the message back after 5 s.
+ */
+export const CONFIRM_TIMEOUT_MS = 5_000;
+/**
+ * The TCP connect and AMQP handshake take milliseconds on a healthy broker. Heartbeats start only
+ * once the handshake is done, so without this a broker that accepts connections but never answers
+ * (hung, or stopped with SIGSTOP) would hold the reconnect loop forever; 10 s matches the heartbeat.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Publishes on a confirm channel and waits for the broker's confirm, at most `timeoutMs`. */
+async function publishConfirmed(
+  channel: ConfirmChannel,
+  target: { exchange: string; routingKey: string },
+  content: Buffer,
+  options: Options.Publish,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = lagTolerantTimeout(timeoutMs, `the broker did not confirm within ${timeoutMs} ms`);
+  try {
+    await Promise.race([
+      new Promise<void>((resolve, reject) => {
+        channel.publish(target.exchange, target.routingKey, content, options, (error) =>
+          error ? reject(error instanceof Error ? error : new Error('amqp publish nacked')) : resolve(),
+        );
+      }),
+      deadline.expired,
+    ]);
+  } finally {
+    deadline.clear();
+  }
 }
 
 export const queueName = (exchange: string, queue: string) => `${exchange}.${queue}`;
@@ -91,6 +135,7 @@ export const DEAD_LETTER_HEADERS = {
 
 export function createAmqp(options: AmqpOptions): AmqpClient {
   const { url, exchange, logger } = options;
+  const confirmTimeoutMs = options.confirmTimeoutMs ?? CONFIRM_TIMEOUT_MS;
   const dlx = `${exchange}.dlx`;
   const consumers: ConsumerSpec[] = [];
   let model: ChannelModel | undefined;
@@ -153,11 +198,13 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
         [DEAD_LETTER_HEADERS.queue]: name,
         [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
       };
-      await new Promise<void>((resolve, reject) => {
-        confirm.publish(dlx, name, msg.content, { ...msg.properties, headers, persistent: true }, (error) =>
-          error ? reject(error instanceof Error ? error : new Error('amqp publish nacked')) : resolve(),
-        );
-      });
+      await publishConfirmed(
+        confirm,
+        { exchange: dlx, routingKey: name },
+        msg.content,
+        { ...msg.properties, headers, persistent: true },
+        confirmTimeoutMs,
+      );
       channel.ack(msg);
     } catch {
       try {
@@ -242,7 +289,7 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
     // A 10 s heartbeat notices a dead broker (or a cut connection) quickly, so we reconnect instead of waiting on TCP.
     const target = new URL(url);
     if (!target.searchParams.has('heartbeat')) target.searchParams.set('heartbeat', '10');
-    const conn = await connect(target.toString());
+    const conn = await connect(target.toString(), { timeout: CONNECT_TIMEOUT_MS });
     conn.on('error', (error) => logger.warn('amqp connection error', { error }));
     conn.on('close', () => {
       model = undefined;
@@ -313,20 +360,13 @@ export function createAmqp(options: AmqpOptions): AmqpClient {
     async publish(routingKey, payload, { messageId, timestamp = new Date() }) {
       const channel = publisher;
       if (!channel) throw new Error('amqp not connected');
-      await new Promise<void>((resolve, reject) => {
-        channel.publish(
-          exchange,
-          routingKey,
-          Buffer.from(JSON.stringify(payload)),
-          {
-            persistent: true,
-            messageId,
-            timestamp: Math.floor(timestamp.getTime() / 1000),
-            contentType: 'application/json',
-          },
-          (error) => (error ? reject(error instanceof Error ? error : new Error('amqp publish nacked')) : resolve()),
-        );
-      });
+      await publishConfirmed(
+        channel,
+        { exchange, routingKey },
+        Buffer.from(JSON.stringify(payload)),
+        { persistent: true, messageId, timestamp: Math.floor(timestamp.getTime() / 1000), contentType: 'application/json' },
+        confirmTimeoutMs,
+      );
     },
     async consume(spec) {
       consumers.push(spec);

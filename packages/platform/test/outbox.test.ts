@@ -114,6 +114,44 @@ describe('outbox relay and inbox', () => {
     await r.stop();
   });
 
+  it('When the broker stops answering, then a publish is refused at the confirm deadline, the relay pass ends and records why, and the message leaves once the network flows again', async () => {
+    const CONFIRM_MS = 1_000;
+    const silent = await startTcpProxy({ port: 5672 });
+    const client = createAmqp({ url: silent.url('amqp', 'guest:guest'), exchange, logger: silentLogger, confirmTimeoutMs: CONFIRM_MS });
+    try {
+      await client.waitForConnection(5_000);
+      // Stalled well inside the 20 s the heartbeat takes to give up: only the confirm deadline can end the wait.
+      silent.stall();
+      const startedAt = Date.now();
+      const refused = await client.publish('probe.direct', { stalled: true }, { messageId: randomUUID() }).then(
+        () => null,
+        (error: Error) => error.message,
+      );
+      const waitedMs = Date.now() - startedAt;
+      expect(refused).toBe(`the broker did not confirm within ${CONFIRM_MS} ms`);
+      expect(waitedMs).toBeGreaterThanOrEqual(CONFIRM_MS - 50);
+      expect(waitedMs).toBeLessThan(CONFIRM_MS + 3_000);
+
+      const [id] = await enqueue([{ during: 'stall' }]);
+      const r = relay(client);
+      await r.drain();
+      const [rows] = (await database.pool.query('SELECT attempts, last_error, published_at FROM outbox WHERE message_id = ?', [
+        id,
+      ])) as unknown as [{ attempts: number; last_error: string | null; published_at: Date | null }[]];
+      expect(rows[0]).toMatchObject({ attempts: 1, last_error: refused, published_at: null });
+
+      silent.flow();
+      r.start();
+      await waitFor(() => received.some((m) => m.messageId === id), 20_000);
+      await r.drain();
+      expect(await unpublished()).toBe(0);
+      await r.stop();
+    } finally {
+      await client.close();
+      await silent.close();
+    }
+  });
+
   it('When three relays run at once, then every message is delivered exactly once', async () => {
     const extra = [
       createAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, logger: silentLogger }),
