@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
  * One test command for the whole repo, in three projects:
  *   unit         pure logic next to the code (`src/**\/*.test.ts`) and static checks of the k6 scripts and the
  *                deploy files (docker-compose.yml, deploy/k8s), no I/O
- *   integration  one subgraph in-process (`createServer` on port 0) against real MariaDB/Redis/RabbitMQ
+ *   integration  one subgraph in-process (`createServer` on port 0) against real MariaDB/Redis/RabbitMQ,
+ *                and `tests/deploy/*.live.test.ts`: deploy settings tried on a real server of the test's own
  *   e2e          the whole supergraph through the router, services as real child processes
  * Integration files run in parallel (each uses its own databases); e2e files run one at a time
  * because each starts a full stack and some of them kill services on purpose.
@@ -25,6 +26,7 @@ export default defineConfig({
             'tests/load/**/*.test.ts',
             'tests/deploy/**/*.test.ts',
           ],
+          exclude: ['**/node_modules/**', '**/*.live.test.ts'],
         },
       },
       {
@@ -36,6 +38,7 @@ export default defineConfig({
             'subgraphs/*/test/**/*.test.ts',
             'schema/test/**/*.test.ts',
             'router/test/**/*.test.ts',
+            'tests/deploy/**/*.live.test.ts',
           ],
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -34,6 +34,11 @@ export interface PrivateMariadbOptions {
   bufferPoolMb?: number;
   /** How long a start may take before it counts as failed. */
   startTimeoutMs?: number;
+  /**
+   * More mariadbd options (`--name=value`), after the defaults so they win. The binary log is off
+   * unless one of them is `--log-bin…` (a test of what a replicating server refuses).
+   */
+  serverArgs?: readonly string[];
 }
 
 const run = promisify(execFile);
@@ -64,6 +69,8 @@ export async function startPrivateMariadb(options: PrivateMariadbOptions = {}): 
     '--skip-test-db',
     user,
   ]);
+  const extra = options.serverArgs ?? [];
+  const binlog = extra.some((arg) => arg.startsWith('--log-bin') && !arg.startsWith('--log-bin-'));
   const args = [
     '--no-defaults',
     `--datadir=${datadir}`,
@@ -72,10 +79,11 @@ export async function startPrivateMariadb(options: PrivateMariadbOptions = {}): 
     '--bind-address=127.0.0.1',
     `--pid-file=${join(base, 'mysqld.pid')}`,
     `--log-error=${join(base, 'error.log')}`,
-    '--skip-log-bin',
+    ...(binlog ? [] : ['--skip-log-bin']),
     '--skip-name-resolve',
     `--innodb-buffer-pool-size=${options.bufferPoolMb ?? 64}M`,
     user,
+    ...extra,
   ];
   // A fresh server is ready in well under a second; 30 s covers crash recovery on a loaded machine.
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
