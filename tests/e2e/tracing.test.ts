@@ -30,6 +30,8 @@ beforeAll(async () => {
       // Spans leave within 100 ms instead of the default 5 s batch delay.
       OTEL_BSP_SCHEDULE_DELAY: '100',
     },
+    // Except users': its batch waits a minute, so only the flush at shutdown can send it in time.
+    envFor: { users: { OTEL_BSP_SCHEDULE_DELAY: '60000' } },
   });
   admin = await stack.signUpAdmin();
 }, 420_000);
@@ -142,6 +144,18 @@ describe('OpenTelemetry traces', () => {
     expect(consume!.parentSpanId).toBe(publish!.spanId);
     // The consumer's own work (its inbox row and the sale window) is in the same trace.
     expect(trace.some((s) => s.service === 'products' && s.scope === '@opentelemetry/instrumentation-mysql2')).toBe(true);
+  });
+
+  it('When a service stops, then the spans still in its batch leave before it exits', async () => {
+    const requestId = `trace-${randomUUID()}`;
+    const me = await request('{ me { id } }', {}, admin.accessToken, requestId);
+    expect(me.errors).toBeUndefined();
+    const usersSpans = () => receiver.spans.filter((s) => s.service === 'users' && s.attributes['request.id'] === requestId);
+    // The router's spans arrive within its 100 ms batch delay; users' stay in its minute-long batch.
+    await traceOf(requestId, (spans) => spans.some((s) => s.service === 'router'));
+    expect(usersSpans()).toEqual([]);
+    await stack.service('users').stop();
+    expect(usersSpans().filter((s) => s.kind === SERVER)).toHaveLength(1);
   });
 
   it('Then the receiver got only OTLP/JSON trace exports', () => {

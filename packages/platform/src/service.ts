@@ -1,9 +1,14 @@
 import type { Logger } from './logger.js';
+import { flushTraces } from './telemetry.js';
+
+// OTLP over HTTP to a collector nearby answers in milliseconds; 2 s of the 15 s shutdown budget
+// lets the last spans out without an unreachable collector holding the exit.
+const TRACE_FLUSH_TIMEOUT_MS = 2_000;
 
 /**
  * Process lifecycle shared by every service: run `main`, exit 1 on a start-up failure, and on
  * SIGTERM/SIGINT run the shutdown steps in order (stop accepting → finish in-flight → close
- * clients), forcing an exit if they hang.
+ * clients), then send the spans still batched, forcing an exit if they hang.
  */
 export function runMain(main: () => Promise<void>): void {
   main().catch((error: unknown) => {
@@ -33,6 +38,8 @@ export function onShutdown(logger: Logger, steps: Array<[string, () => Promise<u
       }
     }
     logger.info('stopped');
+    // After the steps, so the spans of the requests they let finish are in the batch too.
+    await flushTraces(TRACE_FLUSH_TIMEOUT_MS);
     process.exit(failed ? 1 : 0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

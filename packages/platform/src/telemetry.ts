@@ -11,6 +11,7 @@ const TRACE_BRIDGE = Symbol.for('bth.telemetry.bridge');
 interface TraceBridge {
   capture(): string | undefined;
   runWith<T>(traceparent: string | undefined, work: () => T): T;
+  flush(): Promise<void>;
 }
 
 // Read once: the preload has finished before any service module is evaluated.
@@ -24,6 +25,23 @@ export function captureTraceContext(): string | undefined {
 /** Runs `work` inside the trace context `traceparent` (captured earlier); as is when tracing is off. */
 export function withTraceContext<T>(traceparent: string | null | undefined, work: () => T): T {
   return bridge && traceparent ? bridge.runWith(traceparent, work) : work();
+}
+
+/**
+ * Sends the spans still waiting in the SDK's batch (up to 5 s of them, OTEL_BSP_SCHEDULE_DELAY)
+ * before the process exits; resolves at once when tracing is off. At most `timeoutMs`: a collector
+ * that does not answer must not hold the exit.
+ */
+export async function flushTraces(timeoutMs: number): Promise<void> {
+  if (!bridge) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    bridge.flush().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /**

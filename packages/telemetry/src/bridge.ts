@@ -9,4 +9,6 @@ export interface TraceBridge {
   capture(): string | undefined;
   /** Runs `work` with `traceparent` as the current context (as is when it is undefined). */
   runWith<T>(traceparent: string | undefined, work: () => T): T;
+  /** Exports the spans still batched and stops the SDK: the last thing before the process exits. */
+  flush(): Promise<void>;
 }

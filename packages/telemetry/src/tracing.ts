@@ -88,9 +88,11 @@ const bridge: TraceBridge = {
     const parent: Context = propagation.extract(context.active(), { traceparent });
     return context.with(parent, work);
   },
+  flush: () => sdk.shutdown(),
 };
 (globalThis as Record<symbol, unknown>)[TRACE_BRIDGE] = bridge;
 
-// Spans still buffered leave before the process exits (the services exit after their shutdown steps).
-const flush = () => void sdk.shutdown().catch(() => undefined);
-process.once('beforeExit', flush);
+// A service's shutdown ends in process.exit(), which skips 'beforeExit': platform's `onShutdown`
+// calls `bridge.flush()` before it. 'beforeExit' covers what ends by running out of work (the
+// migrate scripts).
+process.once('beforeExit', () => void bridge.flush().catch(() => undefined));
