@@ -68,7 +68,7 @@ const services = (spans: ReceivedSpan[]) => new Set(spans.map((s) => s.service))
 const hasScope = (spans: ReceivedSpan[], service: string, scope: string) => spans.some((s) => s.service === service && s.scope === scope);
 
 describe('OpenTelemetry traces', () => {
-  it('When a member places an order, then one trace spans router, orders and products down to MariaDB, with the request id on the router and orders server spans', async () => {
+  it('When a member places an order, then one trace spans router, orders and products down to MariaDB, with the request id on the router, orders and products server spans', async () => {
     const productId = await stack.createProduct(admin, { stock: 5 });
     const member = await stack.signUp();
     const requestId = `trace-${randomUUID()}`;
@@ -97,10 +97,11 @@ describe('OpenTelemetry traces', () => {
         `${name} request ids`,
       ).toBe(true);
     }
-    // Products' reserve call comes from orders (which does not forward x-request-id: products logs
-    // an id of its own), and its server span is a child of orders' fetch span in the same trace.
+    // Products' reserve call comes from orders, which sends the request id on: its server span is a
+    // child of orders' fetch span in the same trace, and carries the same id (so do its log lines).
     const reserve = trace.find((s) => s.service === 'products' && s.kind === SERVER);
     expect(trace.find((s) => s.spanId === reserve?.parentSpanId)?.service).toBe('orders');
+    expect(reserve?.attributes['request.id']).toBe(requestId);
     // One trace for the request: every span that carries its id belongs to it.
     const tagged = receiver.spans.filter((s) => s.attributes['request.id'] === requestId);
     expect(new Set(tagged.map((s) => s.traceId)).size).toBe(1);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { REQUEST_ID_HEADER } from './identity.js';
+import { REQUEST_ID_HEADER, runWithRequestId } from './identity.js';
 
 /**
  * A small HTTP front for Apollo Server (v5 ships no framework integration): GraphQL on
@@ -222,10 +222,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   let idle: (() => void) | undefined;
   const sharing = new Map<string, Promise<SharedAnswer>>();
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string) {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const incomingId = req.headers[REQUEST_ID_HEADER];
-    const requestId = typeof incomingId === 'string' && /^[\w-]{1,64}$/.test(incomingId) ? incomingId : randomUUID();
     res.setHeader(REQUEST_ID_HEADER, requestId);
     const origin = req.headers.origin;
     if (origin && cors.has(origin)) {
@@ -399,7 +397,10 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     if (Number(req.headers['content-length'] ?? 0) > maxBody + MAX_DRAIN_BYTES) res.setHeader('connection', 'close');
     // Registered after Node's own 'finish' handler, which may hand the unread body to _dump().
     res.once('finish', () => drainOrClose(req, timeouts.drainMs));
-    handle(req, res)
+    // The caller's id when it sent a sane one (the router's, or another service's), else a new one.
+    const incomingId = req.headers[REQUEST_ID_HEADER];
+    const requestId = typeof incomingId === 'string' && /^[\w-]{1,64}$/.test(incomingId) ? incomingId : randomUUID();
+    runWithRequestId(requestId, () => handle(req, res, requestId))
       .then((route) => {
         metrics.httpDuration.observe({ route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
       })

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { webcrypto } from 'node:crypto';
 import { AppError } from './errors.js';
@@ -31,6 +32,15 @@ const ALGORITHMS = ['HS256'];
 
 export const IDENTITY_HEADER = 'x-bth-identity';
 export const REQUEST_ID_HEADER = 'x-request-id';
+
+/**
+ * The id of the request being served, for the calls it makes to other services: the replica
+ * client sends it on as x-request-id, so one id names a request in every service's log lines
+ * (orders → inventory, wishlists → orders, events → products), as it already did from the router.
+ */
+const servedRequest = new AsyncLocalStorage<string>();
+export const runWithRequestId = <T>(requestId: string, work: () => T): T => servedRequest.run(requestId, work);
+export const currentRequestId = (): string | undefined => servedRequest.getStore();
 
 /**
  * One imported HMAC key per secret. Handing jose the raw bytes makes it import a CryptoKey on every

@@ -1,5 +1,6 @@
 import { causeCodes } from './causes.js';
 import { lagTolerantTimeout } from './deadline.js';
+import { currentRequestId, REQUEST_ID_HEADER } from './identity.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -270,6 +271,8 @@ export function createReplicaClient(options: ReplicaClientOptions) {
     const call: InFlight = { startedAt: Date.now(), idempotent: request.retry === 'idempotent', abort: stop };
     track(replica, call);
     const headers = { ...request.headers };
+    const requestId = currentRequestId();
+    if (requestId && headers[REQUEST_ID_HEADER] === undefined) headers[REQUEST_ID_HEADER] = requestId;
     request.onAttempt?.(call.startedAt + timeoutMs, headers);
     try {
       const response = await send(`${replica.url}${request.path ?? ''}`, {
