@@ -138,7 +138,14 @@ describe('OpenTelemetry traces', () => {
       requestId,
     );
     expect(created.data?.createSaleEvent.status).toBe('SCHEDULED');
-    const trace = await traceOf(requestId, (spans) => spans.some((s) => s.service === 'products' && s.kind === CONSUMER));
+    // Both ends: each service exports its own batch, so the consumer's span can arrive before the
+    // relay's publish span (which ends only when the broker confirms).
+    const trace = await traceOf(
+      requestId,
+      (spans) =>
+        spans.some((s) => s.service === 'products' && s.kind === CONSUMER) &&
+        spans.some((s) => s.service === 'events' && s.kind === PRODUCER),
+    );
     const publish = trace.find((s) => s.service === 'events' && s.kind === PRODUCER);
     const consume = trace.find((s) => s.service === 'products' && s.kind === CONSUMER);
     expect(publish, 'the relay publish span').toBeDefined();
