@@ -41,6 +41,11 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 const servedRequest = new AsyncLocalStorage<string>();
 export const runWithRequestId = <T>(requestId: string, work: () => T): T => servedRequest.run(requestId, work);
 export const currentRequestId = (): string | undefined => servedRequest.getStore();
+/** `{ 'x-request-id': id }` while serving a request, else `{}`: for calls that do not go through the replica client. */
+export const requestIdHeader = (): Record<string, string> => {
+  const id = servedRequest.getStore();
+  return id ? { [REQUEST_ID_HEADER]: id } : {};
+};
 
 /**
  * One imported HMAC key per secret. Handing jose the raw bytes makes it import a CryptoKey on every

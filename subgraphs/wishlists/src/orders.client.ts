@@ -1,5 +1,6 @@
 import { causeCodes } from '@bth/platform/causes';
 import { AppError, errors } from '@bth/platform/errors';
+import { requestIdHeader } from '@bth/platform/identity';
 import type { Logger } from '@bth/platform/logger';
 import type { ShippingInput } from './validation.js';
 
@@ -88,7 +89,12 @@ export function createOrdersClient(options: {
       try {
         response = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${await options.token()}` },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${await options.token()}`,
+            // Orders logs the placing under the id of the wishlist request that asked for it.
+            ...requestIdHeader(),
+          },
           body: JSON.stringify(request),
           signal: AbortSignal.timeout(timeoutMs),
         });
