@@ -35,8 +35,9 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * The id of the request being served, for the calls it makes to other services: the replica
- * client sends it on as x-request-id, so one id names a request in every service's log lines
- * (orders → inventory, wishlists → orders, events → products), as it already did from the router.
+ * client sends it on as x-request-id by itself, and a plain fetch adds `requestIdHeader()`, so one
+ * id names a request in every service's log lines (orders → inventory, wishlists → orders, events →
+ * products), as it already did from the router. Set by platform http for each request it serves.
  */
 const servedRequest = new AsyncLocalStorage<string>();
 export const runWithRequestId = <T>(requestId: string, work: () => T): T => servedRequest.run(requestId, work);
