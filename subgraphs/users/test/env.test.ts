@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deadUrl, dropTestDatabases, testDatabaseUrl, testRedisPrefix, waitFor } from '@bth/testkit';
+import { deleteKeys } from '@bth/fixtures/products';
 
 /** The built service (`npx tsc -p subgraphs/users/tsconfig.json`), started the way production starts it. */
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -62,6 +63,8 @@ async function launch(env: Record<string, string | undefined>): Promise<{ starte
 
 afterAll(async () => {
   await dropTestDatabases();
+  // A started users service writes its revocation-cache marker (no expiry: production keeps it).
+  await deleteKeys(PRODUCTION.REDIS_KEY_PREFIX);
 });
 
 describe('users start-up configuration', () => {
