@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lagTolerantTimeout } from './deadline.js';
 
 /**
  * Tracing as platform sees it. The OpenTelemetry SDK lives in `@bth/telemetry`, started by a
@@ -34,14 +35,14 @@ export function withTraceContext<T>(traceparent: string | null | undefined, work
  */
 export async function flushTraces(timeoutMs: number): Promise<void> {
   if (!bridge) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    bridge.flush().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
+  const deadline = lagTolerantTimeout(timeoutMs);
+  try {
+    await Promise.race([bridge.flush(), deadline.expired]);
+  } catch {
+    // The collector failed or did not answer in time: the process exits anyway.
+  } finally {
+    deadline.clear();
+  }
 }
 
 /**
